@@ -1,0 +1,1 @@
+"""The head-office hub: NATS ingest, SQLite store, HTTP API."""

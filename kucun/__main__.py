@@ -1,0 +1,4 @@
+from kucun.cli import main
+import sys
+
+sys.exit(main())

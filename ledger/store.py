@@ -1,0 +1,242 @@
+"""Event logs and derived state in one SQLite file.
+
+`events` holds every event this replica knows, from any origin, keyed by (origin, seq).
+`heads` is each origin's verified prefix: the highest seq such that 1..seq are all here and
+chained by hash. Derived state (stock, master data) is the fold of exactly the verified
+prefixes, so an event that arrives ahead of a gap waits, visibly, until the gap fills.
+Every write is one transaction: events and derived state never disagree.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ledger import derive
+from ledger.sqlite import migrate, transaction
+from protocol import codec
+from protocol.events import Body, Event
+from protocol.hlc import HybridClock
+
+MIGRATIONS = [
+    """
+    CREATE TABLE events(
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY(origin, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE heads(
+        origin TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        hash BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE clock(id INTEGER PRIMARY KEY CHECK (id = 1), hlc INTEGER NOT NULL);
+    INSERT INTO clock(id, hlc) VALUES (1, 0);
+    CREATE TABLE rejected(
+        id INTEGER PRIMARY KEY,
+        origin TEXT,
+        seq INTEGER,
+        reason TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        at_hlc INTEGER NOT NULL
+    );
+    """
+    + derive.SCHEMA
+]
+
+
+@dataclass
+class IngestResult:
+    """What one `ingest` call did, for logs, acks and the sync status."""
+
+    applied: int = 0
+    duplicates: int = 0
+    waiting: int = 0
+    rejected: list[tuple[str | None, int | None, str]] = field(default_factory=list)
+
+
+class EventStore:
+    """The replica's events and derived state; `origin` is this replica's own id."""
+
+    def __init__(self, conn: sqlite3.Connection, origin: str) -> None:
+        self.conn = conn
+        self.origin = origin
+        migrate(conn, "ledger", MIGRATIONS)
+
+    # ---- writing -------------------------------------------------------------------
+
+    def append(self, bodies: Sequence[Body], user: str, wall_ms: int) -> list[Event]:
+        """Append local events and fold them, in one durable transaction."""
+        with transaction(self.conn):
+            return self.append_in_transaction(bodies, user, wall_ms)
+
+    def append_in_transaction(
+        self, bodies: Sequence[Body], user: str, wall_ms: int
+    ) -> list[Event]:
+        """The body of `append`, for callers that write more in the same transaction."""
+        seq, prev = self._head(self.origin)
+        clock = HybridClock(self._clock())
+        events = []
+        for body in bodies:
+            seq += 1
+            event = Event(
+                origin=self.origin, seq=seq, hlc=clock.tick(wall_ms), prev=prev, user=user,
+                body=body,
+            )
+            raw = codec.encode(event)
+            prev = codec.event_hash(raw)
+            self._insert(event, raw, prev)
+            derive.apply(self.conn, event)
+            events.append(event)
+        self._set_head(self.origin, seq, prev)
+        self.conn.execute("UPDATE clock SET hlc = ? WHERE id = 1", (clock.last,))
+        return events
+
+    def ingest(self, raws: Iterable[bytes], wall_ms: int) -> IngestResult:
+        """Store events from other replicas: idempotent, chain-verified, one transaction."""
+        with transaction(self.conn):
+            return self.ingest_in_transaction(raws, wall_ms)
+
+    def ingest_in_transaction(self, raws: Iterable[bytes], wall_ms: int) -> IngestResult:
+        """The body of `ingest`, for callers that write more in the same transaction."""
+        result = IngestResult()
+        touched: set[str] = set()
+        for raw in raws:
+            try:
+                event = codec.decode(raw)
+            except codec.BadEvent as exc:
+                self.record_rejected(None, None, str(exc), raw, wall_ms)
+                result.rejected.append((None, None, str(exc)))
+                continue
+            inserted = self.conn.execute(
+                "INSERT OR IGNORE INTO events(origin, seq, hlc, kind, raw, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (event.origin, event.seq, event.hlc, event.kind, raw, codec.event_hash(raw)),
+            ).rowcount
+            if not inserted:
+                result.duplicates += 1
+                self._check_duplicate(event, raw, wall_ms, result)
+                continue
+            touched.add(event.origin)
+        for origin in sorted(touched):
+            self._advance(origin, wall_ms, result)
+        return result
+
+    def _check_duplicate(
+        self, event: Event, raw: bytes, wall_ms: int, result: IngestResult
+    ) -> None:
+        stored = self.conn.execute(
+            "SELECT raw FROM events WHERE origin = ? AND seq = ?", (event.origin, event.seq)
+        ).fetchone()[0]
+        if stored != raw:
+            reason = f"conflicting copy of {event.origin}:{event.seq} (different content)"
+            self.record_rejected(event.origin, event.seq, reason, raw, wall_ms)
+            result.rejected.append((event.origin, event.seq, reason))
+
+    def _advance(self, origin: str, wall_ms: int, result: IngestResult) -> None:
+        """Fold the newly contiguous events of `origin`, verifying the hash chain."""
+        seq, prev = self._head(origin)
+        clock = HybridClock(self._clock())
+        rows = self.conn.execute(
+            "SELECT seq, raw, hash FROM events WHERE origin = ? AND seq > ? ORDER BY seq",
+            (origin, seq),
+        ).fetchall()
+        for next_seq, raw, digest in rows:
+            if next_seq != seq + 1:
+                break
+            event = codec.decode(raw)
+            if event.prev != prev:
+                reason = f"hash chain broken at {origin}:{next_seq}"
+                self.conn.execute(
+                    "DELETE FROM events WHERE origin = ? AND seq = ?", (origin, next_seq)
+                )
+                self.record_rejected(origin, next_seq, reason, raw, wall_ms)
+                result.rejected.append((origin, next_seq, reason))
+                break
+            clock.last = max(clock.last, event.hlc)
+            derive.apply(self.conn, event)
+            seq, prev = next_seq, digest
+            result.applied += 1
+        result.waiting += self.conn.execute(
+            "SELECT count(*) FROM events WHERE origin = ? AND seq > ?", (origin, seq)
+        ).fetchone()[0]
+        self._set_head(origin, seq, prev)
+        self.conn.execute("UPDATE clock SET hlc = max(hlc, ?) WHERE id = 1", (clock.last,))
+
+    def _insert(self, event: Event, raw: bytes, digest: bytes) -> None:
+        self.conn.execute(
+            "INSERT INTO events(origin, seq, hlc, kind, raw, hash) VALUES (?, ?, ?, ?, ?, ?)",
+            (event.origin, event.seq, event.hlc, event.kind, raw, digest),
+        )
+
+    def record_rejected(
+        self, origin: str | None, seq: int | None, reason: str, raw: bytes, wall_ms: int
+    ) -> None:
+        """Keep what could not be used, with the reason, for the dead-letter list."""
+        self.conn.execute(
+            "INSERT INTO rejected(origin, seq, reason, raw, at_hlc) VALUES (?, ?, ?, ?, ?)",
+            (origin, seq, reason, raw, wall_ms),
+        )
+
+    def _head(self, origin: str) -> tuple[int, bytes]:
+        row = self.conn.execute(
+            "SELECT seq, hash FROM heads WHERE origin = ?", (origin,)
+        ).fetchone()
+        return (row[0], row[1]) if row else (0, codec.GENESIS)
+
+    def _set_head(self, origin: str, seq: int, digest: bytes) -> None:
+        if seq == 0:
+            return
+        self.conn.execute(
+            "INSERT INTO heads(origin, seq, hash) VALUES (?, ?, ?) "
+            "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            (origin, seq, digest),
+        )
+
+    def _clock(self) -> int:
+        return self.conn.execute("SELECT hlc FROM clock WHERE id = 1").fetchone()[0]
+
+    # ---- reading -------------------------------------------------------------------
+
+    def head_seq(self, origin: str) -> int:
+        return self._head(origin)[0]
+
+    def heads(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT origin, seq FROM heads ORDER BY origin"))
+
+    def raw_events(self, origin: str, after_seq: int, limit: int = 10_000) -> list[
+        tuple[int, bytes]
+    ]:
+        """(seq, canonical bytes) of `origin`'s verified events after `after_seq`."""
+        return self.conn.execute(
+            "SELECT e.seq, e.raw FROM events e JOIN heads h ON h.origin = e.origin "
+            "WHERE e.origin = ? AND e.seq > ? AND e.seq <= h.seq ORDER BY e.seq LIMIT ?",
+            (origin, after_seq, limit),
+        ).fetchall()
+
+    def events(self, origin: str | None = None) -> Iterator[Event]:
+        sql = "SELECT raw FROM events"
+        args: tuple = ()
+        if origin is not None:
+            sql += " WHERE origin = ?"
+            args = (origin,)
+        for (raw,) in self.conn.execute(sql + " ORDER BY hlc, origin, seq", args):
+            yield codec.decode(raw)
+
+    def stock(
+        self, location: str | None = None, sku: str | None = None, include_virtual: bool = False
+    ) -> list[derive.StockRow]:
+        return derive.stock(self.conn, location, sku, include_virtual)
+
+    def rejected(self) -> list[dict]:
+        cur = self.conn.execute(
+            "SELECT id, origin, seq, reason, length(raw) FROM rejected ORDER BY id"
+        )
+        return [
+            {"id": i, "origin": o, "seq": s, "reason": r, "size": n} for i, o, s, r, n in cur
+        ]

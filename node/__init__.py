@@ -1,0 +1,1 @@
+"""The store node: local ledger, counter operations, sync client, counter UI and CLI."""

@@ -1,0 +1,196 @@
+"""`kucun node …`: the node's command line. Parsing only; the work is in node.service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from node.errors import NodeError
+from node.service import Node
+from protocol.units import format_money, format_qty
+
+DB_HELP = "path of the node's SQLite ledger, e.g. store.db"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    node = subparsers.add_parser("node", help="a store or warehouse node (门店/仓库节点)",
+                                 description="Run a store or warehouse node.")
+    sub = node.add_subparsers(dest="node_command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create a node ledger", description="Create a node ledger.")
+    p.add_argument("--db", required=True, help=DB_HELP)
+    p.add_argument("--node", required=True, help="this replica's id, e.g. S01 or S01-T2")
+    p.add_argument("--location", help="the stock location this node sells from (default: --node)")
+    p.add_argument("--nats", required=True, help="NATS URL of the hub, e.g. nats://127.0.0.1:4222")
+    p.add_argument("--user", default="admin", help="user recorded on events (default: admin)")
+    p.set_defaults(func=cmd_init)
+
+    product = sub.add_parser("product", help="products (商品)", description="Manage products.")
+    psub = product.add_subparsers(dest="product_command", required=True, metavar="COMMAND")
+    p = psub.add_parser("add", help="add or update a product",
+                        description="Add a product, or update its fields.")
+    p.add_argument("--db", required=True, help=DB_HELP)
+    p.add_argument("sku", metavar="SKU")
+    p.add_argument("--name", required=True)
+    p.add_argument("--barcode", help="GTIN / EAN-13 printed on the pack")
+    p.add_argument("--price", help="selling price per unit, e.g. 12.80")
+    p.add_argument("--unit", default="pcs", choices=["pcs", "kg"], help="base unit (default pcs)")
+    p.set_defaults(func=cmd_product_add)
+
+    p = sub.add_parser("receive", help="receive stock from a supplier (入库)",
+                       description="Receive QTY of SKU into this node's location.")
+    p.add_argument("--db", required=True, help=DB_HELP)
+    p.add_argument("sku", metavar="SKU")
+    p.add_argument("qty", metavar="QTY", help='quantity, e.g. "10" or "1.250"')
+    p.add_argument("--cost", help="unit cost, e.g. 9.50")
+    p.add_argument("--lot")
+    p.add_argument("--expiry", help="expiry date, e.g. 2027-01-31")
+    p.add_argument("--supplier")
+    p.set_defaults(func=cmd_receive)
+
+    p = sub.add_parser("sell", help="sell to a customer (销售)",
+                       description="Sell QTY of SKU from this node's location.")
+    p.add_argument("--db", required=True, help=DB_HELP)
+    p.add_argument("sku", metavar="SKU")
+    p.add_argument("qty", metavar="QTY")
+    p.add_argument("--price", help="unit price, default the product's price")
+    p.add_argument("--tender", default="cash", help="payment method (default cash)")
+    p.set_defaults(func=cmd_sell)
+
+    p = sub.add_parser("count", help="record a stocktake (盘点)",
+                       description="Stocktake: QTY is what is on the shelf now.")
+    p.add_argument("--db", required=True, help=DB_HELP)
+    p.add_argument("sku", metavar="SKU")
+    p.add_argument("qty", metavar="QTY")
+    p.add_argument("--lot")
+    p.set_defaults(func=cmd_count)
+
+    p = sub.add_parser("stock", help="show stock on hand (库存)", description="Show stock.")
+    p.add_argument("--db", required=True, help=DB_HELP)
+    p.add_argument("--sku")
+    p.add_argument("--location")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_stock)
+
+    p = sub.add_parser("sync", help="send events to the hub and fetch its updates (同步)",
+                       description="Push unsent events to the hub and pull hub events.")
+    p.add_argument("--db", required=True, help=DB_HELP)
+    p.add_argument("--once", action="store_true", help="sync until caught up, then exit")
+    p.add_argument("--nats", help="override the NATS URL stored at init")
+    p.add_argument("--interval", type=float, default=5.0,
+                   help="seconds between syncs without --once (default 5)")
+    p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("run", help="the counter UI (收银台)",
+                       description="Run the counter UI, syncing in the background.")
+    p.add_argument("--db", required=True, help=DB_HELP)
+    p.add_argument("--nats", help="override the NATS URL stored at init")
+    p.add_argument("--sync-interval", type=float, default=5.0)
+    p.set_defaults(func=cmd_run)
+
+
+def _open(args) -> Node:
+    return Node.open(args.db)
+
+
+def cmd_init(args) -> int:
+    node = Node.init(args.db, args.node, args.location, args.nats, args.user)
+    print(f"node {node.config.node} at location {node.config.location} ready in {args.db}")
+    return 0
+
+
+def cmd_product_add(args) -> int:
+    node = _open(args)
+    node.add_product(args.sku, args.name, args.barcode, args.price, args.unit)
+    print(f"product {args.sku} saved")
+    return 0
+
+
+def cmd_receive(args) -> int:
+    node = _open(args)
+    events = node.receive(args.sku, args.qty, args.cost, args.lot, args.expiry, args.supplier)
+    print(f"received {args.qty} {args.sku} (document {events[0].body.doc})")
+    return 0
+
+
+def cmd_sell(args) -> int:
+    node = _open(args)
+    events = node.sell(args.sku, args.qty, args.price, args.tender)
+    header = events[0].body
+    total = sum(t.amount for t in header.tenders)
+    print(f"sold {args.qty} {args.sku}, total {format_money(total)} (document {header.doc})")
+    return 0
+
+
+def cmd_count(args) -> int:
+    node = _open(args)
+    node.count(args.sku, args.qty, args.lot)
+    print(f"counted {args.qty} {args.sku}")
+    return 0
+
+
+def cmd_stock(args) -> int:
+    node = _open(args)
+    rows = node.stock(sku=args.sku, location=args.location)
+    if args.json:
+        items = [{"location": r.location, "sku": r.sku, "lot": r.lot, "qty": format_qty(r.qty)}
+                 for r in rows]
+        print(json.dumps({"items": items}, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no stock")
+        return 0
+    print(f"{'LOCATION':<10} {'SKU':<16} {'LOT':<12} {'QTY':>12}")
+    for r in rows:
+        print(f"{r.location:<10} {r.sku:<16} {r.lot or '-':<12} {format_qty(r.qty):>12}")
+    return 0
+
+
+def cmd_sync(args) -> int:
+    from node import sync  # imported here: nats-py is only needed by sync commands
+
+    node = _open(args)
+    if args.once:
+        summary = asyncio.run(_sync_with_progress(node, args.nats, show=not args.json))
+        if args.json:
+            print(json.dumps(summary.as_dict()))
+        else:
+            print(f"sent {summary.sent_events} events in {summary.sent_batches} batches, "
+                  f"pulled {summary.pulled_events}; {summary.backlog} waiting")
+        return 0
+    return asyncio.run(sync.run_forever(node, args.nats, args.interval))
+
+
+async def _sync_with_progress(node: Node, url: str | None, show: bool):
+    from node import sync
+
+    if not (show and sys.stderr.isatty()):
+        return await sync.sync_once(node, url)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("sending events", total=None)
+
+        def progress(remaining: int, total: int) -> None:
+            bar.update(task, total=total, completed=total - remaining)
+
+        return await sync.sync_once(node, url, progress)
+
+
+def cmd_run(args) -> int:
+    from node.tui import CounterApp
+
+    node = _open(args)
+    CounterApp(node, nats_url=args.nats, sync_interval=args.sync_interval).run()
+    return 0
+
+
+def handle_error(exc: BaseException) -> int | None:
+    """Exit code for errors this package knows how to explain; None for others."""
+    if isinstance(exc, NodeError):
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return None

@@ -1,0 +1,293 @@
+"""Counter and back-room operations on a node's ledger.
+
+Each operation validates first, then writes its document header and movements as events in
+one durable transaction: a sale is on disk before the counter says it is done, and a refused
+operation writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ledger.sqlite import connect, migrate, transaction
+from ledger.store import EventStore
+from node.errors import NodeError, NotInitialised, UnknownProduct
+from protocol import units
+from protocol.events import (
+    CUSTOMER,
+    SUPPLIER,
+    Count,
+    Document,
+    Event,
+    Movement,
+    Tender,
+    Upsert,
+    valid_replica_id,
+)
+
+NODE_MIGRATIONS = [
+    """
+    CREATE TABLE node_config(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE sync_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL)
+    """
+]
+
+UNITS = ("pcs", "kg")
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    node: str
+    location: str
+    nats: str
+    user: str
+
+
+@dataclass(frozen=True)
+class Product:
+    sku: str
+    name: str | None
+    barcode: str | None
+    unit: str
+    price: int | None
+
+
+class Node:
+    """An opened, initialised node ledger."""
+
+    def __init__(self, conn: sqlite3.Connection, config: NodeConfig) -> None:
+        self.conn = conn
+        self.config = config
+        self.store = EventStore(conn, config.node)
+
+    # ---- lifecycle -----------------------------------------------------------------
+
+    @classmethod
+    def init(
+        cls, path: str | Path, node: str, location: str | None, nats: str, user: str = "admin"
+    ) -> Node:
+        location = location or node
+        for label, value in (("node id", node), ("location", location)):
+            if not valid_replica_id(value):
+                raise NodeError(
+                    f"{label} {value!r} is not valid: use letters, digits, '-' or '_' "
+                    "(at most 32), e.g. S01 or S01-T2"
+                )
+        conn = connect(path)
+        migrate(conn, "node", NODE_MIGRATIONS)
+        existing = dict(conn.execute("SELECT key, value FROM node_config"))
+        if existing and existing.get("node") != node:
+            raise NodeError(
+                f"{path} already belongs to node {existing['node']}; a ledger's node id "
+                "never changes. Use a new --db file for a new node."
+            )
+        with transaction(conn):
+            for key, value in (("node", node), ("location", location), ("nats", nats),
+                               ("user", user)):
+                conn.execute(
+                    "INSERT INTO node_config(key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path: str | Path) -> Node:
+        if not os.path.exists(path):
+            raise NotInitialised(
+                f"no node ledger at {path}: run `kucun node init --db {path} --node S01 "
+                "--nats URL` first"
+            )
+        conn = connect(path)
+        try:
+            rows = dict(conn.execute("SELECT key, value FROM node_config"))
+        except sqlite3.DatabaseError:
+            rows = {}
+        if "node" not in rows:
+            conn.close()
+            raise NotInitialised(
+                f"{path} is not an initialised node ledger: run `kucun node init --db {path} "
+                "--node S01 --nats URL` first"
+            )
+        migrate(conn, "node", NODE_MIGRATIONS)
+        config = NodeConfig(rows["node"], rows["location"], rows["nats"], rows["user"])
+        return cls(conn, config)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---- master data ---------------------------------------------------------------
+
+    def add_product(
+        self,
+        sku: str,
+        name: str,
+        barcode: str | None = None,
+        price: str | None = None,
+        unit: str = "pcs",
+    ) -> Event:
+        if not sku.strip():
+            raise NodeError("SKU must not be empty")
+        if unit not in UNITS:
+            raise NodeError(f"unit {unit!r} is not known; use one of: {', '.join(UNITS)}")
+        fields: dict[str, str | int | bool | None] = {"name": name, "unit": unit}
+        if barcode:
+            other = self.product_by_barcode(barcode)
+            if other and other.sku != sku:
+                raise NodeError(f"barcode {barcode} already belongs to {other.sku}")
+            fields["barcode"] = barcode
+        if price is not None:
+            fields["price"] = self._money(price, "price")
+        (event,) = self.store.append(
+            [Upsert(entity="product", key=sku, fields=fields)], self.config.user, wall_ms()
+        )
+        return event
+
+    def product(self, sku: str) -> Product:
+        row = self.conn.execute(
+            "SELECT sku, name, barcode, unit, price FROM products WHERE sku = ?", (sku,)
+        ).fetchone()
+        if row is None:
+            raise UnknownProduct(
+                f"unknown SKU {sku!r}: add it with `kucun node product add` or check the code"
+            )
+        return Product(row[0], row[1], row[2], row[3] or "pcs", row[4])
+
+    def product_by_barcode(self, barcode: str) -> Product | None:
+        row = self.conn.execute("SELECT sku FROM products WHERE barcode = ?", (barcode,)).fetchone()
+        return self.product(row[0]) if row else None
+
+    def products(self) -> list[Product]:
+        return [self.product(sku) for (sku,) in self.conn.execute(
+            "SELECT sku FROM products ORDER BY sku")]
+
+    # ---- stock movements -------------------------------------------------------------
+
+    def receive(
+        self,
+        sku: str,
+        qty: str,
+        cost: str | None = None,
+        lot: str | None = None,
+        expiry: str | None = None,
+        supplier: str | None = None,
+    ) -> list[Event]:
+        product = self.product(sku)
+        milli = self._quantity(qty, product, allow_zero=False)
+        unit_cost = self._money(cost, "cost") if cost is not None else None
+        if expiry is not None:
+            try:
+                date.fromisoformat(expiry)
+            except ValueError:
+                raise NodeError(f"expiry {expiry!r} is not a date; write it as 2027-01-31") from None
+        here = self.config.location
+        with transaction(self.conn):
+            doc = self._next_doc_id()
+            return self.store.append_in_transaction(
+                [
+                    Document(doc=doc, type="receipt", location=here, counterparty=supplier),
+                    Movement(sku=sku, qty=milli, src=SUPPLIER, dst=here, lot=lot, expiry=expiry,
+                             doc=doc, unit_cost=unit_cost),
+                ],
+                self.config.user,
+                wall_ms(),
+            )
+
+    def sell(self, sku: str, qty: str, price: str | None = None, tender: str = "cash") -> list[
+        Event
+    ]:
+        product = self.product(sku)
+        milli = self._quantity(qty, product, allow_zero=False)
+        if price is not None:
+            unit_price = self._money(price, "price")
+        elif product.price is not None:
+            unit_price = product.price
+        else:
+            raise NodeError(f"{sku} has no price yet: give one with --price 12.80")
+        total = units.line_total(milli, unit_price)
+        here = self.config.location
+        with transaction(self.conn):
+            doc = self._next_doc_id()
+            return self.store.append_in_transaction(
+                [
+                    Document(doc=doc, type="sale", location=here,
+                             tenders=[Tender(method=tender, amount=total)]),
+                    Movement(sku=sku, qty=milli, src=here, dst=CUSTOMER, doc=doc,
+                             unit_price=unit_price),
+                ],
+                self.config.user,
+                wall_ms(),
+            )
+
+    def count(self, sku: str, qty: str, lot: str | None = None) -> list[Event]:
+        product = self.product(sku)
+        milli = self._quantity(qty, product, allow_zero=True)
+        here = self.config.location
+        with transaction(self.conn):
+            doc = self._next_doc_id()
+            return self.store.append_in_transaction(
+                [
+                    Document(doc=doc, type="count", location=here),
+                    Count(location=here, sku=sku, qty=milli, lot=lot, doc=doc),
+                ],
+                self.config.user,
+                wall_ms(),
+            )
+
+    def stock(self, sku: str | None = None, location: str | None = None):
+        return self.store.stock(location=location, sku=sku)
+
+    # ---- sync bookkeeping ------------------------------------------------------------
+
+    def sync_value(self, key: str, default: int = 0) -> int:
+        row = self.conn.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_sync_value(self, key: str, value: int) -> None:
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO sync_state(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # ---- helpers ---------------------------------------------------------------------
+
+    def _next_doc_id(self) -> str:
+        """Documents are named after the seq of their header: unique across the chain."""
+        return f"{self.config.node}-{self.store.head_seq(self.config.node) + 1}"
+
+    @staticmethod
+    def _money(text: str, what: str) -> int:
+        try:
+            value = units.parse_money(text)
+        except units.AmountError as exc:
+            raise NodeError(str(exc).replace("amount", what, 1)) from None
+        if value < 0:
+            raise NodeError(f"{what} {text!r} must not be negative")
+        return value
+
+    @staticmethod
+    def _quantity(text: str, product: Product, allow_zero: bool) -> int:
+        try:
+            milli = units.parse_qty(text)
+        except units.AmountError as exc:
+            raise NodeError(str(exc)) from None
+        if milli < 0 or (milli == 0 and not allow_zero):
+            raise NodeError(
+                f"quantity {text!r} must be {'zero or more' if allow_zero else 'more than zero'}"
+            )
+        if product.unit == "pcs" and milli % units.QTY_SCALE:
+            raise NodeError(
+                f"{product.sku} is counted in pieces; quantity {text!r} must be a whole number"
+            )
+        return milli

@@ -1,0 +1,115 @@
+"""The event model: every change of state is one immutable event.
+
+An `Event` is an envelope (who wrote it, where in their log, when, chained to the previous
+one) around a `Body`, a tagged union decoded with msgspec and dispatched with `match`.
+Quantities are integer milli-units, money integer fen (see `protocol.units`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import msgspec
+
+#: Locations starting with "@" are virtual: they make every movement double-entry.
+SUPPLIER = "@supplier"
+CUSTOMER = "@customer"
+TRANSIT = "@transit"
+SCRAP = "@scrap"
+COUNT = "@count"
+VIRTUAL_LOCATIONS = frozenset({SUPPLIER, CUSTOMER, TRANSIT, SCRAP, COUNT})
+
+_REPLICA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+
+
+def is_virtual(location: str) -> bool:
+    return location.startswith("@")
+
+
+def valid_replica_id(name: str) -> bool:
+    """Replica and location ids become NATS subject tokens, so no dots, spaces or wildcards."""
+    return bool(_REPLICA_ID.match(name))
+
+
+class _Body(msgspec.Struct, tag_field="kind", frozen=True, kw_only=True, omit_defaults=True):
+    """Event bodies are told apart on the wire by their "kind" field."""
+
+
+class Movement(_Body, tag="movement"):
+    """`qty` of `sku` leaves `src` and arrives at `dst`; the sum over all locations stays 0."""
+
+    sku: str
+    qty: int
+    src: str
+    dst: str
+    lot: str | None = None
+    expiry: str | None = None
+    doc: str | None = None
+    unit_cost: int | None = None
+    unit_price: int | None = None
+
+
+class Count(_Body, tag="count"):
+    """A stocktake observation: at `location` there were `qty` of `sku` (`lot`)."""
+
+    location: str
+    sku: str
+    qty: int
+    lot: str | None = None
+    doc: str | None = None
+
+
+FieldValue = str | int | bool | None
+
+
+class Upsert(_Body, tag="upsert"):
+    """Master data: each field is a last-writer-wins register ordered by (hlc, origin)."""
+
+    entity: Literal["product", "price", "supplier", "store", "user"]
+    key: str
+    fields: dict[str, FieldValue]
+
+
+DocumentType = Literal["sale", "receipt", "purchase_order", "transfer", "count"]
+
+
+class Tender(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """How a sale was paid: method ("cash", "wechat", "alipay", "card") and amount in fen."""
+
+    method: str
+    amount: int
+
+
+class Document(_Body, tag="document"):
+    """A document header; its status is derived from the movements that cite `doc`."""
+
+    doc: str
+    type: DocumentType
+    location: str
+    counterparty: str | None = None
+    tenders: list[Tender] = []
+    note: str | None = None
+
+
+Body = Movement | Count | Upsert | Document
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of an origin's log; `(origin, seq)` is its global identity."""
+
+    origin: str
+    seq: int
+    hlc: int
+    prev: bytes
+    user: str
+    body: Body
+
+    @property
+    def kind(self) -> str:
+        return type(self.body).__struct_config__.tag  # type: ignore[return-value]
+
+    @property
+    def order_key(self) -> tuple[int, str, int]:
+        """The total order every replica folds in."""
+        return (self.hlc, self.origin, self.seq)
