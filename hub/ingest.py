@@ -61,9 +61,7 @@ def _ingest(store: HubStore, msgs: list, now: int) -> int:
             for raw in batch:
                 event = codec.decode(raw)
                 if event.origin != origin:
-                    raise codec.BadEvent(
-                        f"event from {event.origin!r} arrived on {msg.subject!r}"
-                    )
+                    raise codec.BadEvent(f"event from {event.origin!r} arrived on {msg.subject!r}")
         except codec.BadEvent as exc:
             log.error("rejected message on %s: %s", msg.subject, exc)
             store.events.record_rejected(origin, None, str(exc), msg.data, now)
@@ -75,8 +73,9 @@ def _ingest(store: HubStore, msgs: list, now: int) -> int:
     return result.applied
 
 
-async def run_ingest(store: HubStore, js: JetStreamContext, stop: asyncio.Event,
-                     batch: int = 256) -> None:
+async def run_ingest(
+    store: HubStore, js: JetStreamContext, stop: asyncio.Event, batch: int = 256
+) -> None:
     sub = await js.pull_subscribe(
         subjects.EVENTS_SUBJECTS,
         durable=subjects.HUB_INGEST_CONSUMER,
@@ -86,7 +85,7 @@ async def run_ingest(store: HubStore, js: JetStreamContext, stop: asyncio.Event,
     while not stop.is_set():
         try:
             msgs = await sub.fetch(batch=batch, timeout=1.0)
-        except NatsTimeout:
+        except (TimeoutError, NatsTimeout):
             continue
         applied = ingest_messages(store, msgs)
         for msg in msgs:

@@ -36,7 +36,7 @@ async def _nats_loop(store: HubStore, url: str, stop: asyncio.Event) -> None:
                 ping_interval=10,
                 error_cb=_log_nats_error,
             )
-        except Exception as exc:  # noqa: BLE001 - any connect failure: wait and retry
+        except Exception as exc:
             log.warning("NATS at %s not reachable (%s); retrying", url, exc)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), 2.0)

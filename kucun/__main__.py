@@ -1,4 +1,5 @@
-from kucun.cli import main
 import sys
+
+from kucun.cli import main
 
 sys.exit(main())

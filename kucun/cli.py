@@ -7,8 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from hub import cli as hub_cli
-from kucun import __version__, logs
-from kucun import natsserver
+from kucun import __version__, logs, natsserver
 from node import cli as node_cli
 
 
@@ -18,17 +17,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="kucun (库存): purchasing, sales and inventory for chains of small shops.",
     )
     parser.add_argument("--version", action="version", version=f"kucun {__version__}")
-    parser.add_argument("--log-level", default="warning",
-                        choices=["debug", "info", "warning", "error"])
-    parser.add_argument("--log-format", default="text", choices=["text", "json"],
-                        help="json: one structured object per line on stderr")
+    parser.add_argument(
+        "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
+    )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="json: one structured object per line on stderr",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    nats = sub.add_parser("nats", help="the embedded NATS server",
-                          description="Run the real nats-server with JetStream.")
+    nats = sub.add_parser(
+        "nats",
+        help="the embedded NATS server",
+        description="Run the real nats-server with JetStream.",
+    )
     nsub = nats.add_subparsers(dest="nats_command", required=True, metavar="COMMAND")
-    p = nsub.add_parser("serve", help="run nats-server with JetStream in the foreground",
-                        description="Run nats-server with JetStream in the foreground.")
+    p = nsub.add_parser(
+        "serve",
+        help="run nats-server with JetStream in the foreground",
+        description="Run nats-server with JetStream in the foreground.",
+    )
     p.add_argument("--port", type=int, default=4222, help="port (default 4222)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     p.add_argument("--data", default="nats-data", help="JetStream storage dir (default nats-data)")
@@ -38,12 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     node_cli.register(sub)
     _register_devices(sub)
 
-    p = sub.add_parser("demo", help="everything on loopback with sample data",
-                       description="Start NATS, a hub and a node with sample data, then open "
-                                   "the counter UI.")
+    p = sub.add_parser(
+        "demo",
+        help="everything on loopback with sample data",
+        description="Start NATS, a hub and a node with sample data, then open the counter UI.",
+    )
     p.add_argument("--dir", default=".demo", help="where the demo keeps its files (default .demo)")
-    p.add_argument("--no-ui", action="store_true",
-                   help="set up, sync once, print the hub's stock and exit")
+    p.add_argument(
+        "--no-ui", action="store_true", help="set up, sync once, print the hub's stock and exit"
+    )
     p.add_argument("--http", default="127.0.0.1:8080", help="hub address (default 127.0.0.1:8080)")
     p.set_defaults(func=_demo)
     return parser

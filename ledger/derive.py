@@ -12,6 +12,7 @@ import sqlite3
 import msgspec
 
 from protocol import fold
+from protocol.allocation import LotLevel
 from protocol.events import Count, Document, Event, Movement, Upsert, is_virtual
 
 SCHEMA = """
@@ -21,6 +22,12 @@ SCHEMA = """
         lot TEXT NOT NULL DEFAULT '',
         qty INTEGER NOT NULL,
         PRIMARY KEY(location, sku, lot)
+    ) WITHOUT ROWID;
+    CREATE TABLE lots(
+        sku TEXT NOT NULL,
+        lot TEXT NOT NULL,
+        expiry TEXT,
+        PRIMARY KEY(sku, lot)
     ) WITHOUT ROWID;
     CREATE TABLE registers(
         entity TEXT NOT NULL,
@@ -74,6 +81,13 @@ class StockRow(msgspec.Struct, frozen=True):
 def apply(conn: sqlite3.Connection, event: Event) -> None:
     match event.body:
         case Movement() as m:
+            if m.lot is not None:
+                conn.execute(
+                    "INSERT INTO lots(sku, lot, expiry) VALUES (?, ?, ?) "
+                    "ON CONFLICT(sku, lot) DO UPDATE "
+                    "SET expiry = coalesce(expiry, excluded.expiry)",
+                    (m.sku, m.lot, m.expiry),
+                )
             for delta in fold.movement_deltas(m):
                 _add(conn, delta.location, delta.sku, delta.lot, delta.qty, event)
         case Count() as c:
@@ -86,8 +100,15 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
             conn.execute(
                 "INSERT OR IGNORE INTO documents(doc, type, location, origin, seq, hlc, body) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (d.doc, d.type, d.location, event.origin, event.seq, event.hlc,
-                 msgspec.json.encode(d).decode()),
+                (
+                    d.doc,
+                    d.type,
+                    d.location,
+                    event.origin,
+                    event.seq,
+                    event.hlc,
+                    msgspec.json.encode(d).decode(),
+                ),
             )
 
 
@@ -143,6 +164,18 @@ def _refresh_product(conn: sqlite3.Connection, sku: str) -> None:
         "unit = excluded.unit, price = excluded.price",
         (sku, values["name"], values["barcode"], values["unit"], values["price"]),
     )
+
+
+def lot_levels(conn: sqlite3.Connection, location: str, sku: str) -> list[LotLevel]:
+    return [
+        LotLevel(lot or None, expiry, qty)
+        for lot, expiry, qty in conn.execute(
+            "SELECT s.lot, l.expiry, s.qty FROM stock s "
+            "LEFT JOIN lots l ON l.sku = s.sku AND l.lot = s.lot "
+            "WHERE s.location = ? AND s.sku = ?",
+            (location, sku),
+        )
+    ]
 
 
 def stock(

@@ -52,7 +52,7 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-class transaction:  # noqa: N801 - used like a function: `with transaction(conn):`
+class transaction:
     """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: never half-written."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:

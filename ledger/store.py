@@ -75,9 +75,7 @@ class EventStore:
         with transaction(self.conn):
             return self.append_in_transaction(bodies, user, wall_ms)
 
-    def append_in_transaction(
-        self, bodies: Sequence[Body], user: str, wall_ms: int
-    ) -> list[Event]:
+    def append_in_transaction(self, bodies: Sequence[Body], user: str, wall_ms: int) -> list[Event]:
         """The body of `append`, for callers that write more in the same transaction."""
         seq, prev = self._head(self.origin)
         clock = HybridClock(self._clock())
@@ -85,7 +83,11 @@ class EventStore:
         for body in bodies:
             seq += 1
             event = Event(
-                origin=self.origin, seq=seq, hlc=clock.tick(wall_ms), prev=prev, user=user,
+                origin=self.origin,
+                seq=seq,
+                hlc=clock.tick(wall_ms),
+                prev=prev,
+                user=user,
                 body=body,
             )
             raw = codec.encode(event)
@@ -209,9 +211,9 @@ class EventStore:
     def heads(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT origin, seq FROM heads ORDER BY origin"))
 
-    def raw_events(self, origin: str, after_seq: int, limit: int = 10_000) -> list[
-        tuple[int, bytes]
-    ]:
+    def raw_events(
+        self, origin: str, after_seq: int, limit: int = 10_000
+    ) -> list[tuple[int, bytes]]:
         """(seq, canonical bytes) of `origin`'s verified events after `after_seq`."""
         return self.conn.execute(
             "SELECT e.seq, e.raw FROM events e JOIN heads h ON h.origin = e.origin "
@@ -237,6 +239,4 @@ class EventStore:
         cur = self.conn.execute(
             "SELECT id, origin, seq, reason, length(raw) FROM rejected ORDER BY id"
         )
-        return [
-            {"id": i, "origin": o, "seq": s, "reason": r, "size": n} for i, o, s, r, n in cur
-        ]
+        return [{"id": i, "origin": o, "seq": s, "reason": r, "size": n} for i, o, s, r, n in cur]

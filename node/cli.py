@@ -15,8 +15,11 @@ DB_HELP = "path of the node's SQLite ledger, e.g. store.db"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    node = subparsers.add_parser("node", help="a store or warehouse node (门店/仓库节点)",
-                                 description="Run a store or warehouse node.")
+    node = subparsers.add_parser(
+        "node",
+        help="a store or warehouse node (门店/仓库节点)",
+        description="Run a store or warehouse node.",
+    )
     sub = node.add_subparsers(dest="node_command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init", help="create a node ledger", description="Create a node ledger.")
@@ -29,8 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     product = sub.add_parser("product", help="products (商品)", description="Manage products.")
     psub = product.add_subparsers(dest="product_command", required=True, metavar="COMMAND")
-    p = psub.add_parser("add", help="add or update a product",
-                        description="Add a product, or update its fields.")
+    p = psub.add_parser(
+        "add", help="add or update a product", description="Add a product, or update its fields."
+    )
     p.add_argument("--db", required=True, help=DB_HELP)
     p.add_argument("sku", metavar="SKU")
     p.add_argument("--name", required=True)
@@ -39,8 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--unit", default="pcs", choices=["pcs", "kg"], help="base unit (default pcs)")
     p.set_defaults(func=cmd_product_add)
 
-    p = sub.add_parser("receive", help="receive stock from a supplier (入库)",
-                       description="Receive QTY of SKU into this node's location.")
+    p = sub.add_parser(
+        "receive",
+        help="receive stock from a supplier (入库)",
+        description="Receive QTY of SKU into this node's location.",
+    )
     p.add_argument("--db", required=True, help=DB_HELP)
     p.add_argument("sku", metavar="SKU")
     p.add_argument("qty", metavar="QTY", help='quantity, e.g. "10" or "1.250"')
@@ -50,8 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--supplier")
     p.set_defaults(func=cmd_receive)
 
-    p = sub.add_parser("sell", help="sell to a customer (销售)",
-                       description="Sell QTY of SKU from this node's location.")
+    p = sub.add_parser(
+        "sell",
+        help="sell to a customer (销售)",
+        description="Sell QTY of SKU from this node's location.",
+    )
     p.add_argument("--db", required=True, help=DB_HELP)
     p.add_argument("sku", metavar="SKU")
     p.add_argument("qty", metavar="QTY")
@@ -59,8 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tender", default="cash", help="payment method (default cash)")
     p.set_defaults(func=cmd_sell)
 
-    p = sub.add_parser("count", help="record a stocktake (盘点)",
-                       description="Stocktake: QTY is what is on the shelf now.")
+    p = sub.add_parser(
+        "count",
+        help="record a stocktake (盘点)",
+        description="Stocktake: QTY is what is on the shelf now.",
+    )
     p.add_argument("--db", required=True, help=DB_HELP)
     p.add_argument("sku", metavar="SKU")
     p.add_argument("qty", metavar="QTY")
@@ -74,18 +87,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_stock)
 
-    p = sub.add_parser("sync", help="send events to the hub and fetch its updates (同步)",
-                       description="Push unsent events to the hub and pull hub events.")
+    p = sub.add_parser(
+        "sync",
+        help="send events to the hub and fetch its updates (同步)",
+        description="Push unsent events to the hub and pull hub events.",
+    )
     p.add_argument("--db", required=True, help=DB_HELP)
     p.add_argument("--once", action="store_true", help="sync until caught up, then exit")
     p.add_argument("--nats", help="override the NATS URL stored at init")
-    p.add_argument("--interval", type=float, default=5.0,
-                   help="seconds between syncs without --once (default 5)")
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=5.0,
+        help="seconds between syncs without --once (default 5)",
+    )
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
     p.set_defaults(func=cmd_sync)
 
-    p = sub.add_parser("run", help="the counter UI (收银台)",
-                       description="Run the counter UI, syncing in the background.")
+    p = sub.add_parser(
+        "run",
+        help="the counter UI (收银台)",
+        description="Run the counter UI, syncing in the background.",
+    )
     p.add_argument("--db", required=True, help=DB_HELP)
     p.add_argument("--nats", help="override the NATS URL stored at init")
     p.add_argument("--sync-interval", type=float, default=5.0)
@@ -136,8 +159,10 @@ def cmd_stock(args) -> int:
     node = _open(args)
     rows = node.stock(sku=args.sku, location=args.location)
     if args.json:
-        items = [{"location": r.location, "sku": r.sku, "lot": r.lot, "qty": format_qty(r.qty)}
-                 for r in rows]
+        items = [
+            {"location": r.location, "sku": r.sku, "lot": r.lot, "qty": format_qty(r.qty)}
+            for r in rows
+        ]
         print(json.dumps({"items": items}, ensure_ascii=False))
         return 0
     if not rows:
@@ -158,8 +183,10 @@ def cmd_sync(args) -> int:
         if args.json:
             print(json.dumps(summary.as_dict()))
         else:
-            print(f"sent {summary.sent_events} events in {summary.sent_batches} batches, "
-                  f"pulled {summary.pulled_events}; {summary.backlog} waiting")
+            print(
+                f"sent {summary.sent_events} events in {summary.sent_batches} batches, "
+                f"pulled {summary.pulled_events}; {summary.backlog} waiting"
+            )
         return 0
     return asyncio.run(sync.run_forever(node, args.nats, args.interval))
 

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from ledger import derive
 from ledger.sqlite import connect, migrate, transaction
 from ledger.store import EventStore
 from node.errors import NodeError, NotInitialised, UnknownProduct
 from protocol import units
+from protocol.allocation import fefo
 from protocol.events import (
     CUSTOMER,
     SUPPLIER,
@@ -91,8 +93,12 @@ class Node:
                 "never changes. Use a new --db file for a new node."
             )
         with transaction(conn):
-            for key, value in (("node", node), ("location", location), ("nats", nats),
-                               ("user", user)):
+            for key, value in (
+                ("node", node),
+                ("location", location),
+                ("nats", nats),
+                ("user", user),
+            ):
                 conn.execute(
                     "INSERT INTO node_config(key, value) VALUES (?, ?) "
                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -167,8 +173,10 @@ class Node:
         return self.product(row[0]) if row else None
 
     def products(self) -> list[Product]:
-        return [self.product(sku) for (sku,) in self.conn.execute(
-            "SELECT sku FROM products ORDER BY sku")]
+        return [
+            self.product(sku)
+            for (sku,) in self.conn.execute("SELECT sku FROM products ORDER BY sku")
+        ]
 
     # ---- stock movements -------------------------------------------------------------
 
@@ -188,23 +196,33 @@ class Node:
             try:
                 date.fromisoformat(expiry)
             except ValueError:
-                raise NodeError(f"expiry {expiry!r} is not a date; write it as 2027-01-31") from None
+                raise NodeError(
+                    f"expiry {expiry!r} is not a date; write it as 2027-01-31"
+                ) from None
         here = self.config.location
         with transaction(self.conn):
             doc = self._next_doc_id()
             return self.store.append_in_transaction(
                 [
                     Document(doc=doc, type="receipt", location=here, counterparty=supplier),
-                    Movement(sku=sku, qty=milli, src=SUPPLIER, dst=here, lot=lot, expiry=expiry,
-                             doc=doc, unit_cost=unit_cost),
+                    Movement(
+                        sku=sku,
+                        qty=milli,
+                        src=SUPPLIER,
+                        dst=here,
+                        lot=lot,
+                        expiry=expiry,
+                        doc=doc,
+                        unit_cost=unit_cost,
+                    ),
                 ],
                 self.config.user,
                 wall_ms(),
             )
 
-    def sell(self, sku: str, qty: str, price: str | None = None, tender: str = "cash") -> list[
-        Event
-    ]:
+    def sell(
+        self, sku: str, qty: str, price: str | None = None, tender: str = "cash"
+    ) -> list[Event]:
         product = self.product(sku)
         milli = self._quantity(qty, product, allow_zero=False)
         if price is not None:
@@ -217,12 +235,27 @@ class Node:
         here = self.config.location
         with transaction(self.conn):
             doc = self._next_doc_id()
+            parts = fefo(derive.lot_levels(self.conn, here, sku), milli)
             return self.store.append_in_transaction(
                 [
-                    Document(doc=doc, type="sale", location=here,
-                             tenders=[Tender(method=tender, amount=total)]),
-                    Movement(sku=sku, qty=milli, src=here, dst=CUSTOMER, doc=doc,
-                             unit_price=unit_price),
+                    Document(
+                        doc=doc,
+                        type="sale",
+                        location=here,
+                        tenders=[Tender(method=tender, amount=total)],
+                    ),
+                    *(
+                        Movement(
+                            sku=sku,
+                            qty=qty,
+                            src=here,
+                            dst=CUSTOMER,
+                            lot=lot,
+                            doc=doc,
+                            unit_price=unit_price,
+                        )
+                        for lot, qty in parts
+                    ),
                 ],
                 self.config.user,
                 wall_ms(),

@@ -9,6 +9,7 @@ duplicate window and, failing that, ignored by the hub's idempotent ingest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -77,7 +78,7 @@ async def connect(url: str, timeout: float = 3.0) -> nats.NATS:
             error_cb=_log_nats_error,
             name="kucun-node",
         )
-    except (NoServersError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, NoServersError, OSError) as exc:
         raise HubUnreachable(
             f"hub unreachable: cannot connect to NATS at {url} ({exc.__class__.__name__}); "
             "sales are kept on this node and will be sent at the next sync"
@@ -88,8 +89,9 @@ async def _log_nats_error(exc: Exception) -> None:
     log.info("NATS: %s", exc)
 
 
-async def push(node: Node, nc: nats.NATS, progress: Progress | None = None,
-               summary: SyncSummary | None = None) -> SyncSummary:
+async def push(
+    node: Node, nc: nats.NATS, progress: Progress | None = None, summary: SyncSummary | None = None
+) -> SyncSummary:
     """Publish every event after the acknowledged seq; record each ack as it comes."""
     origin = node.config.node
     summary = summary or SyncSummary(node=origin)
@@ -108,8 +110,7 @@ async def push(node: Node, nc: nats.NATS, progress: Progress | None = None,
             payload = codec.encode_batch([raw for _, raw in batch])
             msg_id = subjects.batch_msg_id(origin, first, last)
             try:
-                await js.publish(subject, payload, timeout=10.0,
-                                 headers={"Nats-Msg-Id": msg_id})
+                await js.publish(subject, payload, timeout=10.0, headers={"Nats-Msg-Id": msg_id})
             except NotFoundError:
                 raise HubUnreachable(
                     "the hub has not created the event stream yet: start `kucun hub serve` "
@@ -145,7 +146,7 @@ async def pull(node: Node, nc: nats.NATS, summary: SyncSummary) -> SyncSummary:
     while True:
         try:
             msgs = await sub.fetch(batch=64, timeout=0.5)
-        except NatsTimeout:
+        except (TimeoutError, NatsTimeout):
             break
         raws: list[bytes] = []
         for msg in msgs:
@@ -162,15 +163,20 @@ async def pull(node: Node, nc: nats.NATS, summary: SyncSummary) -> SyncSummary:
     return summary
 
 
-async def sync_once(node: Node, url: str | None = None, progress: Progress | None = None,
-                    timeout: float = 3.0) -> SyncSummary:
+async def sync_once(
+    node: Node, url: str | None = None, progress: Progress | None = None, timeout: float = 3.0
+) -> SyncSummary:
     nc = await connect(url or node.config.nats, timeout)
     try:
         summary = await push(node, nc, progress)
         await pull(node, nc, summary)
         return summary
     finally:
-        await nc.drain()
+        # Not drain(): a pull subscription's expiring request makes drain wait its full timeout.
+        # Acks are plain publishes, so flush them before closing.
+        with contextlib.suppress(Exception):
+            await nc.flush(timeout=2)
+        await nc.close()
 
 
 @dataclass
@@ -183,8 +189,9 @@ class SyncStatus:
     last_error: str | None = None
 
 
-async def run_forever(node: Node, url: str | None, interval: float,
-                      status: SyncStatus | None = None) -> int:
+async def run_forever(
+    node: Node, url: str | None, interval: float, status: SyncStatus | None = None
+) -> int:
     """Sync every `interval` seconds; a failed round is logged and retried, never fatal."""
     status = status or SyncStatus()
     while True:

@@ -33,7 +33,8 @@ def _parse_scaled(text: str, places: int, what: str) -> int:
         sign, whole, frac = m.group(4), "0", m.group(5)
     if len(frac) > places and frac[places:].strip("0"):
         raise AmountError(
-            f"{what} {text!r} has more than {places} decimal places; write it like {_example(places)}"
+            f"{what} {text!r} has more than {places} decimal places; "
+            f"write it like {_example(places)}"
         )
     frac = (frac + "0" * places)[:places]
     value = int(whole) * 10**places + (int(frac) if frac else 0)
@@ -51,7 +52,7 @@ def _format_scaled(value: int, places: int) -> str:
 
 
 def parse_qty(text: str) -> int:
-    """"1.250" -> 1250 milli-units; at most three decimals."""
+    """ "1.250" -> 1250 milli-units; at most three decimals."""
     return _parse_scaled(text, 3, "quantity")
 
 
@@ -61,7 +62,7 @@ def format_qty(milli: int) -> str:
 
 
 def parse_money(text: str) -> int:
-    """"12.80" -> 1280 fen; at most two decimals."""
+    """ "12.80" -> 1280 fen; at most two decimals."""
     return _parse_scaled(text, 2, "amount")
 
 

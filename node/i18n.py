@@ -1,0 +1,36 @@
+"""UI text in zh-CN and English; the language comes from KUCUN_LANG (default zh-CN)."""
+
+from __future__ import annotations
+
+import os
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "title": {"zh-CN": "库存 收银台", "en": "kucun counter"},
+    "scan_prompt": {
+        "zh-CN": "扫码或输入 SKU [数量]，回车结账",
+        "en": "Scan or type SKU [qty], Enter to sell",
+    },
+    "sold": {
+        "zh-CN": "已售 {qty} × {sku}，金额 {total}",
+        "en": "Sold {qty} × {sku}, total {total}",
+    },
+    "online": {"zh-CN": "已连接", "en": "online"},
+    "offline": {"zh-CN": "离线", "en": "offline"},
+    "backlog": {"zh-CN": "待同步 {n} 条", "en": "{n} waiting to sync"},
+    "stock": {"zh-CN": "库存", "en": "Stock"},
+    "location": {"zh-CN": "位置", "en": "Location"},
+    "sku": {"zh-CN": "商品", "en": "SKU"},
+    "name": {"zh-CN": "名称", "en": "Name"},
+    "qty": {"zh-CN": "数量", "en": "Qty"},
+    "empty_input": {"zh-CN": "请扫码或输入 SKU", "en": "Scan a code or type a SKU"},
+}
+
+
+def language() -> str:
+    lang = os.environ.get("KUCUN_LANG", "zh-CN")
+    return "en" if lang.lower().startswith("en") else "zh-CN"
+
+
+def t(key: str, lang: str | None = None, **values: object) -> str:
+    text = MESSAGES[key][lang or language()]
+    return text.format(**values) if values else text

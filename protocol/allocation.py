@@ -1,0 +1,36 @@
+"""Which lots a sale or issue takes its quantity from: first-expiry-first-out (FEFO).
+
+A cashier scans a product, not a lot. The units leave the shelf from the lot that expires
+first, then the next; lots without an expiry go after dated ones, oldest name first. What
+no lot can cover comes from the lot-less stock, which may go negative (an alert, not a
+refusal: the goods are physically in the customer's bag).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class LotLevel(NamedTuple):
+    lot: str | None
+    expiry: str | None
+    qty: int
+
+
+def fefo(levels: list[LotLevel], wanted: int) -> list[tuple[str | None, int]]:
+    """Split `wanted` milli-units across lots; the parts always sum to `wanted`."""
+    dated = sorted(
+        (lv for lv in levels if lv.lot is not None and lv.qty > 0),
+        key=lambda lv: (lv.expiry is None, lv.expiry or "", lv.lot),
+    )
+    parts: list[tuple[str | None, int]] = []
+    remaining = wanted
+    for level in dated:
+        if remaining <= 0:
+            break
+        take = min(level.qty, remaining)
+        parts.append((level.lot, take))
+        remaining -= take
+    if remaining > 0:
+        parts.append((None, remaining))
+    return parts

@@ -1,0 +1,136 @@
+"""The shared replica store on real SQLite files."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.sqlite import connect, transaction
+from ledger.store import EventStore
+from protocol import codec
+from protocol.events import Count, Event, Movement, Upsert
+
+
+@pytest.fixture
+def make_store(tmp_path):
+    def make(origin: str, name: str | None = None) -> EventStore:
+        return EventStore(connect(tmp_path / f"{name or origin}.db"), origin)
+
+    return make
+
+
+def receive(qty, sku="A1", loc="S01"):
+    return Movement(sku=sku, qty=qty, src="@supplier", dst=loc, unit_cost=100)
+
+
+def sell(qty, sku="A1", loc="S01"):
+    return Movement(sku=sku, qty=qty, src=loc, dst="@customer", unit_price=200)
+
+
+def all_levels(store):
+    return {(r.location, r.sku, r.lot): r.qty for r in store.stock(include_virtual=True)}
+
+
+def raws(store, origin):
+    return [raw for _, raw in store.raw_events(origin, 0)]
+
+
+def test_append_chains_events_and_folds(make_store):
+    node = make_store("S01")
+    events = node.append([receive(10_000), sell(3000)], "alice", wall_ms=1000)
+    assert [e.seq for e in events] == [1, 2]
+    assert events[0].prev == codec.GENESIS
+    assert events[1].prev == codec.event_hash(codec.encode(events[0]))
+    assert events[0].hlc < events[1].hlc
+    assert all_levels(node) == {
+        ("S01", "A1", None): 7000,
+        ("@supplier", "A1", None): -10_000,
+        ("@customer", "A1", None): 3000,
+    }
+
+
+def test_ingest_twice_changes_nothing(make_store):
+    node, hub = make_store("S01"), make_store("hub")
+    node.append([receive(10_000), sell(3000)], "u", 1000)
+    first = hub.ingest(raws(node, "S01"), 2000)
+    second = hub.ingest(raws(node, "S01"), 2000)
+    assert (first.applied, second.applied, second.duplicates) == (2, 0, 2)
+    assert all_levels(hub) == all_levels(node)
+    assert hub.heads() == {"S01": 2}
+
+
+def test_events_after_a_gap_wait_until_it_fills(make_store):
+    node, hub = make_store("S01"), make_store("hub")
+    node.append([receive(5000), sell(1000), sell(1000), sell(1000)], "u", 1000)
+    r = raws(node, "S01")
+    result = hub.ingest([r[0], r[1], r[3]], 2000)
+    assert (result.applied, result.waiting) == (2, 1)
+    assert hub.stock(sku="A1")[0].qty == 4000
+    result = hub.ingest([r[2]], 2000)
+    assert (result.applied, result.waiting) == (2, 0)
+    assert hub.stock(sku="A1")[0].qty == 2000
+
+
+def test_broken_chain_is_rejected_and_kept_aside(make_store):
+    node, hub = make_store("S01"), make_store("hub")
+    node.append([receive(5000)], "u", 1000)
+    forged = Event(
+        origin="S01", seq=2, hlc=1 << 40, prev=b"\x01" * 16, user="mallory", body=sell(5000)
+    )
+    result = hub.ingest([*raws(node, "S01"), codec.encode(forged)], 2000)
+    assert result.applied == 1
+    assert result.rejected == [("S01", 2, "hash chain broken at S01:2")]
+    assert hub.stock(sku="A1")[0].qty == 5000
+    assert [r["reason"] for r in hub.rejected()] == ["hash chain broken at S01:2"]
+    node.append([sell(1000)], "u", 3000)  # the genuine seq 2 still gets in
+    assert hub.ingest(raws(node, "S01"), 4000).applied == 1
+    assert hub.stock(sku="A1")[0].qty == 4000
+
+
+def test_garbage_and_conflicting_copies_are_rejected_not_fatal(make_store):
+    node, hub = make_store("S01"), make_store("hub")
+    node.append([receive(5000)], "u", 1000)
+    hub.ingest(raws(node, "S01"), 2000)
+    other = make_store("S01", name="impostor")
+    other.append([receive(9000)], "u", 1000)
+    result = hub.ingest([b"\x00garbage", *raws(other, "S01")], 2000)
+    assert len(result.rejected) == 2
+    assert "conflicting copy of S01:1" in result.rejected[1][2]
+    assert hub.stock(sku="A1")[0].qty == 5000
+
+
+def test_count_resets_level_and_books_variance(make_store):
+    node = make_store("S01")
+    node.append([receive(10_000), sell(3000), Count(location="S01", sku="A1", qty=6000)], "u", 1)
+    levels = all_levels(node)
+    assert levels[("S01", "A1", None)] == 6000
+    assert levels[("@count", "A1", None)] == 1000
+    assert sum(levels.values()) == 0
+
+
+def test_negative_stock_is_allowed_and_alerted(make_store):
+    node = make_store("S01")
+    node.append([sell(2000)], "u", 1)
+    assert node.stock(sku="A1")[0].qty == -2000
+    alerts = node.conn.execute("SELECT kind, location, qty FROM alerts").fetchall()
+    assert alerts == [("negative_stock", "S01", -2000)]
+
+
+def test_master_data_is_last_writer_wins_per_field(make_store):
+    a, b = make_store("S01"), make_store("S02")
+    a.append([Upsert(entity="product", key="A1", fields={"name": "Apple", "price": 300})], "u", 10)
+    b.append([Upsert(entity="product", key="A1", fields={"price": 350})], "u", 20)
+    for order in ([a, b], [b, a]):
+        replica = make_store("X", name=f"x{id(order)}")
+        for source in order:
+            replica.ingest(raws(source, source.origin), 30)
+        row = replica.conn.execute("SELECT name, price FROM products WHERE sku='A1'").fetchone()
+        assert row == ("Apple", 350)
+
+
+def test_failed_transaction_leaves_nothing(make_store):
+    node = make_store("S01")
+    with pytest.raises(RuntimeError), transaction(node.conn):
+        node.append_in_transaction([receive(1000)], "u", 1)
+        raise RuntimeError("power cut")
+    assert node.head_seq("S01") == 0
+    assert node.stock() == []
