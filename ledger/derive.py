@@ -1,7 +1,14 @@
-"""Folding one verified event into the derived tables.
+"""Folding verified events into derived tables, incrementally.
 
-What an event *means* (which levels move, which register a field lands in) is decided by the
-pure rules in `protocol.fold`; this module only reads and writes the rows those rules need.
+The rules are the pure step functions of `protocol.fold`; this module keeps, per real
+location, a journal ordered by (hlc, origin, seq) so that an event arriving late is
+inserted at its place and only what depends on it is re-folded:
+
+* stock: rows after it up to the next count shift by its delta, and that count's variance
+  absorbs the shift (a count is a reset, so nothing after it changes);
+* cost: the (location, sku) cost journal is re-folded from its place to the end.
+
+An event in order, the common case, touches one journal row per side and no others.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ import msgspec
 
 from protocol import fold
 from protocol.allocation import LotLevel
-from protocol.events import Count, Document, Event, Movement, Upsert, is_virtual
+from protocol.events import COUNT, Count, Document, Event, Movement, Upsert, is_virtual
+from protocol.fold import CostState
 
 SCHEMA = """
     CREATE TABLE stock(
@@ -22,6 +30,42 @@ SCHEMA = """
         lot TEXT NOT NULL DEFAULT '',
         qty INTEGER NOT NULL,
         PRIMARY KEY(location, sku, lot)
+    ) WITHOUT ROWID;
+    CREATE TABLE stock_journal(
+        location TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        lot TEXT NOT NULL,
+        hlc INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        delta INTEGER,
+        counted INTEGER,
+        variance INTEGER,
+        level_after INTEGER NOT NULL,
+        PRIMARY KEY(location, sku, lot, hlc, origin, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE cost_journal(
+        location TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        hlc INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        qty INTEGER NOT NULL,
+        unit_cost INTEGER,
+        doc TEXT,
+        cogs INTEGER NOT NULL DEFAULT 0,
+        qty_after INTEGER NOT NULL DEFAULT 0,
+        value_after INTEGER NOT NULL DEFAULT 0,
+        last_cost_after INTEGER,
+        PRIMARY KEY(location, sku, hlc, origin, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE cost(
+        location TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        qty INTEGER NOT NULL,
+        value INTEGER NOT NULL,
+        last_cost INTEGER,
+        PRIMARY KEY(location, sku)
     ) WITHOUT ROWID;
     CREATE TABLE lots(
         sku TEXT NOT NULL,
@@ -53,8 +97,25 @@ SCHEMA = """
         origin TEXT NOT NULL,
         seq INTEGER NOT NULL,
         hlc INTEGER NOT NULL,
-        body TEXT NOT NULL
+        body BLOB NOT NULL
     );
+    CREATE TABLE doc_movements(
+        doc TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        sku TEXT NOT NULL,
+        lot TEXT,
+        qty INTEGER NOT NULL,
+        src TEXT NOT NULL,
+        dst TEXT NOT NULL,
+        PRIMARY KEY(doc, origin, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE ignored(
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY(origin, seq)
+    ) WITHOUT ROWID;
     CREATE TABLE alerts(
         id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,
@@ -64,11 +125,20 @@ SCHEMA = """
         qty INTEGER,
         origin TEXT NOT NULL,
         seq INTEGER NOT NULL,
-        hlc INTEGER NOT NULL
+        hlc INTEGER NOT NULL,
+        message TEXT
     )
 """
 
 PRODUCT_FIELDS = ("name", "barcode", "unit", "price")
+_document_encoder = msgspec.msgpack.Encoder()
+
+Order = tuple[int, str, int]
+_AFTER = "(hlc, origin, seq) > (?, ?, ?)"
+_BEFORE = "(hlc, origin, seq) < (?, ?, ?)"
+_AT = "hlc = ? AND origin = ? AND seq = ?"
+_STOCK_KEY = "location = ? AND sku = ? AND lot = ?"
+_COST_KEY = "location = ? AND sku = ?"
 
 
 class StockRow(msgspec.Struct, frozen=True):
@@ -78,22 +148,30 @@ class StockRow(msgspec.Struct, frozen=True):
     qty: int
 
 
+class CostRow(msgspec.Struct, frozen=True):
+    location: str
+    sku: str
+    qty: int
+    value: int
+    last_cost: int | None
+
+
 def apply(conn: sqlite3.Connection, event: Event) -> None:
+    """Fold one verified event, wherever it falls in the order."""
+    reason = fold.invalid_reason(event)
+    if reason:
+        conn.execute(
+            "INSERT OR IGNORE INTO ignored(origin, seq, reason) VALUES (?, ?, ?)",
+            (event.origin, event.seq, reason),
+        )
+        _alert(conn, "ignored_event", event, message=reason)
+        return
+    order = event.order_key
     match event.body:
         case Movement() as m:
-            if m.lot is not None:
-                conn.execute(
-                    "INSERT INTO lots(sku, lot, expiry) VALUES (?, ?, ?) "
-                    "ON CONFLICT(sku, lot) DO UPDATE "
-                    "SET expiry = coalesce(expiry, excluded.expiry)",
-                    (m.sku, m.lot, m.expiry),
-                )
-            for delta in fold.movement_deltas(m):
-                _add(conn, delta.location, delta.sku, delta.lot, delta.qty, event)
+            _apply_movement(conn, event, m, order)
         case Count() as c:
-            level = _level(conn, c.location, c.sku, c.lot)
-            for delta in fold.count_deltas(c, level):
-                _add(conn, delta.location, delta.sku, delta.lot, delta.qty, event)
+            _apply_count(conn, event, c, order)
         case Upsert() as u:
             _upsert(conn, u, event)
         case Document() as d:
@@ -107,34 +185,186 @@ def apply(conn: sqlite3.Connection, event: Event) -> None:
                     event.origin,
                     event.seq,
                     event.hlc,
-                    msgspec.json.encode(d).decode(),
+                    _document_encoder.encode(d),
                 ),
             )
 
 
-def _level(conn: sqlite3.Connection, location: str, sku: str, lot: str | None) -> int:
+# ---- movements and counts -------------------------------------------------------------
+
+
+def _apply_movement(conn: sqlite3.Connection, event: Event, m: Movement, order: Order) -> None:
+    if m.lot is not None:
+        conn.execute(
+            "INSERT INTO lots(sku, lot, expiry) VALUES (?, ?, ?) "
+            "ON CONFLICT(sku, lot) DO UPDATE SET expiry = coalesce(expiry, excluded.expiry)",
+            (m.sku, m.lot, m.expiry),
+        )
+    if m.doc is not None:
+        conn.execute(
+            "INSERT OR IGNORE INTO doc_movements(doc, origin, seq, sku, lot, qty, src, dst) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (m.doc, event.origin, event.seq, m.sku, m.lot, m.qty, m.src, m.dst),
+        )
+    for delta in fold.movement_deltas(m):
+        if is_virtual(delta.location):
+            _add_level(conn, delta.location, m.sku, m.lot, delta.qty)
+            continue
+        key = (delta.location, m.sku, m.lot or "")
+        before = _level_before(conn, key, order)
+        conn.execute(
+            "INSERT INTO stock_journal(location, sku, lot, hlc, origin, seq, delta, level_after) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (*key, *order, delta.qty, before + delta.qty),
+        )
+        _propagate(conn, key, order, delta.qty)
+        unit_cost = m.unit_cost if delta.qty > 0 else None
+        _insert_cost_row(conn, delta.location, m.sku, order, delta.qty, unit_cost, m.doc)
+        _refold_cost(conn, delta.location, m.sku, order)
+        _alert_if_negative(conn, key, event)
+
+
+def _apply_count(conn: sqlite3.Connection, event: Event, c: Count, order: Order) -> None:
+    key = (c.location, c.sku, c.lot or "")
+    variance = fold.count_variance(c.qty, _level_before(conn, key, order))
+    conn.execute(
+        "INSERT INTO stock_journal(location, sku, lot, hlc, origin, seq, counted, variance, "
+        "level_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*key, *order, c.qty, variance, c.qty),
+    )
+    _add_level(conn, COUNT, c.sku, c.lot, -variance)
+    _propagate(conn, key, order, variance)
+    _insert_cost_row(conn, c.location, c.sku, order, variance, None, c.doc)
+    _refold_cost(conn, c.location, c.sku, order)
+    _alert_if_negative(conn, key, event)
+
+
+def _level_before(conn: sqlite3.Connection, key: tuple[str, str, str], order: Order) -> int:
     row = conn.execute(
-        "SELECT qty FROM stock WHERE location = ? AND sku = ? AND lot = ?",
-        (location, sku, lot or ""),
+        f"SELECT level_after FROM stock_journal WHERE {_STOCK_KEY} AND {_BEFORE} "
+        "ORDER BY hlc DESC, origin DESC, seq DESC LIMIT 1",
+        (*key, *order),
     ).fetchone()
     return row[0] if row else 0
 
 
-def _add(
-    conn: sqlite3.Connection, location: str, sku: str, lot: str | None, qty: int, event: Event
+def _propagate(
+    conn: sqlite3.Connection, key: tuple[str, str, str], order: Order, shift: int
 ) -> None:
-    (level,) = conn.execute(
-        "INSERT INTO stock(location, sku, lot, qty) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(location, sku, lot) DO UPDATE SET qty = qty + excluded.qty "
-        "RETURNING qty",
-        (location, sku, lot or "", qty),
+    """Rows after `order` move by `shift` up to the next count, which absorbs it."""
+    if shift == 0:
+        return
+    nxt = conn.execute(
+        f"SELECT hlc, origin, seq FROM stock_journal WHERE {_STOCK_KEY} AND {_AFTER} "
+        "AND counted IS NOT NULL ORDER BY hlc, origin, seq LIMIT 1",
+        (*key, *order),
     ).fetchone()
-    if level < 0 and not is_virtual(location):
+    if nxt is None:
         conn.execute(
-            "INSERT INTO alerts(kind, location, sku, lot, qty, origin, seq, hlc) "
-            "VALUES ('negative_stock', ?, ?, ?, ?, ?, ?, ?)",
-            (location, sku, lot, level, event.origin, event.seq, event.hlc),
+            f"UPDATE stock_journal SET level_after = level_after + ? "
+            f"WHERE {_STOCK_KEY} AND {_AFTER}",
+            (shift, *key, *order),
         )
+        _add_level(conn, key[0], key[1], key[2] or None, shift)
+        return
+    conn.execute(
+        f"UPDATE stock_journal SET level_after = level_after + ? "
+        f"WHERE {_STOCK_KEY} AND {_AFTER} AND {_BEFORE}",
+        (shift, *key, *order, *nxt),
+    )
+    conn.execute(
+        f"UPDATE stock_journal SET variance = variance - ? WHERE {_STOCK_KEY} AND {_AT}",
+        (shift, *key, *nxt),
+    )
+    _add_level(conn, COUNT, key[1], key[2] or None, shift)
+    conn.execute(
+        f"UPDATE cost_journal SET qty = qty - ? WHERE {_COST_KEY} AND {_AT}",
+        (shift, key[0], key[1], *nxt),
+    )
+
+
+def _add_level(
+    conn: sqlite3.Connection, location: str, sku: str, lot: str | None, qty: int
+) -> None:
+    conn.execute(
+        "INSERT INTO stock(location, sku, lot, qty) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(location, sku, lot) DO UPDATE SET qty = qty + excluded.qty",
+        (location, sku, lot or "", qty),
+    )
+
+
+def _alert_if_negative(conn: sqlite3.Connection, key: tuple[str, str, str], event: Event) -> None:
+    row = conn.execute(f"SELECT qty FROM stock WHERE {_STOCK_KEY}", key).fetchone()
+    if row and row[0] < 0:
+        _alert(conn, "negative_stock", event, key, row[0])
+
+
+def _alert(
+    conn: sqlite3.Connection,
+    kind: str,
+    event: Event,
+    key: tuple[str, str, str] | None = None,
+    qty: int | None = None,
+    message: str | None = None,
+) -> None:
+    location, sku, lot = key or (None, None, None)
+    conn.execute(
+        "INSERT INTO alerts(kind, location, sku, lot, qty, origin, seq, hlc, message) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (kind, location, sku, lot or None, qty, event.origin, event.seq, event.hlc, message),
+    )
+
+
+# ---- moving-average cost --------------------------------------------------------------
+
+
+def _insert_cost_row(
+    conn: sqlite3.Connection,
+    location: str,
+    sku: str,
+    order: Order,
+    qty: int,
+    unit_cost: int | None,
+    doc: str | None,
+) -> None:
+    conn.execute(
+        "INSERT INTO cost_journal(location, sku, hlc, origin, seq, qty, unit_cost, doc) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (location, sku, *order, qty, unit_cost, doc),
+    )
+
+
+def _refold_cost(conn: sqlite3.Connection, location: str, sku: str, order: Order) -> None:
+    """Recompute the cost journal of (location, sku) from `order` to its end."""
+    prev = conn.execute(
+        f"SELECT qty_after, value_after, last_cost_after FROM cost_journal "
+        f"WHERE {_COST_KEY} AND {_BEFORE} ORDER BY hlc DESC, origin DESC, seq DESC LIMIT 1",
+        (location, sku, *order),
+    ).fetchone()
+    state = CostState(*prev) if prev else CostState()
+    rows = conn.execute(
+        f"SELECT hlc, origin, seq, qty, unit_cost FROM cost_journal "
+        f"WHERE {_COST_KEY} AND (hlc, origin, seq) >= (?, ?, ?) ORDER BY hlc, origin, seq",
+        (location, sku, *order),
+    ).fetchall()
+    updates = []
+    for hlc, origin, seq, qty, unit_cost in rows:
+        state, cogs = fold.cost_step(state, qty, unit_cost)
+        updates.append((cogs, *state, location, sku, hlc, origin, seq))
+    conn.executemany(
+        f"UPDATE cost_journal SET cogs = ?, qty_after = ?, value_after = ?, "
+        f"last_cost_after = ? WHERE {_COST_KEY} AND {_AT}",
+        updates,
+    )
+    conn.execute(
+        "INSERT INTO cost(location, sku, qty, value, last_cost) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(location, sku) DO UPDATE SET qty = excluded.qty, value = excluded.value, "
+        "last_cost = excluded.last_cost",
+        (location, sku, *state),
+    )
+
+
+# ---- master data ------------------------------------------------------------------------
 
 
 def _upsert(conn: sqlite3.Connection, upsert: Upsert, event: Event) -> None:
@@ -164,6 +394,9 @@ def _refresh_product(conn: sqlite3.Connection, sku: str) -> None:
         "unit = excluded.unit, price = excluded.price",
         (sku, values["name"], values["barcode"], values["unit"], values["price"]),
     )
+
+
+# ---- reading ------------------------------------------------------------------------------
 
 
 def lot_levels(conn: sqlite3.Connection, location: str, sku: str) -> list[LotLevel]:
@@ -196,3 +429,45 @@ def stock(
         sql += " AND location NOT LIKE '@%'"
     sql += " ORDER BY location, sku, lot"
     return [StockRow(loc, s, lot or None, q) for loc, s, lot, q in conn.execute(sql, args)]
+
+
+def cost(
+    conn: sqlite3.Connection, location: str | None = None, sku: str | None = None
+) -> list[CostRow]:
+    sql = "SELECT location, sku, qty, value, last_cost FROM cost WHERE 1=1"
+    args: list = []
+    if location is not None:
+        sql += " AND location = ?"
+        args.append(location)
+    if sku is not None:
+        sql += " AND sku = ?"
+        args.append(sku)
+    return [CostRow(*row) for row in conn.execute(sql + " ORDER BY location, sku", args)]
+
+
+def cogs(conn: sqlite3.Connection) -> dict[tuple[str, int, str], int]:
+    """Cost of goods that left each real location, per event: (origin, seq, location)."""
+    return {
+        (origin, seq, location): value
+        for origin, seq, location, value in conn.execute(
+            "SELECT origin, seq, location, cogs FROM cost_journal WHERE qty < 0"
+        )
+    }
+
+
+def variances(conn: sqlite3.Connection) -> dict[tuple[str, int], int]:
+    return {
+        (origin, seq): v
+        for origin, seq, v in conn.execute(
+            "SELECT origin, seq, variance FROM stock_journal WHERE counted IS NOT NULL"
+        )
+    }
+
+
+def registers(conn: sqlite3.Connection) -> dict[tuple[str, str, str], tuple[int, str, object]]:
+    return {
+        (entity, key, name): (hlc, origin, json.loads(value))
+        for entity, key, name, value, hlc, origin in conn.execute(
+            "SELECT entity, key, field, value, hlc, origin FROM registers"
+        )
+    }

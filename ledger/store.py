@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 
 from ledger import derive
 from ledger.sqlite import migrate, transaction
-from protocol import codec
+from protocol import codec, fold
 from protocol.events import Body, Event
-from protocol.hlc import HybridClock
+from protocol.hlc import ClockSkewError, HybridClock
+
+#: A remote event stamped further ahead of our wall clock than this is held, not folded.
+DEFAULT_MAX_SKEW_MS = 10 * 60 * 1000
 
 MIGRATIONS = [
     """
@@ -37,6 +40,13 @@ MIGRATIONS = [
     ) WITHOUT ROWID;
     CREATE TABLE clock(id INTEGER PRIMARY KEY CHECK (id = 1), hlc INTEGER NOT NULL);
     INSERT INTO clock(id, hlc) VALUES (1, 0);
+    CREATE TABLE held(
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        since_ms INTEGER NOT NULL,
+        PRIMARY KEY(origin, seq)
+    ) WITHOUT ROWID;
     CREATE TABLE rejected(
         id INTEGER PRIMARY KEY,
         origin TEXT,
@@ -57,15 +67,19 @@ class IngestResult:
     applied: int = 0
     duplicates: int = 0
     waiting: int = 0
+    held: list[tuple[str, int, str]] = field(default_factory=list)
     rejected: list[tuple[str | None, int | None, str]] = field(default_factory=list)
 
 
 class EventStore:
     """The replica's events and derived state; `origin` is this replica's own id."""
 
-    def __init__(self, conn: sqlite3.Connection, origin: str) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, origin: str, max_skew_ms: int = DEFAULT_MAX_SKEW_MS
+    ) -> None:
         self.conn = conn
         self.origin = origin
+        self.max_skew_ms = max_skew_ms
         migrate(conn, "ledger", MIGRATIONS)
 
     # ---- writing -------------------------------------------------------------------
@@ -125,9 +139,16 @@ class EventStore:
                 self._check_duplicate(event, raw, wall_ms, result)
                 continue
             touched.add(event.origin)
+        touched.update(
+            origin for (origin,) in self.conn.execute("SELECT DISTINCT origin FROM held")
+        )
         for origin in sorted(touched):
             self._advance(origin, wall_ms, result)
         return result
+
+    def release_held(self, wall_ms: int) -> IngestResult:
+        """Fold held events whose clock is no longer too far ahead of ours."""
+        return self.ingest([], wall_ms)
 
     def _check_duplicate(
         self, event: Event, raw: bytes, wall_ms: int, result: IngestResult
@@ -143,7 +164,7 @@ class EventStore:
     def _advance(self, origin: str, wall_ms: int, result: IngestResult) -> None:
         """Fold the newly contiguous events of `origin`, verifying the hash chain."""
         seq, prev = self._head(origin)
-        clock = HybridClock(self._clock())
+        clock = HybridClock(self._clock(), max_skew_ms=self.max_skew_ms)
         rows = self.conn.execute(
             "SELECT seq, raw, hash FROM events WHERE origin = ? AND seq > ? ORDER BY seq",
             (origin, seq),
@@ -160,7 +181,12 @@ class EventStore:
                 self.record_rejected(origin, next_seq, reason, raw, wall_ms)
                 result.rejected.append((origin, next_seq, reason))
                 break
-            clock.last = max(clock.last, event.hlc)
+            try:
+                clock.observe(event.hlc, wall_ms)
+            except ClockSkewError as exc:
+                self._hold(event, f"clock of {origin} is ahead: {exc}", wall_ms, result)
+                break
+            self.conn.execute("DELETE FROM held WHERE origin = ? AND seq = ?", (origin, next_seq))
             derive.apply(self.conn, event)
             seq, prev = next_seq, digest
             result.applied += 1
@@ -169,6 +195,20 @@ class EventStore:
         ).fetchone()[0]
         self._set_head(origin, seq, prev)
         self.conn.execute("UPDATE clock SET hlc = max(hlc, ?) WHERE id = 1", (clock.last,))
+
+    def _hold(self, event: Event, reason: str, wall_ms: int, result: IngestResult) -> None:
+        """Keep a too-far-ahead event (and its origin's later ones) aside, flagged, unfolded."""
+        inserted = self.conn.execute(
+            "INSERT OR IGNORE INTO held(origin, seq, reason, since_ms) VALUES (?, ?, ?, ?)",
+            (event.origin, event.seq, reason, wall_ms),
+        ).rowcount
+        if inserted:
+            self.conn.execute(
+                "INSERT INTO alerts(kind, origin, seq, hlc, message) "
+                "VALUES ('clock_skew', ?, ?, ?, ?)",
+                (event.origin, event.seq, event.hlc, reason),
+            )
+        result.held.append((event.origin, event.seq, reason))
 
     def _insert(self, event: Event, raw: bytes, digest: bytes) -> None:
         self.conn.execute(
@@ -234,6 +274,41 @@ class EventStore:
         self, location: str | None = None, sku: str | None = None, include_virtual: bool = False
     ) -> list[derive.StockRow]:
         return derive.stock(self.conn, location, sku, include_virtual)
+
+    def held(self) -> list[dict]:
+        cur = self.conn.execute("SELECT origin, seq, reason, since_ms FROM held ORDER BY 1, 2")
+        return [{"origin": o, "seq": s, "reason": r, "since_ms": t} for o, s, r, t in cur]
+
+    def cost(self, location: str | None = None, sku: str | None = None) -> list[derive.CostRow]:
+        return derive.cost(self.conn, location, sku)
+
+    def snapshot(self) -> fold.Snapshot:
+        """The derived state in the shape of the reference fold, to compare replicas."""
+        snap = fold.Snapshot()
+        snap.stock = {(r.location, r.sku, r.lot): r.qty for r in self.stock(include_virtual=True)}
+        snap.cost = {
+            (r.location, r.sku): fold.CostState(r.qty, r.value, r.last_cost) for r in self.cost()
+        }
+        snap.cogs = derive.cogs(self.conn)
+        snap.variances = derive.variances(self.conn)
+        snap.registers = derive.registers(self.conn)
+        snap.levels_after = {
+            (loc, sku, lot or None, hlc, origin, seq): level
+            for loc, sku, lot, hlc, origin, seq, level in self.conn.execute(
+                "SELECT location, sku, lot, hlc, origin, seq, level_after FROM stock_journal"
+            )
+        }
+        snap.costs_after = {
+            (row[0], row[1], row[2], row[3], row[4]): fold.CostState(*row[5:])
+            for row in self.conn.execute(
+                "SELECT location, sku, hlc, origin, seq, qty_after, value_after, "
+                "last_cost_after FROM cost_journal"
+            )
+        }
+        snap.ignored = {
+            (o, s): r for o, s, r in self.conn.execute("SELECT origin, seq, reason FROM ignored")
+        }
+        return snap
 
     def rejected(self) -> list[dict]:
         cur = self.conn.execute(

@@ -1,15 +1,26 @@
-"""The merge rules as pure functions: what an event does to stock levels.
+"""The merge rules as pure functions, and the reference fold over a whole event set.
 
-Movements are double entry (what leaves `src` arrives at `dst`), and a count resets a real
-location's level to what was on the shelf, booking the difference against `@count`, so the
-sum over all locations, virtual ones included, is always zero.
+Every replica orders the events it holds by (hlc, origin, seq) and folds them:
+
+* a movement takes `qty` from `src` and adds it to `dst` (double entry);
+* a count sets a real location's level to what was on the shelf and books the difference,
+  the variance, against `@count`, so the sum over all locations stays zero;
+* moving-weighted-average cost per (location, sku): receipts raise the value at their unit
+  cost, issues take value out at the average, and the amount taken is that issue's COGS;
+* master data fields are last-writer-wins registers ordered by (hlc, origin).
+
+`ledger.derive` applies the same step functions incrementally in SQLite; `fold_events` here
+is the whole-set reference the property tests hold it to.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from protocol.events import COUNT, Count, Movement
+from protocol.events import COUNT, Count, Event, Movement, Upsert, is_virtual
+from protocol.units import QTY_SCALE, line_total
 
 
 class StockDelta(NamedTuple):
@@ -26,12 +37,174 @@ def movement_deltas(m: Movement) -> tuple[StockDelta, StockDelta]:
     )
 
 
-def count_deltas(c: Count, level_before: int) -> tuple[StockDelta, ...]:
-    """A count that found `c.qty` where the books said `level_before`."""
-    variance = c.qty - level_before
-    if variance == 0:
-        return ()
-    return (
-        StockDelta(c.location, c.sku, c.lot, variance),
-        StockDelta(COUNT, c.sku, c.lot, -variance),
-    )
+def count_variance(counted: int, level_before: int) -> int:
+    """What the shelf had beyond what the books said: booked against @count."""
+    return counted - level_before
+
+
+def invalid_reason(event: Event) -> str | None:
+    """Why an authentic event cannot be folded; such an event is kept and ignored."""
+    match event.body:
+        case Movement() as m:
+            if m.qty <= 0:
+                return f"movement quantity must be positive, got {m.qty}"
+            if m.src == m.dst:
+                return f"movement from {m.src} to itself"
+            if not m.sku:
+                return "movement without a SKU"
+            if m.unit_cost is not None and m.unit_cost < 0:
+                return "negative unit cost"
+        case Count() as c:
+            if is_virtual(c.location):
+                return f"count at virtual location {c.location}"
+            if c.qty < 0:
+                return f"counted quantity must not be negative, got {c.qty}"
+    return None
+
+
+# ---- moving-weighted-average cost ---------------------------------------------------
+
+
+class CostState(NamedTuple):
+    """Stock quantity (milli-units) and its value (fen) at one location, for one SKU.
+
+    `last_cost` (fen per base unit) values issues when there is nothing on hand to average.
+    """
+
+    qty: int = 0
+    value: int = 0
+    last_cost: int | None = None
+
+    def average_of(self, qty: int) -> int:
+        """Value of `qty` units at the current average (or last cost when none on hand)."""
+        if self.qty > 0:
+            return _div_half_up(qty * self.value, self.qty)
+        return line_total(qty, self.last_cost or 0)
+
+
+def _div_half_up(numerator: int, denominator: int) -> int:
+    q, r = divmod(abs(numerator), denominator)
+    if 2 * r >= denominator:
+        q += 1
+    return q if numerator >= 0 else -q
+
+
+def cost_step(state: CostState, qty: int, unit_cost: int | None) -> tuple[CostState, int]:
+    """Apply a signed quantity change; return the new state and the value that left (COGS).
+
+    Inbound (`qty > 0`) adds value at `unit_cost`, or at the current average when the
+    movement carries none (count gains, returns). When stock was zero or negative, the
+    value restarts from the receipt's cost for what is now on hand. Outbound takes value at
+    the average; taking all or more than is on hand takes all the value, and the part
+    beyond is valued at the last cost.
+    """
+    if qty > 0:
+        cost = unit_cost if unit_cost is not None else None
+        added = line_total(qty, cost) if cost is not None else state.average_of(qty)
+        new_qty = state.qty + qty
+        if state.qty <= 0:
+            value = (
+                line_total(max(new_qty, 0), cost)
+                if cost is not None
+                else (state.average_of(max(new_qty, 0)))
+            )
+        else:
+            value = state.value + added
+        last = cost if cost is not None else state.last_cost
+        if last is None and new_qty > 0 and value:
+            last = _div_half_up(value * QTY_SCALE, new_qty)
+        return CostState(new_qty, value, last), 0
+    if qty < 0:
+        out = -qty
+        if state.qty <= 0:
+            cogs = line_total(out, state.last_cost or 0)
+            return CostState(state.qty - out, 0, state.last_cost), cogs
+        if out >= state.qty:
+            cogs = state.value + line_total(out - state.qty, state.last_cost or 0)
+            return CostState(state.qty - out, 0, state.last_cost), cogs
+        cogs = _div_half_up(out * state.value, state.qty)
+        return CostState(state.qty - out, state.value - cogs, state.last_cost), cogs
+    return state, 0
+
+
+# ---- the reference fold -----------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    """Everything the merge rules derive from a set of events."""
+
+    stock: dict[tuple[str, str, str | None], int] = field(default_factory=dict)
+    cost: dict[tuple[str, str], CostState] = field(default_factory=dict)
+    cogs: dict[tuple[str, int, str], int] = field(default_factory=dict)
+    variances: dict[tuple[str, int], int] = field(default_factory=dict)
+    registers: dict[tuple[str, str, str], tuple[int, str, object]] = field(default_factory=dict)
+    ignored: dict[tuple[str, int], str] = field(default_factory=dict)
+    #: the level of a real (location, sku, lot) right after each event touching it
+    levels_after: dict[tuple, int] = field(default_factory=dict)
+    #: the cost state of a real (location, sku) right after each event touching it
+    costs_after: dict[tuple, CostState] = field(default_factory=dict)
+
+    def nonzero_stock(self) -> dict[tuple[str, str, str | None], int]:
+        return {k: v for k, v in self.stock.items() if v}
+
+
+def verified_prefix(events: Iterable[Event]) -> list[Event]:
+    """Deduplicate and keep each origin's gapless run from seq 1: what a replica folds."""
+    by_origin: dict[str, dict[int, Event]] = {}
+    for e in events:
+        by_origin.setdefault(e.origin, {}).setdefault(e.seq, e)
+    kept = []
+    for log in by_origin.values():
+        seq = 1
+        while seq in log:
+            kept.append(log[seq])
+            seq += 1
+    return kept
+
+
+def fold_events(events: Iterable[Event]) -> Snapshot:
+    snap = Snapshot()
+    for event in sorted(verified_prefix(events), key=lambda e: e.order_key):
+        reason = invalid_reason(event)
+        if reason:
+            snap.ignored[(event.origin, event.seq)] = reason
+            continue
+        match event.body:
+            case Movement() as m:
+                for delta in movement_deltas(m):
+                    _add_stock(snap, delta, event)
+                    if not is_virtual(delta.location):
+                        cost = m.unit_cost if delta.qty > 0 else None
+                        _add_cost(snap, event, delta.location, m.sku, delta.qty, cost)
+            case Count() as c:
+                key = (c.location, c.sku, c.lot)
+                variance = count_variance(c.qty, snap.stock.get(key, 0))
+                snap.variances[(event.origin, event.seq)] = variance
+                _add_stock(snap, StockDelta(c.location, c.sku, c.lot, variance), event)
+                _add_stock(snap, StockDelta(COUNT, c.sku, c.lot, -variance), event)
+                _add_cost(snap, event, c.location, c.sku, variance, None)
+            case Upsert() as u:
+                for name, value in u.fields.items():
+                    rkey = (u.entity, u.key, name)
+                    current = snap.registers.get(rkey)
+                    if current is None or (event.hlc, event.origin) > current[:2]:
+                        snap.registers[rkey] = (event.hlc, event.origin, value)
+    return snap
+
+
+def _add_stock(snap: Snapshot, delta: StockDelta, event: Event) -> None:
+    key = (delta.location, delta.sku, delta.lot)
+    snap.stock[key] = snap.stock.get(key, 0) + delta.qty
+    if not is_virtual(delta.location):
+        snap.levels_after[(*key, *event.order_key)] = snap.stock[key]
+
+
+def _add_cost(
+    snap: Snapshot, event: Event, location: str, sku: str, qty: int, unit_cost: int | None
+) -> None:
+    state, cogs = cost_step(snap.cost.get((location, sku), CostState()), qty, unit_cost)
+    snap.cost[(location, sku)] = state
+    snap.costs_after[(location, sku, *event.order_key)] = state
+    if qty < 0:
+        snap.cogs[(event.origin, event.seq, location)] = cogs
