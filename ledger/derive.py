@@ -18,8 +18,9 @@ import sqlite3
 
 import msgspec
 
-from protocol import fold
+from protocol import documents, fold
 from protocol.allocation import LotLevel
+from protocol.documents import DocMovement, DocumentStatus
 from protocol.events import COUNT, Count, Document, Event, Movement, Upsert, is_virtual
 from protocol.fold import CostState
 
@@ -462,6 +463,23 @@ def variances(conn: sqlite3.Connection) -> dict[tuple[str, int], int]:
             "SELECT origin, seq, variance FROM stock_journal WHERE counted IS NOT NULL"
         )
     }
+
+
+_document_decoder = msgspec.msgpack.Decoder(Document)
+
+
+def document_status(conn: sqlite3.Connection, doc: str) -> DocumentStatus | None:
+    """The header and its derived status; movements may have arrived before the header."""
+    row = conn.execute("SELECT body FROM documents WHERE doc = ?", (doc,)).fetchone()
+    if row is None:
+        return None
+    movements = [
+        DocMovement(sku, lot, qty, src, dst)
+        for sku, lot, qty, src, dst in conn.execute(
+            "SELECT sku, lot, qty, src, dst FROM doc_movements WHERE doc = ?", (doc,)
+        )
+    ]
+    return documents.document_status(_document_decoder.decode(row[0]), movements)
 
 
 def registers(conn: sqlite3.Connection) -> dict[tuple[str, str, str], tuple[int, str, object]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ledger import derive
 from ledger.sqlite import migrate, transaction
 from protocol import codec, fold
+from protocol.documents import DocumentStatus
 from protocol.events import Body, Event
 from protocol.hlc import ClockSkewError, HybridClock
 
@@ -281,6 +282,9 @@ class EventStore:
 
     def cost(self, location: str | None = None, sku: str | None = None) -> list[derive.CostRow]:
         return derive.cost(self.conn, location, sku)
+
+    def document(self, doc: str) -> DocumentStatus | None:
+        return derive.document_status(self.conn, doc)
 
     def snapshot(self) -> fold.Snapshot:
         """The derived state in the shape of the reference fold, to compare replicas."""

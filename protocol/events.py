@@ -81,13 +81,29 @@ class Tender(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     amount: int
 
 
+class DocLine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What a document asks for: e.g. a purchase order line or a transfer line."""
+
+    sku: str
+    qty: int
+    unit_cost: int | None = None
+    unit_price: int | None = None
+    lot: str | None = None
+
+
 class Document(_Body, tag="document"):
-    """A document header; its status is derived from the movements that cite `doc`."""
+    """A document header; its status is derived from the movements that cite `doc`.
+
+    `location` is where the document happens: the receiving store of a purchase order, the
+    shipping store of a transfer (whose `counterparty` is the receiving store), the store
+    of a sale, receipt or count.
+    """
 
     doc: str
     type: DocumentType
     location: str
     counterparty: str | None = None
+    lines: list[DocLine] = []
     tenders: list[Tender] = []
     note: str | None = None
 
