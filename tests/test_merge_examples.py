@@ -10,7 +10,7 @@ import pytest
 from ledger.sqlite import connect
 from ledger.store import EventStore
 from protocol import codec
-from protocol.events import Count, Document, DocLine, Event, Movement
+from protocol.events import Count, DocLine, Document, Event, Movement
 from protocol.hlc import pack
 
 WALL_MS = 10**13
