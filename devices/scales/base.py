@@ -1,0 +1,44 @@
+"""The sans-IO scale protocol contract: bytes in, events out; commands in, bytes out.
+
+A protocol object holds only parse state. It never reads a port, sleeps or raises on bad
+input, so every protocol is testable with plain byte strings split at any boundary.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+from devices.scales.events import Command, ErrorKind, ScaleError, ScaleEvent
+from devices.transport import SerialSettings
+
+
+class ScaleProtocol(abc.ABC):
+    name: ClassVar[str]
+    #: True when the scale streams frames unasked (CAS, A&D stream mode).
+    continuous: ClassVar[bool] = False
+    default_settings: ClassVar[SerialSettings] = SerialSettings()
+
+    @abc.abstractmethod
+    def feed(self, data: bytes) -> list[ScaleEvent]:
+        """Parse received bytes; partial frames are kept for the next call."""
+
+    @abc.abstractmethod
+    def encode(self, command: Command) -> bytes | None:
+        """Bytes that ask the scale for `command`, or None if the protocol cannot."""
+
+    def reply(self, command: Command, event: ScaleEvent) -> ScaleEvent | None:
+        """Interpret `event` as the answer to `command`; None means "not an answer, ignore".
+
+        Noise between frames (source "noise") is ignored. A garbled frame is returned: it
+        most likely was the reply, corrupted, and the session retries weighings at once
+        instead of waiting for a timeout.
+        """
+        if is_noise(event):
+            return None
+        return event
+
+
+def is_noise(event: ScaleEvent) -> bool:
+    return isinstance(event, ScaleError) and event.kind is ErrorKind.GARBLED \
+        and event.source == "noise"
