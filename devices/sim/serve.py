@@ -77,8 +77,13 @@ def _serve(
     sel.register(port.master, selectors.EVENT_READ, "port")
     control = None
     if control_fd is not None:
-        control = _ControlReader(control_fd)
-        sel.register(control_fd, selectors.EVENT_READ, "control")
+        try:
+            sel.register(control_fd, selectors.EVENT_READ, "control")
+        except (PermissionError, ValueError, OSError):
+            # stdin is /dev/null or a plain file (run in the background): no control channel.
+            control_fd = None
+        else:
+            control = _ControlReader(control_fd)
     next_tick = time.monotonic() + interval
     try:
         while not stop.is_set():

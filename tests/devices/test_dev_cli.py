@@ -215,3 +215,23 @@ def test_public_api_names_resolve_lazily():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_simulator_runs_in_the_background_without_stdin(run_cli):
+    """`kucun devices sim-scale … &` has /dev/null as stdin: it must still serve."""
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "devices", "sim-scale", "--protocol", "mt-sics",
+         "--weight", "2.500"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert sim.stdout is not None
+        pty = sim.stdout.readline().strip()
+        result = run_cli("read-scale", "--port", pty, "--protocol", "mt-sics", "--json")
+        assert result.returncode == 0, result.stderr
+        assert '"weight": "2.500"' in result.stdout
+    finally:
+        sim.kill()
+        sim.wait()
+        for stream in (sim.stdout, sim.stderr):
+            if stream:
+                stream.close()
