@@ -1,9 +1,11 @@
-"""Consuming node events from JetStream into the hub's store.
+"""Consuming node events from JetStream into the hub's store, and confirming them.
 
 A durable pull consumer hands out batches; each fetch is stored in one SQLite transaction
-and acknowledged only after the commit, so a hub killed mid-batch gets the same messages
-again and the idempotent store ignores what it already has. A message that cannot be
-understood is kept in `rejected` with its reason and bytes, acknowledged, and ingest goes on.
+(with any transfer routing it causes) and acknowledged only after the commit, so a hub
+killed mid-batch gets the same messages again and the idempotent store ignores what it
+already has. A message that cannot be used is kept in `rejected` with its reason and bytes,
+acknowledged, and ingest goes on. After each commit the hub publishes each changed
+origin's watermark — the highest contiguous seq it has — which is what a node counts as safe.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import time
 
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import ConsumerConfig, KeyValueConfig, StorageType, StreamConfig
+from nats.js.errors import BucketNotFoundError, NotFoundError
 
+from hub.routing import route_transfers
 from hub.store import HubStore
 from ledger.sqlite import transaction
+from ledger.store import IngestResult
 from protocol import codec, subjects
 
 log = logging.getLogger("kucun.hub.ingest")
@@ -29,52 +33,89 @@ def wall_ms() -> int:
 
 
 async def ensure_streams(js: JetStreamContext) -> None:
-    """Create the event and hub streams if missing (idempotent)."""
+    """Create the event and hub streams and the watermark bucket if missing (idempotent)."""
     for name, subject in (
         (subjects.EVENTS_STREAM, subjects.EVENTS_SUBJECTS),
         (subjects.HUB_STREAM, subjects.HUB_SUBJECTS),
     ):
-        config = StreamConfig(
-            name=name,
-            subjects=[subject],
-            storage=StorageType.FILE,
-            duplicate_window=subjects.DUPLICATE_WINDOW_S,
-        )
         try:
             await js.stream_info(name)
         except NotFoundError:
-            await js.add_stream(config)
+            await js.add_stream(
+                StreamConfig(
+                    name=name,
+                    subjects=[subject],
+                    storage=StorageType.FILE,
+                    duplicate_window=subjects.DUPLICATE_WINDOW_S,
+                    allow_direct=True,
+                )
+            )
+    try:
+        await js.key_value(subjects.WATERMARK_BUCKET)
+    except BucketNotFoundError:
+        await js.create_key_value(
+            KeyValueConfig(
+                bucket=subjects.WATERMARK_BUCKET,
+                history=1,
+                storage=StorageType.FILE,
+                direct=True,
+            )
+        )
 
 
-def ingest_messages(store: HubStore, msgs: list) -> int:
-    """Store one fetch's worth of messages in one transaction; return events applied."""
+def ingest_messages(store: HubStore, msgs: list) -> IngestResult:
+    """Store one fetch's worth of messages in one transaction."""
+    now = wall_ms()
     with transaction(store.conn):
-        return _ingest(store, msgs, wall_ms())
-
-
-def _ingest(store: HubStore, msgs: list, now: int) -> int:
-    raws: list[bytes] = []
-    for msg in msgs:
-        origin = subjects.origin_of_subject(msg.subject)
-        try:
-            batch = codec.decode_batch(msg.data)
-            for raw in batch:
-                event = codec.decode(raw)
-                if event.origin != origin:
-                    raise codec.BadEvent(f"event from {event.origin!r} arrived on {msg.subject!r}")
-        except codec.BadEvent as exc:
-            log.error("rejected message on %s: %s", msg.subject, exc)
-            store.events.record_rejected(origin, None, str(exc), msg.data, now)
-            continue
-        raws.extend(batch)
-    result = store.events.ingest_in_transaction(raws, now)
+        raws: list[bytes] = []
+        for msg in msgs:
+            origin = subjects.origin_of_subject(msg.subject)
+            try:
+                batch = codec.decode_batch(msg.data)
+                for raw in batch:
+                    event = codec.decode(raw)
+                    if event.origin != origin:
+                        raise codec.BadEvent(
+                            f"event from {event.origin!r} arrived on {msg.subject!r}"
+                        )
+            except codec.BadEvent as exc:
+                log.error("rejected message on %s: %s", msg.subject, exc)
+                store.events.record_rejected(origin, None, str(exc), msg.data, now)
+                continue
+            raws.extend(batch)
+            store.conn.execute(
+                "INSERT INTO ingest_log(origin, last_ingest_ms) VALUES (?, ?) "
+                "ON CONFLICT(origin) DO UPDATE SET last_ingest_ms = excluded.last_ingest_ms",
+                (origin, now),
+            )
+        result = store.events.ingest_in_transaction(raws, now)
+        if result.applied:
+            route_transfers(store.events, now)
     for origin, seq, reason in result.rejected:
         log.error("rejected event %s:%s: %s", origin, seq, reason)
-    return result.applied
+    for origin, seq, reason in result.held:
+        log.warning("holding %s:%s: %s", origin, seq, reason)
+    return result
+
+
+class Watermarks:
+    """Publishes each origin's ingested seq when it changes."""
+
+    def __init__(self, js: JetStreamContext, store: HubStore) -> None:
+        self.js = js
+        self.store = store
+        self.sent: dict[str, int] = {}
+
+    async def publish_changed(self) -> None:
+        kv = await self.js.key_value(subjects.WATERMARK_BUCKET)
+        for origin, seq in self.store.events.heads().items():
+            if self.sent.get(origin) != seq and not origin.startswith("hub"):
+                await kv.put(origin, str(seq).encode())
+                self.sent[origin] = seq
 
 
 async def run_ingest(
-    store: HubStore, js: JetStreamContext, stop: asyncio.Event, batch: int = 256
+    store: HubStore, js: JetStreamContext, stop: asyncio.Event, on_ingested=None, batch: int = 256
 ) -> None:
     sub = await js.pull_subscribe(
         subjects.EVENTS_SUBJECTS,
@@ -82,13 +123,21 @@ async def run_ingest(
         stream=subjects.EVENTS_STREAM,
         config=ConsumerConfig(ack_wait=60, max_ack_pending=-1),
     )
+    watermarks = Watermarks(js, store)
+    await watermarks.publish_changed()
     while not stop.is_set():
         try:
             msgs = await sub.fetch(batch=batch, timeout=1.0)
         except (TimeoutError, NatsTimeout):
+            if store.events.held():
+                store.events.release_held(wall_ms())
+                await watermarks.publish_changed()
             continue
-        applied = ingest_messages(store, msgs)
+        result = ingest_messages(store, msgs)
         for msg in msgs:
             await msg.ack()
-        if applied:
-            log.info("ingested %d events from %d messages", applied, len(msgs))
+        await watermarks.publish_changed()
+        if result.applied:
+            log.info("ingested %d events from %d messages", result.applied, len(msgs))
+            if on_ingested:
+                on_ingested()

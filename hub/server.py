@@ -1,4 +1,7 @@
-"""Running the hub: connect to NATS, keep ingesting, serve HTTP; survive NATS outages."""
+"""Running the hub: connect to NATS, ingest, publish the hub's own logs, serve HTTP.
+
+The HTTP API keeps serving while NATS is away; ingest and publishing resume on reconnect.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from aiohttp import web
 from hub.api import make_app
 from hub.ingest import ensure_streams, run_ingest
 from hub.store import HubError, HubStore
+from ledger.publisher import Publisher
+from protocol.events import is_hub_origin
 
 log = logging.getLogger("kucun.hub")
 
@@ -24,8 +29,34 @@ def parse_listen(address: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-async def _nats_loop(store: HubStore, url: str, stop: asyncio.Event) -> None:
-    """Connect (retrying forever) and ingest; the HTTP API keeps serving meanwhile."""
+class HubOutbox:
+    """Publishes the hub's own logs ("hub", "hub-<location>") when woken or every few s."""
+
+    def __init__(self, store: HubStore, interval: float = 2.0) -> None:
+        self.store = store
+        self.interval = interval
+        self.wake_event = asyncio.Event()
+
+    def wake(self) -> None:
+        self.wake_event.set()
+
+    async def run(self, js, stop: asyncio.Event) -> None:
+        publishers: dict[str, Publisher] = {}
+        while not stop.is_set():
+            for origin in self.store.events.heads():
+                if is_hub_origin(origin):
+                    if origin not in publishers:
+                        publishers[origin] = Publisher(self.store.events, js, origin)
+                    await publishers[origin].publish_backlog()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.wake_event.wait(), self.interval)
+            self.wake_event.clear()
+
+
+async def _nats_loop(
+    store: HubStore, url: str, stop: asyncio.Event, outbox: HubOutbox, connect_options: dict
+) -> None:
+    """Connect (retrying forever), then ingest and publish until stopped."""
     while not stop.is_set():
         try:
             nc = await nats.connect(
@@ -35,22 +66,35 @@ async def _nats_loop(store: HubStore, url: str, stop: asyncio.Event) -> None:
                 reconnect_time_wait=1,
                 ping_interval=10,
                 error_cb=_log_nats_error,
+                **connect_options,
             )
         except Exception as exc:
             log.warning("NATS at %s not reachable (%s); retrying", url, exc)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), 2.0)
             continue
+        tasks: list[asyncio.Task] = []
         try:
             js = nc.jetstream()
             await ensure_streams(js)
             log.info("connected to NATS at %s; ingesting", url)
-            await run_ingest(store, js, stop)
+            tasks = [
+                asyncio.create_task(run_ingest(store, js, stop, on_ingested=outbox.wake)),
+                asyncio.create_task(outbox.run(js, stop)),
+            ]
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
         except Exception:
-            log.exception("ingest stopped; reconnecting")
+            log.exception("NATS work stopped; reconnecting")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
         finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    await task
             with contextlib.suppress(Exception):
                 await nc.close()
 
@@ -59,7 +103,7 @@ async def _log_nats_error(exc: Exception) -> None:
     log.warning("NATS: %s", exc)
 
 
-async def serve(db: str, nats_url: str, http: str) -> None:
+async def serve(db: str, nats_url: str, http: str, connect_options: dict | None = None) -> None:
     store = HubStore.open(db)
     host, port = parse_listen(http)
     stop = asyncio.Event()
@@ -67,14 +111,17 @@ async def serve(db: str, nats_url: str, http: str) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(make_app(store), access_log=None)
+    outbox = HubOutbox(store)
+    runner = web.AppRunner(make_app(store, on_written=outbox.wake), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
     log.info("hub API on http://%s:%d", host, port)
     print(f"hub listening on http://{host}:{port}", flush=True)
-    ingest = asyncio.create_task(_nats_loop(store, nats_url, stop))
+    nats_task = asyncio.create_task(
+        _nats_loop(store, nats_url, stop, outbox, connect_options or {})
+    )
     await stop.wait()
-    await ingest
+    await nats_task
     await runner.cleanup()
     store.conn.close()

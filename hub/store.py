@@ -8,10 +8,10 @@ import secrets
 import sqlite3
 from pathlib import Path
 
+from hub.routing import ROUTING_SCHEMA
 from ledger.sqlite import connect, migrate, transaction
 from ledger.store import EventStore
-
-HUB_ORIGIN = "hub"
+from protocol.events import HUB_ORIGIN
 
 HUB_MIGRATIONS = [
     """
@@ -20,7 +20,14 @@ HUB_MIGRATIONS = [
         name TEXT NOT NULL,
         role TEXT NOT NULL
     )
+    """,
+    ROUTING_SCHEMA,
     """
+    CREATE TABLE ingest_log(
+        origin TEXT PRIMARY KEY,
+        last_ingest_ms INTEGER NOT NULL
+    )
+    """,
 ]
 
 
@@ -39,8 +46,8 @@ def _digest(token: str) -> bytes:
 class HubStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        migrate(conn, "hub", HUB_MIGRATIONS)
         self.events = EventStore(conn, HUB_ORIGIN)
+        migrate(conn, "hub", HUB_MIGRATIONS)
 
     @classmethod
     def init(cls, path: str | Path) -> tuple[HubStore, str]:

@@ -57,7 +57,17 @@ MIGRATIONS = [
         at_hlc INTEGER NOT NULL
     );
     """
-    + derive.SCHEMA
+    + derive.SCHEMA,
+    """
+    CREATE TABLE outbox(
+        origin TEXT PRIMARY KEY,
+        published_seq INTEGER NOT NULL DEFAULT 0,
+        stream_seq INTEGER NOT NULL DEFAULT 0,
+        last_ack_ms INTEGER,
+        safe_seq INTEGER NOT NULL DEFAULT 0,
+        last_safe_ms INTEGER
+    ) WITHOUT ROWID
+    """,
 ]
 
 
@@ -85,20 +95,29 @@ class EventStore:
 
     # ---- writing -------------------------------------------------------------------
 
-    def append(self, bodies: Sequence[Body], user: str, wall_ms: int) -> list[Event]:
-        """Append local events and fold them, in one durable transaction."""
-        with transaction(self.conn):
-            return self.append_in_transaction(bodies, user, wall_ms)
+    def append(
+        self, bodies: Sequence[Body], user: str, wall_ms: int, origin: str | None = None
+    ) -> list[Event]:
+        """Append local events and fold them, in one durable transaction.
 
-    def append_in_transaction(self, bodies: Sequence[Body], user: str, wall_ms: int) -> list[Event]:
+        `origin` is one of the logs this replica writes (the hub writes several); by
+        default the replica's own.
+        """
+        with transaction(self.conn):
+            return self.append_in_transaction(bodies, user, wall_ms, origin)
+
+    def append_in_transaction(
+        self, bodies: Sequence[Body], user: str, wall_ms: int, origin: str | None = None
+    ) -> list[Event]:
         """The body of `append`, for callers that write more in the same transaction."""
-        seq, prev = self._head(self.origin)
+        origin = origin or self.origin
+        seq, prev = self._head(origin)
         clock = HybridClock(self._clock())
         events = []
         for body in bodies:
             seq += 1
             event = Event(
-                origin=self.origin,
+                origin=origin,
                 seq=seq,
                 hlc=clock.tick(wall_ms),
                 prev=prev,
@@ -110,7 +129,7 @@ class EventStore:
             self._insert(event, raw, prev)
             derive.apply(self.conn, event)
             events.append(event)
-        self._set_head(self.origin, seq, prev)
+        self._set_head(origin, seq, prev)
         self.conn.execute("UPDATE clock SET hlc = ? WHERE id = 1", (clock.last,))
         return events
 
@@ -275,6 +294,21 @@ class EventStore:
         self, location: str | None = None, sku: str | None = None, include_virtual: bool = False
     ) -> list[derive.StockRow]:
         return derive.stock(self.conn, location, sku, include_virtual)
+
+    def gaps(self) -> dict[str, list[tuple[int, int]]]:
+        """Per origin, the seq ranges missing between its verified head and what waits."""
+        out: dict[str, list[tuple[int, int]]] = {}
+        rows = self.conn.execute(
+            "SELECT e.origin, e.seq FROM events e LEFT JOIN heads h ON h.origin = e.origin "
+            "WHERE e.seq > coalesce(h.seq, 0) ORDER BY e.origin, e.seq"
+        )
+        last: dict[str, int] = {}
+        for origin, seq in rows:
+            expected = last.get(origin, self.head_seq(origin)) + 1
+            if seq > expected:
+                out.setdefault(origin, []).append((expected, seq - 1))
+            last[origin] = seq
+        return out
 
     def held(self) -> list[dict]:
         cur = self.conn.execute("SELECT origin, seq, reason, since_ms FROM held ORDER BY 1, 2")

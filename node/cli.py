@@ -11,6 +11,9 @@ from node.errors import NodeError
 from node.service import Node
 from protocol.units import format_money, format_qty
 
+#: `sync --once` sent everything, but the hub has not confirmed it in time.
+EXIT_UNCONFIRMED = 3
+
 DB_HELP = "path of the node's SQLite ledger, e.g. store.db"
 
 
@@ -102,6 +105,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="seconds between syncs without --once (default 5)",
     )
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
+    p.add_argument(
+        "--confirm-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for the hub to confirm ingesting (default 10)",
+    )
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser(
@@ -178,33 +187,60 @@ def cmd_sync(args) -> int:
     from node import sync  # imported here: nats-py is only needed by sync commands
 
     node = _open(args)
-    if args.once:
-        summary = asyncio.run(_sync_with_progress(node, args.nats, show=not args.json))
-        if args.json:
-            print(json.dumps(summary.as_dict()))
-        else:
-            print(
-                f"sent {summary.sent_events} events in {summary.sent_batches} batches, "
-                f"pulled {summary.pulled_events}; {summary.backlog} waiting"
-            )
-        return 0
-    return asyncio.run(sync.run_forever(node, args.nats, args.interval))
+    if not args.once:
+        return asyncio.run(sync.run_forever(node, args.nats, args.interval))
+    summary = asyncio.run(_sync_with_progress(node, args.nats, not args.json, args.confirm_timeout))
+    if args.json:
+        print(json.dumps(summary.as_dict()))
+    else:
+        print(
+            f"sent {summary.sent_events} events, pulled {summary.pulled_events}; "
+            f"{summary.backlog} not yet sent, {summary.unconfirmed} not yet confirmed by the hub"
+        )
+    if summary.unconfirmed:
+        print(
+            f"warning: the hub has not confirmed {summary.unconfirmed} events yet; they are "
+            "safe in NATS and on this node. Is `kucun hub serve` running?",
+            file=sys.stderr,
+        )
+        return EXIT_UNCONFIRMED
+    return 0
 
 
-async def _sync_with_progress(node: Node, url: str | None, show: bool):
+async def _sync_with_progress(node: Node, url: str | None, show: bool, confirm_timeout: float):
+    """A progress bar (events sent / total, rate) on a terminal; nothing otherwise."""
     from node import sync
 
     if not (show and sys.stderr.isatty()):
-        return await sync.sync_once(node, url)
-    from rich.progress import Progress
+        return await sync.sync_once(node, url, confirm_timeout=confirm_timeout)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
 
-    with Progress(transient=True) as bar:
+    class RateColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed or 0:,.0f} ev/s")
+
+    columns = (
+        TextColumn("sending events"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=True) as bar:
         task = bar.add_task("sending events", total=None)
 
-        def progress(remaining: int, total: int) -> None:
-            bar.update(task, total=total, completed=total - remaining)
+        def progress(sent: int, total: int) -> None:
+            bar.update(task, total=total, completed=sent)
 
-        return await sync.sync_once(node, url, progress)
+        return await sync.sync_once(node, url, progress, confirm_timeout=confirm_timeout)
 
 
 def cmd_run(args) -> int:

@@ -17,6 +17,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "online": {"zh-CN": "已连接", "en": "online"},
     "offline": {"zh-CN": "离线", "en": "offline"},
     "backlog": {"zh-CN": "待同步 {n} 条", "en": "{n} waiting to sync"},
+    "unconfirmed": {"zh-CN": "总部未确认 {n} 条", "en": "{n} not yet confirmed by hub"},
     "stock": {"zh-CN": "库存", "en": "Stock"},
     "location": {"zh-CN": "位置", "en": "Location"},
     "sku": {"zh-CN": "商品", "en": "SKU"},

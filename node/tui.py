@@ -15,7 +15,7 @@ from node import counter
 from node.errors import NodeError
 from node.i18n import t
 from node.service import Node
-from node.sync import SyncStatus, run_forever
+from node.sync import SyncWorker
 from protocol.units import format_qty
 
 
@@ -35,7 +35,8 @@ class CounterApp(App):
         self.nats_url = nats_url
         self.sync_interval = sync_interval
         self.sync_enabled = sync
-        self.status = SyncStatus()
+        self.sync_worker = SyncWorker(node, nats_url, sync_interval)
+        self.status = self.sync_worker.status
         self.title = f"{t('title')} · {node.config.node} @ {node.config.location}"
 
     def compose(self) -> ComposeResult:
@@ -54,10 +55,7 @@ class CounterApp(App):
         self.set_interval(1.0, self.refresh_link)
         if self.sync_enabled:
             self.run_worker(
-                run_forever(self.node, self.nats_url, self.sync_interval, self.status),
-                name="sync",
-                exclusive=True,
-                exit_on_error=False,
+                self.sync_worker.run(), name="sync", exclusive=True, exit_on_error=False
             )
         self.query_one("#scan", Input).focus()
 
@@ -71,6 +69,7 @@ class CounterApp(App):
             message.update(str(exc))
             self.bell()
             return
+        self.sync_worker.wake()
         message.set_class(False, "error")
         message.update(t("sold", qty=outcome.qty, sku=outcome.sku, total=outcome.total))
         self.refresh_stock()
@@ -85,7 +84,7 @@ class CounterApp(App):
     def refresh_link(self) -> None:
         s = self.status
         state = t("online") if s.connected else t("offline")
-        text = f"{state} · {t('backlog', n=s.backlog)}"
+        text = f"{state} · {t('backlog', n=s.backlog)} · {t('unconfirmed', n=s.unconfirmed)}"
         if s.last_error and not s.connected:
             text += f" · {s.last_error}"
         self.query_one("#link", Static).update(text)

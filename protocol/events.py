@@ -27,9 +27,22 @@ def is_virtual(location: str) -> bool:
     return location.startswith("@")
 
 
+#: The hub writes its own logs: "hub" (to every node) and "hub-<location>" (to one store).
+HUB_ORIGIN = "hub"
+
+
+def hub_origin_for(location: str) -> str:
+    return f"{HUB_ORIGIN}-{location}"
+
+
+def is_hub_origin(origin: str) -> bool:
+    return origin == HUB_ORIGIN or origin.startswith(HUB_ORIGIN + "-")
+
+
 def valid_replica_id(name: str) -> bool:
-    """Replica and location ids become NATS subject tokens, so no dots, spaces or wildcards."""
-    return bool(_REPLICA_ID.match(name))
+    """Replica and location ids become NATS subject tokens, so no dots, spaces or wildcards;
+    "hub" and "hub-…" are the hub's own origins."""
+    return bool(_REPLICA_ID.match(name)) and not is_hub_origin(name)
 
 
 class _Body(msgspec.Struct, tag_field="kind", frozen=True, kw_only=True, omit_defaults=True):

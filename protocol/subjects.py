@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from protocol.events import HUB_ORIGIN, is_hub_origin
+
 #: Node -> hub: each origin publishes its own log on kucun.ev.<origin>.
 EVENTS_STREAM = "KUCUN_EVENTS"
 EVENTS_SUBJECTS = "kucun.ev.>"
 EVENTS_PREFIX = "kucun.ev."
 
-#: Hub -> nodes: master data, purchase orders, inbound transfers, hub-origin events.
+#: Hub -> nodes: master data to all on kucun.hub.all (origin "hub"); purchase orders,
+#: inbound transfers and corrections for one location on kucun.hub.to.<location>
+#: (origin "hub-<location>").
 HUB_STREAM = "KUCUN_HUB"
 HUB_SUBJECTS = "kucun.hub.>"
-HUB_EVENTS_SUBJECT = "kucun.hub.ev"
+HUB_ALL_SUBJECT = "kucun.hub.all"
+HUB_TO_PREFIX = "kucun.hub.to."
+
+#: The hub's per-origin watermark (highest contiguous seq ingested), read back by nodes.
+WATERMARK_BUCKET = "kucun-watermarks"
+WATERMARK_STREAM = f"KV_{WATERMARK_BUCKET}"
 
 #: The hub's durable consumer on the events stream.
 HUB_INGEST_CONSUMER = "hub-ingest"
@@ -26,6 +35,29 @@ def events_subject(origin: str) -> str:
     return f"{EVENTS_PREFIX}{origin}"
 
 
+def hub_to_subject(location: str) -> str:
+    return f"{HUB_TO_PREFIX}{location}"
+
+
+def publish_target(origin: str) -> tuple[str, str]:
+    """(stream, subject) a log is published on: nodes to the events stream, the hub's own
+    logs to the hub stream."""
+    if origin == HUB_ORIGIN:
+        return HUB_STREAM, HUB_ALL_SUBJECT
+    if is_hub_origin(origin):
+        return HUB_STREAM, hub_to_subject(origin[len(HUB_ORIGIN) + 1 :])
+    return EVENTS_STREAM, events_subject(origin)
+
+
+def node_filter_subjects(location: str) -> list[str]:
+    """What a node's consumer on the hub stream receives."""
+    return [HUB_ALL_SUBJECT, hub_to_subject(location)]
+
+
+def watermark_subject(origin: str) -> str:
+    return f"$KV.{WATERMARK_BUCKET}.{origin}"
+
+
 def origin_of_subject(subject: str) -> str | None:
     if not subject.startswith(EVENTS_PREFIX):
         return None
@@ -35,6 +67,14 @@ def origin_of_subject(subject: str) -> str | None:
 
 def batch_msg_id(origin: str, first_seq: int, last_seq: int) -> str:
     return f"{origin}:{first_seq}-{last_seq}"
+
+
+def parse_batch_msg_id(msg_id: str) -> tuple[str, int, int] | None:
+    origin, sep, span = msg_id.rpartition(":")
+    first, dash, last = span.partition("-")
+    if not (sep and dash and first.isdigit() and last.isdigit()):
+        return None
+    return origin, int(first), int(last)
 
 
 def node_consumer(node: str) -> str:

@@ -33,12 +33,13 @@ def test_sale_made_offline_reaches_hub_once(tmp_path, nats_server, hub):
     kucun("node", "sync", "--db", db, "--once", check=True)
     assert hub.stock(sku="A1")[0]["qty"] == "7.000"
 
-    # Lose the record of what the server acknowledged: everything is sent again, and the
-    # hub still counts each movement once.
+    # Lose the record of what the server acknowledged: the node reconciles with the
+    # stream instead of trusting it, and the hub still counts each movement once.
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE sync_state SET value = 0 WHERE key = 'acked_seq'")
+        conn.execute("UPDATE outbox SET published_seq = 0, stream_seq = 0")
     resent = kucun("node", "sync", "--db", db, "--once", "--json", check=True)
-    assert f'"sent_events": {head}' in resent.stdout
+    assert '"sent_events": 0' in resent.stdout
+    assert f'"safe_seq": {head}' in resent.stdout
     assert wait_until(lambda: hub.ingested("S01") == head)
     assert hub.stock(sku="A1")[0]["qty"] == "7.000"
     assert hub.stock(location="S01") == hub.stock(sku="A1")
