@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 
+from node import cli_logistics
 from node.errors import NodeError
 from node.service import Node
 from protocol.units import format_money, format_qty
@@ -112,6 +113,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="seconds to wait for the hub to confirm ingesting (default 10)",
     )
     p.set_defaults(func=cmd_sync)
+
+    cli_logistics.register(sub)
 
     p = sub.add_parser(
         "run",

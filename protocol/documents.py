@@ -79,6 +79,9 @@ def document_status(header: Document, movements: list[DocMovement]) -> DocumentS
                 status = "partly_received"
         case "transfer":
             shipped = _sum_by_sku(movements, header.location, TRANSIT)
+            if not shipped:  # the receiving store sees the shipment only through the hub
+                for line in header.shipped:
+                    shipped[line.sku] += line.qty
             received = _sum_by_sku(movements, TRANSIT, header.counterparty or "")
             skus = sorted(set(ordered) | set(shipped) | set(received))
             lines = [

@@ -117,6 +117,8 @@ class Document(_Body, tag="document"):
     location: str
     counterparty: str | None = None
     lines: list[DocLine] = []
+    #: on a transfer routed by the hub: what the shipping store actually sent
+    shipped: list[DocLine] = []
     tenders: list[Tender] = []
     note: str | None = None
 

@@ -1,0 +1,91 @@
+"""`kucun node transfer …`, `kucun node po …`, `kucun node documents`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from node import logistics
+from node.service import Node
+from protocol.units import format_qty
+
+DB_HELP = "path of the node's SQLite ledger, e.g. store.db"
+LINES_HELP = "lines as SKU=QTY, e.g. A1=3 RICE=1.250"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    transfer = sub.add_parser("transfer", help="ship or receive a transfer between stores (调拨)",
+                              description="Ship stock to another store, or receive it.")
+    tsub = transfer.add_subparsers(dest="transfer_command", required=True, metavar="COMMAND")
+    p = tsub.add_parser("ship", help="ship lines to another location",
+                        description="Ship stock to another location (it goes in transit).")
+    p.add_argument("--db", required=True, help=DB_HELP)
+    p.add_argument("--to", required=True, help="receiving location, e.g. S02")
+    p.add_argument("lines", nargs="+", metavar="SKU=QTY", help=LINES_HELP)
+    p.set_defaults(func=cmd_ship)
+    p = tsub.add_parser("receive", help="receive an inbound transfer",
+                        description="Receive an inbound transfer; by default all it lists.")
+    p.add_argument("--db", required=True, help=DB_HELP)
+    p.add_argument("doc", metavar="DOC")
+    p.add_argument("lines", nargs="*", metavar="SKU=QTY",
+                   help="what actually arrived, if it differs")
+    p.set_defaults(func=cmd_receive_transfer)
+
+    po = sub.add_parser("po", help="purchase orders (采购单)", description="Purchase orders.")
+    psub = po.add_subparsers(dest="po_command", required=True, metavar="COMMAND")
+    p = psub.add_parser("receive", help="receive against a purchase order",
+                        description="Receive against a purchase order; by default all that "
+                                    "is outstanding.")
+    p.add_argument("--db", required=True, help=DB_HELP)
+    p.add_argument("doc", metavar="DOC")
+    p.add_argument("lines", nargs="*", metavar="SKU=QTY", help="what arrived, if partial")
+    p.set_defaults(func=cmd_receive_po)
+
+    p = sub.add_parser("documents", help="open orders and transfers for this store",
+                       description="List open purchase orders and transfers.")
+    p.add_argument("--db", required=True, help=DB_HELP)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_documents)
+
+
+def cmd_ship(args) -> int:
+    node = Node.open(args.db)
+    events = logistics.ship_transfer(node, args.to, logistics.parse_lines(node, args.lines))
+    print(f"shipped transfer {events[0].body.doc} to {args.to}")
+    return 0
+
+
+def cmd_receive_transfer(args) -> int:
+    node = Node.open(args.db)
+    lines = logistics.parse_lines(node, args.lines) if args.lines else None
+    logistics.receive_transfer(node, args.doc, lines)
+    _, status = logistics.document(node, args.doc)
+    print(f"received transfer {args.doc}: {status.status}")
+    return 0
+
+
+def cmd_receive_po(args) -> int:
+    node = Node.open(args.db)
+    lines = logistics.parse_lines(node, args.lines) if args.lines else None
+    logistics.receive_purchase_order(node, args.doc, lines)
+    _, status = logistics.document(node, args.doc)
+    print(f"received against {args.doc}: {status.status}")
+    return 0
+
+
+def cmd_documents(args) -> int:
+    node = Node.open(args.db)
+    items = [
+        {"doc": s.doc, "type": s.type, "status": s.status,
+         "lines": [{"sku": line.sku, "expected": format_qty(line.expected),
+                    "done": format_qty(line.done)} for line in s.lines]}
+        for s in logistics.open_documents(node)
+    ]
+    if args.json:
+        print(json.dumps({"items": items}, ensure_ascii=False))
+    else:
+        for item in items:
+            print(f"{item['doc']:<20} {item['type']:<15} {item['status']}")
+        if not items:
+            print("no open orders or transfers")
+    return 0
