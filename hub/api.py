@@ -15,7 +15,15 @@ from aiohttp import web
 
 from hub.store import HubStore
 from protocol import units
-from protocol.events import DocLine, Document, Upsert, hub_origin_for, valid_replica_id
+from protocol.events import (
+    COUNT,
+    DocLine,
+    Document,
+    Movement,
+    Upsert,
+    hub_origin_for,
+    valid_replica_id,
+)
 from protocol.hlc import physical_ms
 from protocol.units import format_money, format_qty
 
@@ -51,6 +59,25 @@ class PurchaseOrderIn(msgspec.Struct, forbid_unknown_fields=True):
     supplier: str
     lines: list[LineIn]
     note: str | None = None
+
+
+class UserIn(msgspec.Struct, forbid_unknown_fields=True):
+    user: str
+    name: str | None = None
+    role: str | None = None
+    locations: str | None = None
+    active: bool | None = None
+
+
+class CorrectionIn(msgspec.Struct, forbid_unknown_fields=True):
+    location: str
+    sku: str
+    qty: str
+    reason: str
+    lot: str | None = None
+
+
+ROLES = ("cashier", "clerk", "manager", "finance", "admin")
 
 
 class BadRequest(Exception):
@@ -222,6 +249,56 @@ async def post_purchase_order(request: web.Request) -> web.Response:
     return web.json_response({"doc": doc}, status=201)
 
 
+async def post_user(request: web.Request) -> web.Response:
+    """Users and roles are master data: per-field last-writer-wins, sent to every node."""
+    body = await _body(request, UserIn)
+    if not body.user.strip():
+        raise BadRequest("user must not be empty")
+    if body.role is not None and body.role not in ROLES:
+        raise BadRequest(f"role must be one of: {', '.join(ROLES)}")
+    fields = {
+        k: v for k, v in msgspec.structs.asdict(body).items() if k != "user" and v is not None
+    }
+    if not fields:
+        raise BadRequest("nothing to change: give name, role, locations or active")
+    store = request.app[STORE_KEY]
+    (event,) = store.events.append(
+        [Upsert(entity="user", key=body.user, fields=fields)], "api", wall_ms()
+    )
+    request.app[WRITTEN_KEY]()
+    return web.json_response({"user": body.user, "seq": event.seq}, status=201)
+
+
+async def post_correction(request: web.Request) -> web.Response:
+    """A head-office stock correction: a new movement against @count, never an edit."""
+    body = await _body(request, CorrectionIn)
+    if not valid_replica_id(body.location):
+        raise BadRequest(f"location {body.location!r} is not a valid location id")
+    try:
+        qty = units.parse_qty(body.qty)
+    except units.AmountError as exc:
+        raise BadRequest(f"qty: {exc}") from None
+    if qty == 0:
+        raise BadRequest("qty: a correction of zero changes nothing")
+    if not body.reason.strip():
+        raise BadRequest("reason: say why the stock is corrected")
+    store = request.app[STORE_KEY]
+    origin = hub_origin_for(body.location)
+    doc = f"ADJ-{body.location}-{store.events.head_seq(origin) + 1}"
+    src, dst = (COUNT, body.location) if qty > 0 else (body.location, COUNT)
+    store.events.append(
+        [
+            Document(doc=doc, type="count", location=body.location, note=body.reason),
+            Movement(sku=body.sku, qty=abs(qty), src=src, dst=dst, lot=body.lot, doc=doc),
+        ],
+        "api",
+        wall_ms(),
+        origin=origin,
+    )
+    request.app[WRITTEN_KEY]()
+    return web.json_response({"doc": doc}, status=201)
+
+
 async def get_document(request: web.Request) -> web.Response:
     status = request.app[STORE_KEY].events.document(request.match_info["doc"])
     if status is None:
@@ -264,6 +341,12 @@ async def get_cost(request: web.Request) -> web.Response:
     )
 
 
+async def get_openapi(request: web.Request) -> web.Response:
+    from hub import openapi
+
+    return web.json_response(openapi.build())
+
+
 def make_app(store: HubStore, on_written: Callable[[], None] | None = None) -> web.Application:
     app = web.Application(middlewares=[auth_middleware])
     app[STORE_KEY] = store
@@ -275,5 +358,8 @@ def make_app(store: HubStore, on_written: Callable[[], None] | None = None) -> w
     app.router.add_get("/api/v1/nodes", get_nodes)
     app.router.add_post("/api/v1/products", post_product)
     app.router.add_post("/api/v1/purchase-orders", post_purchase_order)
+    app.router.add_post("/api/v1/users", post_user)
+    app.router.add_post("/api/v1/corrections", post_correction)
     app.router.add_get("/api/v1/documents/{doc}", get_document)
+    app.router.add_get("/api/v1/openapi.json", get_openapi)
     return app

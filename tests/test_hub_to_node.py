@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import urllib.error
 import urllib.request
 
@@ -137,3 +138,26 @@ def test_node_lag_and_gaps_are_reported(tmp_path, nats_server, hub):
     (item,) = [i for i in body["items"] if i["origin"] == "S01"]
     assert item["ingested_seq"] == 1 and item["missing"] == [] and item["waiting"] == 0
     assert item["last_ingest_age_s"] is not None
+
+
+def test_users_and_corrections_from_head_office(tmp_path, nats_server, hub):
+    db = init_node(tmp_path, nats_server, "S01")
+    kucun("node", "product", "add", "--db", db, "A", "--name", "A", check=True)
+    kucun("node", "receive", "--db", db, "A", "10", check=True)
+    assert post(hub, "/api/v1/users", {"user": "li", "name": "李娜", "role": "cashier"})[0] == 201
+    assert post(hub, "/api/v1/users", {"user": "li", "role": "pirate"})[0] == 400
+    status, body = post(hub, "/api/v1/corrections",
+                        {"location": "S01", "sku": "A", "qty": "-2", "reason": "breakage"})
+    assert status == 201, body
+
+    def corrected():
+        stock = json.loads(kucun("node", "stock", "--db", db, "--json", check=True).stdout)
+        return stock["items"] == [{"location": "S01", "sku": "A", "lot": None, "qty": "8.000"}]
+
+    sync_until(db, corrected)
+    assert wait_until(lambda: hub.stock(location="S01") and
+                      hub.stock(location="S01")[0]["qty"] == "8.000")
+    with sqlite3.connect(db) as conn:
+        role = conn.execute("SELECT value FROM registers WHERE entity='user' AND key='li' "
+                            "AND field='role'").fetchone()
+    assert role == ('"cashier"',)

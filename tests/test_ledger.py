@@ -134,3 +134,15 @@ def test_failed_transaction_leaves_nothing(make_store):
         raise RuntimeError("power cut")
     assert node.head_seq("S01") == 0
     assert node.stock() == []
+
+
+def test_gaps_list_missing_ranges_until_filled(make_store):
+    node, hub = make_store("S01"), make_store("hub")
+    node.append([receive(1000) for _ in range(8)], "u", 1)
+    r = raws(node, "S01")
+    hub.ingest([r[0], r[3], r[6], r[7]], 2)
+    assert hub.gaps() == {"S01": [(2, 3), (5, 6)]}
+    hub.ingest([r[1], r[2]], 2)
+    assert hub.gaps() == {"S01": [(5, 6)]}
+    hub.ingest([r[4], r[5]], 2)
+    assert hub.gaps() == {} and hub.head_seq("S01") == 8
