@@ -7,7 +7,9 @@ disk under --dir. Run twice, it reuses what the first run created.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -23,7 +25,7 @@ SAMPLE_PRODUCTS = [
     ("COLA-330", "可口可乐 330ml", "6901234567892", "3.00", "pcs", "48", "1.80"),
     ("NOODLE-5", "康师傅红烧牛肉面 5连包", "6920152400012", "13.50", "pcs", "20", "9.60"),
     ("RICE-5KG", "五常大米 5kg", "6970000000017", "59.90", "pcs", "10", "42.00"),
-    ("APPLE", "红富士苹果 (散装)", None, "9.80", "kg", "25.000", "6.50"),
+    ("APPLE", "红富士苹果 (散装)", "00123", "9.80", "kg", "25.000", "6.50"),
     ("EGG", "鸡蛋 (散装)", None, "7.60", "kg", "12.500", "5.90"),
 ]
 
@@ -52,7 +54,46 @@ def _hub_stock(http: str, token: str, node: str, seq: int, wait_s: float = 15.0)
     return _get(f"http://{http}/api/v1/stock", token)
 
 
+#: What the simulated scanner scans, one every SCAN_INTERVAL_S: a can of cola, a label-scale
+#: sticker for 0.350 kg of apples (PLU 00123), a pack of noodles.
+DEMO_SCANS = ["6901234567892", "2100123003501", "6920152400012"]
+SCAN_INTERVAL_S = 20
+
+
+@contextlib.contextmanager
+def simulated_devices(root: Path):
+    """A scale (MT-SICS, 0.642 kg on the platter) and a scanner, each on a real pty."""
+    from node.tui import DeviceConfig
+
+    codes = root / "scanner-codes.txt"
+    codes.write_text("\n".join(DEMO_SCANS) + "\n")
+    sims = []
+    try:
+        paths = []
+        for args in (["sim-scale", "--protocol", "mt-sics", "--weight", "0.642"],
+                     ["sim-scanner", "--codes", str(codes), "--interval",
+                      str(SCAN_INTERVAL_S)]):
+            proc = subprocess.Popen([sys.executable, "-m", "devices", *args],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True)
+            sims.append(proc)
+            paths.append(proc.stdout.readline().strip())
+        yield DeviceConfig(scanner=paths[1], scale=paths[0], scale_protocol="mt-sics")
+    finally:
+        for proc in sims:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+
+
+def _exit_on_signal(signum, _frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run(directory: str, http: str, ui: bool = True) -> int:
+    # SIGTERM/SIGHUP (a closed terminal) must still stop NATS, the hub and the simulators.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _exit_on_signal)
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     kucun = [sys.executable, "-m", "kucun"]
@@ -105,7 +146,8 @@ def run(directory: str, http: str, ui: bool = True) -> int:
             return 0
         from node.tui import CounterApp
 
-        CounterApp(node, sync_interval=2.0).run()
+        with simulated_devices(root) as devices:
+            CounterApp(node, sync_interval=2.0, devices=devices).run()
         return 0
     finally:
         hub.terminate()

@@ -123,7 +123,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--db", required=True, help=DB_HELP)
     p.add_argument("--nats", help="override the NATS URL stored at init")
-    p.add_argument("--sync-interval", type=float, default=5.0)
+    p.add_argument("--sync-interval", type=float, default=5.0,
+                   help="seconds between syncs (default 5; a sale also triggers one)")
+    p.add_argument("--scanner", metavar="URL",
+                   help="serial barcode scanner: /dev/ttyUSB0, /dev/ttyACM0, socket://h:p …")
+    p.add_argument("--scanner-suffix", default="cr", choices=["cr", "lf", "crlf"],
+                   help="what the scanner sends after each code (default cr)")
+    p.add_argument("--scale", metavar="URL", help="serial weighing scale")
+    p.add_argument("--scale-protocol", default="mt-sics",
+                   choices=["mt-sics", "toledo8217", "ad", "cas"],
+                   help="the scale's protocol (default mt-sics)")
     p.set_defaults(func=cmd_run)
 
 
@@ -247,10 +256,12 @@ async def _sync_with_progress(node: Node, url: str | None, show: bool, confirm_t
 
 
 def cmd_run(args) -> int:
-    from node.tui import CounterApp
+    from node.tui import CounterApp, DeviceConfig
 
     node = _open(args)
-    CounterApp(node, nats_url=args.nats, sync_interval=args.sync_interval).run()
+    devices = DeviceConfig(args.scanner, args.scanner_suffix, args.scale, args.scale_protocol)
+    CounterApp(node, nats_url=args.nats, sync_interval=args.sync_interval,
+               devices=devices).run()
     return 0
 
 

@@ -1,16 +1,26 @@
 """What the counter does with a line the cashier scanned or typed, without any UI.
 
-A line is a barcode or SKU, optionally followed by a quantity ("A1 2", "6901234567892").
-The UI shows the returned outcome; the sale is committed before the outcome exists.
+A line is a code, optionally followed by a quantity ("A1 2", "6901234567892", "APPLE 0.350").
+The code may be a SKU, a barcode stored on the product, a GTIN in any length, a GS1 element
+string (lot and expiry are kept), or a label-scale code with the weight or price printed in
+it. A product sold by weight with no weight in the code or the line is weighed on the scale.
+The sale is committed before the outcome exists; the UI only shows it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
+from devices import interpret
 from node.errors import NodeError, UnknownProduct
+from node.i18n import language
 from node.service import Node, Product
 from protocol.units import format_money, format_qty
+
+#: Reads a stable weight in milli-kg from the scale, or raises NodeError with the reason.
+Weigh = Callable[[], int]
 
 
 @dataclass(frozen=True)
@@ -21,28 +31,107 @@ class SaleOutcome:
     total: str
 
 
-def resolve(node: Node, code: str) -> Product:
-    """A scanned barcode first, then a typed SKU."""
+@dataclass(frozen=True)
+class Identified:
+    """A product and whatever the code itself said about this sale."""
+
+    product: Product
+    qty_milli: int | None = None
+    label_total: int | None = None
+    lot: str | None = None
+
+
+def _by_gtin(node: Node, gtin14: str) -> Product | None:
+    row = node.conn.execute(
+        "SELECT sku FROM products WHERE barcode GLOB '[0-9]*' "
+        "AND substr('00000000000000' || barcode, -14) = ?",
+        (gtin14,),
+    ).fetchone()
+    return node.product(row[0]) if row else None
+
+
+def _by_plu(node: Node, plu: str) -> Product | None:
+    row = node.conn.execute(
+        "SELECT sku FROM products WHERE barcode IN (?, ?) OR sku = ? ORDER BY sku LIMIT 1",
+        (plu, f"plu:{plu}", plu),
+    ).fetchone()
+    return node.product(row[0]) if row else None
+
+
+def identify(node: Node, code: str) -> Identified:
+    """A stored barcode or SKU first; then the code's own meaning."""
     product = node.product_by_barcode(code)
+    if product is None:
+        try:
+            product = node.product(code)
+        except UnknownProduct:
+            product = None
     if product is not None:
-        return product
-    try:
-        return node.product(code)
-    except UnknownProduct:
+        return Identified(product)
+    result = interpret(code)
+    if not result.ok:
+        reason = result.reason_zh if language() == "zh-CN" and result.reason_zh else result.reason
+        raise UnknownProduct(f"unknown code {code!r}: {reason}" if result.kind == "unknown"
+                             else str(reason))
+    found = _by_gtin(node, result.gtin14) if result.gtin14 else None
+    if found is None and result.plu:
+        found = _by_plu(node, result.plu)
+    if found is None:
         raise UnknownProduct(
-            f"unknown code {code!r}: not a barcode or SKU of any product here"
-        ) from None
+            f"unknown code {code!r}: no product here has this barcode"
+            + (f" or PLU {result.plu}" if result.plu else "")
+        )
+    qty = label_total = None
+    if result.weight is not None:
+        qty = int((result.weight * 1000).to_integral_value(ROUND_HALF_UP))
+    if result.price is not None:
+        label_total = int((result.price * 100).to_integral_value(ROUND_HALF_UP))
+        if qty is None and found.price:
+            qty = int((Decimal(label_total) * 1000 / found.price).to_integral_value(
+                ROUND_HALF_UP))
+    return Identified(found, qty, label_total, result.lot)
 
 
-def sell_line(node: Node, line: str) -> SaleOutcome:
+def needs_weight(node: Node, line: str) -> bool:
+    """True when selling `line` means reading the scale (sold by weight, no weight given)."""
+    parts = line.split()
+    if len(parts) != 1:
+        return False
+    try:
+        found = identify(node, parts[0])
+    except NodeError:
+        return False
+    return found.qty_milli is None and found.product.unit == "kg"
+
+
+def weight_from_scale(reading) -> int:
+    """Milli-kg from a devices Reading, or NodeError with the scale's own advice."""
+    message = getattr(reading, "message", None)
+    if message is not None:
+        raise NodeError(f"scale: {message}")
+    return reading.to_milli("kg", rounding=ROUND_HALF_UP)
+
+
+def sell_line(node: Node, line: str, weigh: Weigh | None = None) -> SaleOutcome:
     parts = line.split()
     if not parts:
         raise NodeError("nothing scanned: scan a code or type a SKU")
     if len(parts) > 2:
         raise NodeError(f"{line!r}: write a code and at most one quantity, e.g. 'A1 2'")
-    product = resolve(node, parts[0])
-    qty = parts[1] if len(parts) == 2 else "1"
-    events = node.sell(product.sku, qty)
+    found = identify(node, parts[0])
+    product = found.product
+    if len(parts) == 2:
+        qty = parts[1]
+    elif found.qty_milli is not None:
+        qty = format_qty(found.qty_milli)
+    elif product.unit == "kg":
+        if weigh is None:
+            raise NodeError(f"{product.sku} is sold by weight and no scale is connected: "
+                            f"type the weight, e.g. '{product.sku} 0.350'")
+        qty = format_qty(weigh())
+    else:
+        qty = "1"
+    events = node.sell(product.sku, qty, lot=found.lot, label_total=found.label_total)
     header = events[0].body
     sold = sum(e.body.qty for e in events[1:])
     total = sum(t.amount for t in header.tenders)

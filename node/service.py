@@ -221,8 +221,17 @@ class Node:
             )
 
     def sell(
-        self, sku: str, qty: str, price: str | None = None, tender: str = "cash"
+        self,
+        sku: str,
+        qty: str,
+        price: str | None = None,
+        tender: str = "cash",
+        *,
+        lot: str | None = None,
+        label_total: int | None = None,
     ) -> list[Event]:
+        """Sell from this location; `lot` when the code named one (else first-expiry-first-
+        out), `label_total` in fen when a price-embedded label fixed what the customer pays."""
         product = self.product(sku)
         milli = self._quantity(qty, product, allow_zero=False)
         if price is not None:
@@ -231,11 +240,11 @@ class Node:
             unit_price = product.price
         else:
             raise NodeError(f"{sku} has no price yet: give one with --price 12.80")
-        total = units.line_total(milli, unit_price)
+        total = units.line_total(milli, unit_price) if label_total is None else label_total
         here = self.config.location
         with transaction(self.conn):
             doc = self._next_doc_id()
-            parts = fefo(derive.lot_levels(self.conn, here, sku), milli)
+            parts = [(lot, milli)] if lot else fefo(derive.lot_levels(self.conn, here, sku), milli)
             return self.store.append_in_transaction(
                 [
                     Document(
