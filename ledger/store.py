@@ -113,7 +113,7 @@ class EventStore:
         origin = origin or self.origin
         seq, prev = self._head(origin)
         clock = HybridClock(self._clock())
-        events = []
+        events, rows = [], []
         for body in bodies:
             seq += 1
             event = Event(
@@ -126,9 +126,13 @@ class EventStore:
             )
             raw = codec.encode(event)
             prev = codec.event_hash(raw)
-            self._insert(event, raw, prev)
-            derive.apply(self.conn, event)
+            rows.append((origin, seq, event.hlc, event.kind, raw, prev))
             events.append(event)
+        self.conn.executemany(
+            "INSERT INTO events(origin, seq, hlc, kind, raw, hash) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        derive.apply_all(self.conn, events)
         self._set_head(origin, seq, prev)
         self.conn.execute("UPDATE clock SET hlc = ? WHERE id = 1", (clock.last,))
         return events
@@ -142,6 +146,7 @@ class EventStore:
         """The body of `ingest`, for callers that write more in the same transaction."""
         result = IngestResult()
         touched: set[str] = set()
+        decoded: dict[tuple[str, int], Event] = {}
         for raw in raws:
             try:
                 event = codec.decode(raw)
@@ -149,6 +154,7 @@ class EventStore:
                 self.record_rejected(None, None, str(exc), raw, wall_ms)
                 result.rejected.append((None, None, str(exc)))
                 continue
+            decoded[(event.origin, event.seq)] = event
             inserted = self.conn.execute(
                 "INSERT OR IGNORE INTO events(origin, seq, hlc, kind, raw, hash) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -162,8 +168,10 @@ class EventStore:
         touched.update(
             origin for (origin,) in self.conn.execute("SELECT DISTINCT origin FROM held")
         )
+        ready: list[Event] = []
         for origin in sorted(touched):
-            self._advance(origin, wall_ms, result)
+            ready += self._advance(origin, wall_ms, result, decoded)
+        derive.apply_all(self.conn, ready)
         return result
 
     def release_held(self, wall_ms: int) -> IngestResult:
@@ -181,9 +189,13 @@ class EventStore:
             self.record_rejected(event.origin, event.seq, reason, raw, wall_ms)
             result.rejected.append((event.origin, event.seq, reason))
 
-    def _advance(self, origin: str, wall_ms: int, result: IngestResult) -> None:
-        """Fold the newly contiguous events of `origin`, verifying the hash chain."""
-        seq, prev = self._head(origin)
+    def _advance(self, origin: str, wall_ms: int, result: IngestResult,
+                 decoded: dict[tuple[str, int], Event]) -> list[Event]:
+        """The newly contiguous events of `origin`, chain-verified, to be folded; moves the
+        head past them."""
+        ready: list[Event] = []
+        start, prev = self._head(origin)
+        seq = start
         clock = HybridClock(self._clock(), max_skew_ms=self.max_skew_ms)
         rows = self.conn.execute(
             "SELECT seq, raw, hash FROM events WHERE origin = ? AND seq > ? ORDER BY seq",
@@ -192,7 +204,7 @@ class EventStore:
         for next_seq, raw, digest in rows:
             if next_seq != seq + 1:
                 break
-            event = codec.decode(raw)
+            event = decoded.get((origin, next_seq)) or codec.decode(raw)
             if event.prev != prev:
                 reason = f"hash chain broken at {origin}:{next_seq}"
                 self.conn.execute(
@@ -206,15 +218,17 @@ class EventStore:
             except ClockSkewError as exc:
                 self._hold(event, f"clock of {origin} is ahead: {exc}", wall_ms, result)
                 break
-            self.conn.execute("DELETE FROM held WHERE origin = ? AND seq = ?", (origin, next_seq))
-            derive.apply(self.conn, event)
+            ready.append(event)
             seq, prev = next_seq, digest
             result.applied += 1
+        if seq > start:
+            self.conn.execute("DELETE FROM held WHERE origin = ? AND seq <= ?", (origin, seq))
         result.waiting += self.conn.execute(
             "SELECT count(*) FROM events WHERE origin = ? AND seq > ?", (origin, seq)
         ).fetchone()[0]
         self._set_head(origin, seq, prev)
         self.conn.execute("UPDATE clock SET hlc = max(hlc, ?) WHERE id = 1", (clock.last,))
+        return ready
 
     def _hold(self, event: Event, reason: str, wall_ms: int, result: IngestResult) -> None:
         """Keep a too-far-ahead event (and its origin's later ones) aside, flagged, unfolded."""

@@ -144,3 +144,17 @@ def test_partitioned_replicas_converge_after_exchange(events, rng):
         # events still waiting behind a gap are exchanged too
         target.ingest(raws, WALL_MS)
     assert comparable(a.snapshot()) == comparable(b.snapshot()) == comparable(fold_events(events))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(bodies, min_size=1, max_size=200), st.randoms(use_true_random=False))
+def test_bulk_append_in_order_matches_reference(items, rng):
+    """The in-order fast path (whole batches folded in memory) against the reference."""
+    store = EventStore(connect(":memory:"), "S01")
+    i = 0
+    while i < len(items):
+        size = rng.randint(1, 50)
+        store.append(items[i : i + size], "u", wall_ms=1000 + i)
+        i += size
+    events = list(store.events("S01"))
+    assert comparable(store.snapshot()) == comparable(fold_events(events))

@@ -113,3 +113,11 @@ def test_fefo_parts_sum_to_wanted_and_never_overdraw_a_lot(raw_levels, wanted):
     for lot, qty in parts:
         if lot is not None:
             assert qty <= max(lv.qty for lv in levels if lv.lot == lot)
+
+
+@given(st.integers(-(10**12), 10**12), st.integers(0, 10**7))
+def test_line_total_equals_decimal_half_up(qty, price):
+    from decimal import ROUND_HALF_UP, Decimal
+
+    exact = Decimal(qty) * Decimal(price) / 1000
+    assert line_total(qty, price) == int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
