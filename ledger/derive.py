@@ -1,14 +1,12 @@
 """Folding verified events into derived tables, incrementally.
 
 The rules are the pure step functions of `protocol.fold`; this module keeps, per real
-location, a journal ordered by (hlc, origin, seq) so that an event arriving late is
-inserted at its place and only what depends on it is re-folded:
-
-* stock: rows after it up to the next count shift by its delta, and that count's variance
-  absorbs the shift (a count is a reset, so nothing after it changes);
-* cost: the (location, sku) cost journal is re-folded from its place to the end.
-
-An event in order, the common case, touches one journal row per side and no others.
+(location, sku, lot) a stock journal and per real (location, sku) a cost journal, each
+ordered by (hlc, origin, seq) and holding the state after every row. Events that land after
+a key's last row, the common case, are folded in memory from that row and appended; events
+that arrive late are inserted at their places and only that key is re-folded from the
+earliest of them (a later count absorbs a stock shift as a changed variance; cost re-folds
+to the end of the key's journal). Everything a call adds is folded once per key.
 """
 
 from __future__ import annotations
@@ -135,11 +133,6 @@ PRODUCT_FIELDS = ("name", "barcode", "unit", "price")
 _document_encoder = msgspec.msgpack.Encoder()
 
 Order = tuple[int, str, int]
-_AFTER = "(hlc, origin, seq) > (?, ?, ?)"
-_BEFORE = "(hlc, origin, seq) < (?, ?, ?)"
-_AT = "hlc = ? AND origin = ? AND seq = ?"
-_STOCK_KEY = "location = ? AND sku = ? AND lot = ?"
-_COST_KEY = "location = ? AND sku = ?"
 
 
 class StockRow(msgspec.Struct, frozen=True):
@@ -159,321 +152,109 @@ class CostRow(msgspec.Struct, frozen=True):
 
 def apply(conn: sqlite3.Connection, event: Event) -> None:
     """Fold one verified event, wherever it falls in the order."""
-    reason = fold.invalid_reason(event)
-    if reason:
-        conn.execute(
-            "INSERT OR IGNORE INTO ignored(origin, seq, reason) VALUES (?, ?, ?)",
-            (event.origin, event.seq, reason),
-        )
-        _alert(conn, "ignored_event", event, message=reason)
-        return
-    order = event.order_key
-    match event.body:
-        case Movement() as m:
-            _apply_movement(conn, event, m, order)
-        case Count() as c:
-            _apply_count(conn, event, c, order)
-        case Upsert() as u:
-            _upsert(conn, u, event)
-        case Document() as d:
+    apply_all(conn, [event])
+
+
+def apply_all(conn: sqlite3.Connection, events: list[Event]) -> None:
+    """Fold verified events, wherever they fall in the order: the result is the reference
+    fold of everything held. Work is per journal key, once per call."""
+    batch = _Batch(conn)
+    for event in sorted(events, key=lambda e: e.order_key):
+        reason = fold.invalid_reason(event)
+        if reason:
             conn.execute(
-                "INSERT OR IGNORE INTO documents(doc, type, location, origin, seq, hlc, body) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    d.doc,
-                    d.type,
-                    d.location,
-                    event.origin,
-                    event.seq,
-                    event.hlc,
-                    _document_encoder.encode(d),
-                ),
+                "INSERT OR IGNORE INTO ignored(origin, seq, reason) VALUES (?, ?, ?)",
+                (event.origin, event.seq, reason),
             )
-
-
-# ---- movements and counts -------------------------------------------------------------
-
-
-def _apply_movement(conn: sqlite3.Connection, event: Event, m: Movement, order: Order) -> None:
-    if m.lot is not None:
-        conn.execute(
-            "INSERT INTO lots(sku, lot, expiry) VALUES (?, ?, ?) "
-            "ON CONFLICT(sku, lot) DO UPDATE SET expiry = coalesce(expiry, excluded.expiry)",
-            (m.sku, m.lot, m.expiry),
-        )
-    if m.doc is not None:
-        conn.execute(
-            "INSERT OR IGNORE INTO doc_movements(doc, origin, seq, sku, lot, qty, src, dst) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (m.doc, event.origin, event.seq, m.sku, m.lot, m.qty, m.src, m.dst),
-        )
-    for delta in fold.movement_deltas(m):
-        if is_virtual(delta.location):
-            _add_level(conn, delta.location, m.sku, m.lot, delta.qty)
+            _alert(conn, "ignored_event", event.order_key, message=reason)
             continue
-        key = (delta.location, m.sku, m.lot or "")
-        before = _level_before(conn, key, order)
-        conn.execute(
-            "INSERT INTO stock_journal(location, sku, lot, hlc, origin, seq, delta, level_after) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (*key, *order, delta.qty, before + delta.qty),
-        )
-        _propagate(conn, key, order, delta.qty)
-        unit_cost = m.unit_cost if delta.qty > 0 else None
-        _insert_cost_row(conn, delta.location, m.sku, order, delta.qty, unit_cost, m.doc)
-        _refold_cost(conn, delta.location, m.sku, order)
-        _alert_if_negative(conn, key, event)
+        match event.body:
+            case Movement() as m:
+                batch.movement(event.order_key, m)
+            case Count() as c:
+                batch.count(event.order_key, c)
+            case Upsert() as u:
+                _upsert(conn, u, event)
+            case Document() as d:
+                conn.execute(
+                    "INSERT OR IGNORE INTO documents(doc, type, location, origin, seq, hlc, "
+                    "body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        d.doc,
+                        d.type,
+                        d.location,
+                        event.origin,
+                        event.seq,
+                        event.hlc,
+                        _document_encoder.encode(d),
+                    ),
+                )
+    batch.write()
 
 
-def _apply_count(conn: sqlite3.Connection, event: Event, c: Count, order: Order) -> None:
-    key = (c.location, c.sku, c.lot or "")
-    variance = fold.count_variance(c.qty, _level_before(conn, key, order))
-    conn.execute(
-        "INSERT INTO stock_journal(location, sku, lot, hlc, origin, seq, counted, variance, "
-        "level_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (*key, *order, c.qty, variance, c.qty),
-    )
-    _add_level(conn, COUNT, c.sku, c.lot, -variance)
-    _propagate(conn, key, order, variance)
-    _insert_cost_row(conn, c.location, c.sku, order, variance, None, c.doc)
-    _refold_cost(conn, c.location, c.sku, order)
-    _alert_if_negative(conn, key, event)
+# ---- stock and cost journals ------------------------------------------------------------
 
-
-def _level_before(conn: sqlite3.Connection, key: tuple[str, str, str], order: Order) -> int:
-    row = conn.execute(
-        f"SELECT level_after FROM stock_journal WHERE {_STOCK_KEY} AND {_BEFORE} "
-        "ORDER BY hlc DESC, origin DESC, seq DESC LIMIT 1",
-        (*key, *order),
-    ).fetchone()
-    return row[0] if row else 0
-
-
-def _propagate(
-    conn: sqlite3.Connection, key: tuple[str, str, str], order: Order, shift: int
-) -> None:
-    """Rows after `order` move by `shift` up to the next count, which absorbs it."""
-    if shift == 0:
-        return
-    nxt = conn.execute(
-        f"SELECT hlc, origin, seq FROM stock_journal WHERE {_STOCK_KEY} AND {_AFTER} "
-        "AND counted IS NOT NULL ORDER BY hlc, origin, seq LIMIT 1",
-        (*key, *order),
-    ).fetchone()
-    if nxt is None:
-        conn.execute(
-            f"UPDATE stock_journal SET level_after = level_after + ? "
-            f"WHERE {_STOCK_KEY} AND {_AFTER}",
-            (shift, *key, *order),
-        )
-        _add_level(conn, key[0], key[1], key[2] or None, shift)
-        return
-    conn.execute(
-        f"UPDATE stock_journal SET level_after = level_after + ? "
-        f"WHERE {_STOCK_KEY} AND {_AFTER} AND {_BEFORE}",
-        (shift, *key, *order, *nxt),
-    )
-    conn.execute(
-        f"UPDATE stock_journal SET variance = variance - ? WHERE {_STOCK_KEY} AND {_AT}",
-        (shift, *key, *nxt),
-    )
-    _add_level(conn, COUNT, key[1], key[2] or None, shift)
-    conn.execute(
-        f"UPDATE cost_journal SET qty = qty - ? WHERE {_COST_KEY} AND {_AT}",
-        (shift, key[0], key[1], *nxt),
-    )
-
-
-def _add_level(
-    conn: sqlite3.Connection, location: str, sku: str, lot: str | None, qty: int
-) -> None:
-    conn.execute(
-        "INSERT INTO stock(location, sku, lot, qty) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(location, sku, lot) DO UPDATE SET qty = qty + excluded.qty",
-        (location, sku, lot or "", qty),
-    )
-
-
-def _alert_if_negative(conn: sqlite3.Connection, key: tuple[str, str, str], event: Event) -> None:
-    row = conn.execute(f"SELECT qty FROM stock WHERE {_STOCK_KEY}", key).fetchone()
-    if row and row[0] < 0:
-        _alert(conn, "negative_stock", event, key, row[0])
-
-
-def _alert(
-    conn: sqlite3.Connection,
-    kind: str,
-    event: Event,
-    key: tuple[str, str, str] | None = None,
-    qty: int | None = None,
-    message: str | None = None,
-) -> None:
-    location, sku, lot = key or (None, None, None)
-    conn.execute(
-        "INSERT INTO alerts(kind, location, sku, lot, qty, origin, seq, hlc, message) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (kind, location, sku, lot or None, qty, event.origin, event.seq, event.hlc, message),
-    )
-
-
-# ---- moving-average cost --------------------------------------------------------------
-
-
-def _insert_cost_row(
-    conn: sqlite3.Connection,
-    location: str,
-    sku: str,
-    order: Order,
-    qty: int,
-    unit_cost: int | None,
-    doc: str | None,
-) -> None:
-    conn.execute(
-        "INSERT INTO cost_journal(location, sku, hlc, origin, seq, qty, unit_cost, doc) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (location, sku, *order, qty, unit_cost, doc),
-    )
-
-
-def _refold_cost(conn: sqlite3.Connection, location: str, sku: str, order: Order) -> None:
-    """Recompute the cost journal of (location, sku) from `order` to its end."""
-    prev = conn.execute(
-        f"SELECT qty_after, value_after, last_cost_after FROM cost_journal "
-        f"WHERE {_COST_KEY} AND {_BEFORE} ORDER BY hlc DESC, origin DESC, seq DESC LIMIT 1",
-        (location, sku, *order),
-    ).fetchone()
-    state = CostState(*prev) if prev else CostState()
-    rows = conn.execute(
-        f"SELECT hlc, origin, seq, qty, unit_cost FROM cost_journal "
-        f"WHERE {_COST_KEY} AND (hlc, origin, seq) >= (?, ?, ?) ORDER BY hlc, origin, seq",
-        (location, sku, *order),
-    ).fetchall()
-    updates = []
-    for hlc, origin, seq, qty, unit_cost in rows:
-        state, cogs = fold.cost_step(state, qty, unit_cost)
-        updates.append((cogs, *state, location, sku, hlc, origin, seq))
-    conn.executemany(
-        f"UPDATE cost_journal SET cogs = ?, qty_after = ?, value_after = ?, "
-        f"last_cost_after = ? WHERE {_COST_KEY} AND {_AT}",
-        updates,
-    )
-    conn.execute(
-        "INSERT INTO cost(location, sku, qty, value, last_cost) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(location, sku) DO UPDATE SET qty = excluded.qty, value = excluded.value, "
-        "last_cost = excluded.last_cost",
-        (location, sku, *state),
-    )
-
-
-# ---- batches ------------------------------------------------------------------------------
+StockKey = tuple[str, str, str]  # location, sku, lot ('' for none)
+CostKey = tuple[str, str]  # location, sku
+_BEFORE = "(hlc, origin, seq) < (?, ?, ?)"
+_FROM = "(hlc, origin, seq) >= (?, ?, ?)"
+_AT = "hlc = ? AND origin = ? AND seq = ?"
+_STOCK_KEY = "location = ? AND sku = ? AND lot = ?"
+_COST_KEY = "location = ? AND sku = ?"
+_NEWEST_FIRST = "ORDER BY hlc DESC, origin DESC, seq DESC LIMIT 1"
+_OLDEST_FIRST = "ORDER BY hlc, origin, seq"
 
 
 class _Batch:
-    """Folds events that land after everything already journaled for their keys in memory,
-    and writes the results with executemany; anything else goes through `apply` one by one.
+    """The stock and cost rows a set of events adds, gathered per key, then folded.
 
-    The common case — a till's own sales, a store syncing in order — never reads a journal
-    row per event, only the tail of each key once per batch.
+    Per key, new rows that all come after the journal's last row (the common case) are
+    folded in memory from that last row and inserted with executemany; otherwise they are
+    inserted at their places and the key's journal is re-folded from the earliest of them.
+    A count's variance is known only after its stock key is folded, so stock goes first;
+    counts whose variance changed mark their cost rows for re-folding.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.stock_tails: dict[tuple[str, str, str], tuple[Order, int]] = {}
-        self.cost_tails: dict[tuple[str, str], tuple[Order, CostState]] = {}
-        self.stock_rows: list[tuple] = []
-        self.cost_rows: list[tuple] = []
-        self.level_deltas: dict[tuple[str, str, str], int] = {}
+        self.stock: dict[StockKey, list[tuple[Order, int | None, int | None]]] = {}
+        self.cost: dict[CostKey, list[list]] = {}
+        self.virtual: dict[StockKey, int] = {}
         self.lots: list[tuple] = []
         self.doc_moves: list[tuple] = []
-        self.alerts: list[tuple] = []
+        self.variances: dict[tuple[StockKey, Order], int] = {}
+        self.changed_counts: dict[CostKey, list[tuple[Order, int]]] = {}
 
-    def stock_tail(self, key: tuple[str, str, str]) -> tuple[Order, int]:
-        tail = self.stock_tails.get(key)
-        if tail is None:
-            row = self.conn.execute(
-                f"SELECT hlc, origin, seq, level_after FROM stock_journal WHERE {_STOCK_KEY} "
-                "ORDER BY hlc DESC, origin DESC, seq DESC LIMIT 1",
-                key,
-            ).fetchone()
-            tail = ((row[0], row[1], row[2]), row[3]) if row else ((-1, "", 0), 0)
-            self.stock_tails[key] = tail
-        return tail
+    def movement(self, order: Order, m: Movement) -> None:
+        if m.lot is not None:
+            self.lots.append((m.sku, m.lot, m.expiry))
+        if m.doc is not None:
+            self.doc_moves.append((m.doc, order[1], order[2], m.sku, m.lot, m.qty, m.src, m.dst))
+        for delta in fold.movement_deltas(m):
+            key = (delta.location, m.sku, m.lot or "")
+            if is_virtual(delta.location):
+                self.virtual[key] = self.virtual.get(key, 0) + delta.qty
+                continue
+            self.stock.setdefault(key, []).append((order, delta.qty, None))
+            unit_cost = m.unit_cost if delta.qty > 0 else None
+            self.cost.setdefault((delta.location, m.sku), []).append(
+                [order, delta.qty, unit_cost, m.doc, None]
+            )
 
-    def cost_tail(self, key: tuple[str, str]) -> tuple[Order, CostState]:
-        tail = self.cost_tails.get(key)
-        if tail is None:
-            row = self.conn.execute(
-                f"SELECT hlc, origin, seq, qty_after, value_after, last_cost_after "
-                f"FROM cost_journal WHERE {_COST_KEY} "
-                "ORDER BY hlc DESC, origin DESC, seq DESC LIMIT 1",
-                key,
-            ).fetchone()
-            tail = ((row[0], row[1], row[2]), CostState(*row[3:])) if row else (
-                (-1, "", 0), CostState())
-            self.cost_tails[key] = tail
-        return tail
+    def count(self, order: Order, c: Count) -> None:
+        key = (c.location, c.sku, c.lot or "")
+        self.stock.setdefault(key, []).append((order, None, c.qty))
+        # qty is the variance, known once the stock key is folded
+        self.cost.setdefault((c.location, c.sku), []).append([order, None, None, c.doc, key])
 
-    def fits(self, event: Event) -> bool:
-        """True when the event is after the journal tail of every key it touches."""
-        order = event.order_key
-        match event.body:
-            case Movement() as m:
-                sides = [loc for loc in (m.src, m.dst) if not is_virtual(loc)]
-                return all(
-                    self.stock_tail((loc, m.sku, m.lot or ""))[0] < order
-                    and self.cost_tail((loc, m.sku))[0] < order
-                    for loc in sides
-                )
-            case Count() as c:
-                return (self.stock_tail((c.location, c.sku, c.lot or ""))[0] < order
-                        and self.cost_tail((c.location, c.sku))[0] < order)
-        return True
+    # -- writing ------------------------------------------------------------------------
 
-    def add(self, event: Event) -> None:
-        order = event.order_key
-        match event.body:
-            case Movement() as m:
-                if m.lot is not None:
-                    self.lots.append((m.sku, m.lot, m.expiry))
-                if m.doc is not None:
-                    self.doc_moves.append((m.doc, event.origin, event.seq, m.sku, m.lot, m.qty,
-                                           m.src, m.dst))
-                for delta in fold.movement_deltas(m):
-                    key = (delta.location, m.sku, m.lot or "")
-                    self.level_deltas[key] = self.level_deltas.get(key, 0) + delta.qty
-                    if is_virtual(delta.location):
-                        continue
-                    level = self.stock_tail(key)[1] + delta.qty
-                    self.stock_tails[key] = (order, level)
-                    self.stock_rows.append((*key, *order, delta.qty, None, None, level))
-                    unit_cost = m.unit_cost if delta.qty > 0 else None
-                    self._cost(delta.location, m.sku, order, delta.qty, unit_cost, m.doc)
-                    if level < 0:
-                        self.alerts.append(("negative_stock", *key[:2], key[2] or None, level,
-                                            *order))
-            case Count() as c:
-                key = (c.location, c.sku, c.lot or "")
-                variance = fold.count_variance(c.qty, self.stock_tail(key)[1])
-                self.stock_tails[key] = (order, c.qty)
-                self.stock_rows.append((*key, *order, None, c.qty, variance, c.qty))
-                self.level_deltas[key] = self.level_deltas.get(key, 0) + variance
-                count_key = (COUNT, c.sku, c.lot or "")
-                self.level_deltas[count_key] = self.level_deltas.get(count_key, 0) - variance
-                self._cost(c.location, c.sku, order, variance, None, c.doc)
-
-    def _cost(self, location: str, sku: str, order: Order, qty: int, unit_cost: int | None,
-              doc: str | None) -> None:
-        state, cogs = fold.cost_step(self.cost_tail((location, sku))[1], qty, unit_cost)
-        self.cost_tails[(location, sku)] = (order, state)
-        self.cost_rows.append((location, sku, *order, qty, unit_cost, doc, cogs, *state))
-
-    def flush(self) -> None:
-        """Write what is buffered; afterwards the database is the truth again."""
+    def write(self) -> None:
         conn = self.conn
         if self.lots:
             conn.executemany(
-                "INSERT INTO lots(sku, lot, expiry) VALUES (?, ?, ?) "
-                "ON CONFLICT(sku, lot) DO UPDATE SET expiry = coalesce(expiry, excluded.expiry)",
+                "INSERT INTO lots(sku, lot, expiry) VALUES (?, ?, ?) ON CONFLICT(sku, lot) "
+                "DO UPDATE SET expiry = coalesce(expiry, excluded.expiry)",
                 self.lots,
             )
         if self.doc_moves:
@@ -482,68 +263,180 @@ class _Batch:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 self.doc_moves,
             )
-        if self.stock_rows:
+        levels: list[tuple] = []
+        for key, rows in self.stock.items():
+            final, count_shift = self._fold_stock(key, rows)
+            levels.append((*key, final))
+            if count_shift:
+                self.virtual[(COUNT, key[1], key[2])] = (
+                    self.virtual.get((COUNT, key[1], key[2]), 0) + count_shift
+                )
+            if final < 0:
+                _alert(conn, "negative_stock", rows[-1][0], key, final)
+        conn.executemany(
+            "INSERT INTO stock(location, sku, lot, qty) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(location, sku, lot) DO UPDATE SET qty = excluded.qty",
+            levels,
+        )
+        conn.executemany(
+            "INSERT INTO stock(location, sku, lot, qty) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(location, sku, lot) DO UPDATE SET qty = qty + excluded.qty",
+            [(*key, qty) for key, qty in self.virtual.items()],
+        )
+        for key in set(self.cost) | set(self.changed_counts):
+            self._fold_cost(key, self.cost.get(key, []), self.changed_counts.get(key, []))
+
+    def _fold_stock(
+        self, key: StockKey, rows: list[tuple[Order, int | None, int | None]]
+    ) -> tuple[int, int]:
+        """Journal the new rows of one stock key; return its level and the change to @count."""
+        conn = self.conn
+        tail = conn.execute(
+            f"SELECT hlc, origin, seq, level_after FROM stock_journal WHERE {_STOCK_KEY} "
+            f"{_NEWEST_FIRST}",
+            key,
+        ).fetchone()
+        if tail is None or (tail[0], tail[1], tail[2]) < rows[0][0]:
+            level, count_shift, inserts = (tail[3] if tail else 0), 0, []
+            for order, delta, counted in rows:
+                if counted is None:
+                    level += delta
+                    inserts.append((*key, *order, delta, None, None, level))
+                else:
+                    variance = fold.count_variance(counted, level)
+                    self.variances[(key, order)] = variance
+                    count_shift -= variance
+                    level = counted
+                    inserts.append((*key, *order, None, counted, variance, level))
             conn.executemany(
                 "INSERT INTO stock_journal(location, sku, lot, hlc, origin, seq, delta, counted, "
                 "variance, level_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                self.stock_rows,
+                inserts,
             )
-        if self.cost_rows:
+            return level, count_shift
+        # Late rows: insert them at their places, then re-fold the key from the earliest.
+        conn.executemany(
+            "INSERT INTO stock_journal(location, sku, lot, hlc, origin, seq, delta, counted, "
+            "variance, level_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
+            [(*key, *order, delta, counted) for order, delta, counted in rows],
+        )
+        first = rows[0][0]
+        before = conn.execute(
+            f"SELECT level_after FROM stock_journal WHERE {_STOCK_KEY} AND {_BEFORE} "
+            f"{_NEWEST_FIRST}",
+            (*key, *first),
+        ).fetchone()
+        level = before[0] if before else 0
+        new = {order for order, _, _ in rows}
+        count_shift, updates = 0, []
+        for hlc, origin, seq, delta, counted, old_variance, old_level in conn.execute(
+            f"SELECT hlc, origin, seq, delta, counted, variance, level_after FROM stock_journal "
+            f"WHERE {_STOCK_KEY} AND {_FROM} {_OLDEST_FIRST}",
+            (*key, *first),
+        ).fetchall():
+            order = (hlc, origin, seq)
+            variance = None
+            if counted is None:
+                level += delta
+            else:
+                variance = fold.count_variance(counted, level)
+                level = counted
+                if order in new:
+                    self.variances[(key, order)] = variance
+                    count_shift -= variance
+                elif variance != old_variance:
+                    count_shift -= variance - old_variance
+                    self.changed_counts.setdefault((key[0], key[1]), []).append(
+                        (order, variance - old_variance)
+                    )
+            if order in new or level != old_level or variance != old_variance:
+                updates.append((level, variance, *key, *order))
+        conn.executemany(
+            f"UPDATE stock_journal SET level_after = ?, variance = ? WHERE {_STOCK_KEY} AND {_AT}",
+            updates,
+        )
+        return level, count_shift
+
+    def _fold_cost(self, key: CostKey, rows: list[list], changed: list[tuple[Order, int]]) -> None:
+        conn = self.conn
+        for row in rows:
+            if row[4] is not None:  # a count: its quantity is its variance
+                row[1] = self.variances[(row[4], row[0])]
+        tail = conn.execute(
+            f"SELECT hlc, origin, seq, qty_after, value_after, last_cost_after FROM cost_journal "
+            f"WHERE {_COST_KEY} {_NEWEST_FIRST}",
+            key,
+        ).fetchone()
+        if not changed and (tail is None or (tail[0], tail[1], tail[2]) < rows[0][0]):
+            state = CostState(*tail[3:]) if tail else CostState()
+            inserts = []
+            for order, qty, unit_cost, doc, _ in rows:
+                state, cogs = fold.cost_step(state, qty, unit_cost)
+                inserts.append((*key, *order, qty, unit_cost, doc, cogs, *state))
             conn.executemany(
                 "INSERT INTO cost_journal(location, sku, hlc, origin, seq, qty, unit_cost, doc, "
                 "cogs, qty_after, value_after, last_cost_after) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                self.cost_rows,
+                inserts,
             )
-        if self.level_deltas:
-            conn.executemany(
-                "INSERT INTO stock(location, sku, lot, qty) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(location, sku, lot) DO UPDATE SET qty = qty + excluded.qty",
-                [(*key, qty) for key, qty in self.level_deltas.items()],
-            )
-        costs = {key: state for key, (_, state) in self.cost_tails.items()}
-        if self.cost_rows:
-            touched = {(row[0], row[1]) for row in self.cost_rows}
-            conn.executemany(
-                "INSERT INTO cost(location, sku, qty, value, last_cost) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(location, sku) DO UPDATE SET qty = excluded.qty, "
-                "value = excluded.value, last_cost = excluded.last_cost",
-                [(*key, *costs[key]) for key in touched],
-            )
-        if self.alerts:
-            conn.executemany(
-                "INSERT INTO alerts(kind, location, sku, lot, qty, hlc, origin, seq) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                self.alerts,
-            )
-        self.stock_rows, self.cost_rows, self.lots, self.doc_moves, self.alerts = [], [], [], [], []
-        self.level_deltas = {}
-
-    def forget(self, event: Event) -> None:
-        """Drop cached tails an event applied one by one may have changed."""
-        match event.body:
-            case Movement() as m:
-                for loc in (m.src, m.dst):
-                    self.stock_tails.pop((loc, m.sku, m.lot or ""), None)
-                    self.cost_tails.pop((loc, m.sku), None)
-            case Count() as c:
-                self.stock_tails.pop((c.location, c.sku, c.lot or ""), None)
-                self.cost_tails.pop((c.location, c.sku), None)
-
-
-def apply_all(conn: sqlite3.Connection, events: list[Event]) -> None:
-    """Fold many verified events: same result as `apply` on each in (hlc, origin, seq) order."""
-    batch = _Batch(conn)
-    for event in sorted(events, key=lambda e: e.order_key):
-        if not isinstance(event.body, Movement | Count):
-            apply(conn, event)  # master data and headers touch no stock or cost rows
-        elif fold.invalid_reason(event) is None and batch.fits(event):
-            batch.add(event)
         else:
-            batch.flush()
-            apply(conn, event)
-            batch.forget(event)
-    batch.flush()
+            conn.executemany(
+                "INSERT INTO cost_journal(location, sku, hlc, origin, seq, qty, unit_cost, doc) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*key, *order, qty, unit_cost, doc) for order, qty, unit_cost, doc, _ in rows],
+            )
+            conn.executemany(
+                f"UPDATE cost_journal SET qty = qty + ? WHERE {_COST_KEY} AND {_AT}",
+                [(shift, *key, *order) for order, shift in changed],
+            )
+            first = min([r[0] for r in rows] + [order for order, _ in changed])
+            state = _refold_cost(conn, key, first)
+        conn.execute(
+            "INSERT INTO cost(location, sku, qty, value, last_cost) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(location, sku) DO UPDATE SET qty = excluded.qty, value = excluded.value, "
+            "last_cost = excluded.last_cost",
+            (*key, *state),
+        )
+
+
+def _refold_cost(conn: sqlite3.Connection, key: CostKey, first: Order) -> CostState:
+    """Recompute the cost journal of one (location, sku) from `first` to its end."""
+    prev = conn.execute(
+        f"SELECT qty_after, value_after, last_cost_after FROM cost_journal "
+        f"WHERE {_COST_KEY} AND {_BEFORE} {_NEWEST_FIRST}",
+        (*key, *first),
+    ).fetchone()
+    state = CostState(*prev) if prev else CostState()
+    updates = []
+    for hlc, origin, seq, qty, unit_cost in conn.execute(
+        f"SELECT hlc, origin, seq, qty, unit_cost FROM cost_journal "
+        f"WHERE {_COST_KEY} AND {_FROM} {_OLDEST_FIRST}",
+        (*key, *first),
+    ).fetchall():
+        state, cogs = fold.cost_step(state, qty, unit_cost)
+        updates.append((cogs, *state, *key, hlc, origin, seq))
+    conn.executemany(
+        f"UPDATE cost_journal SET cogs = ?, qty_after = ?, value_after = ?, "
+        f"last_cost_after = ? WHERE {_COST_KEY} AND {_AT}",
+        updates,
+    )
+    return state
+
+
+def _alert(
+    conn: sqlite3.Connection,
+    kind: str,
+    order: Order,
+    key: StockKey | None = None,
+    qty: int | None = None,
+    message: str | None = None,
+) -> None:
+    location, sku, lot = key or (None, None, None)
+    conn.execute(
+        "INSERT INTO alerts(kind, location, sku, lot, qty, hlc, origin, seq, message) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (kind, location, sku, lot or None, qty, *order, message),
+    )
 
 
 # ---- master data ------------------------------------------------------------------------

@@ -189,8 +189,9 @@ class EventStore:
             self.record_rejected(event.origin, event.seq, reason, raw, wall_ms)
             result.rejected.append((event.origin, event.seq, reason))
 
-    def _advance(self, origin: str, wall_ms: int, result: IngestResult,
-                 decoded: dict[tuple[str, int], Event]) -> list[Event]:
+    def _advance(
+        self, origin: str, wall_ms: int, result: IngestResult, decoded: dict[tuple[str, int], Event]
+    ) -> list[Event]:
         """The newly contiguous events of `origin`, chain-verified, to be folded; moves the
         head past them."""
         ready: list[Event] = []
@@ -243,12 +244,6 @@ class EventStore:
                 (event.origin, event.seq, event.hlc, reason),
             )
         result.held.append((event.origin, event.seq, reason))
-
-    def _insert(self, event: Event, raw: bytes, digest: bytes) -> None:
-        self.conn.execute(
-            "INSERT INTO events(origin, seq, hlc, kind, raw, hash) VALUES (?, ?, ?, ?, ?, ?)",
-            (event.origin, event.seq, event.hlc, event.kind, raw, digest),
-        )
 
     def record_rejected(
         self, origin: str | None, seq: int | None, reason: str, raw: bytes, wall_ms: int
