@@ -28,12 +28,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger.sqlite import connect
-from ledger.store import EventStore
-from node.service import Node
-from protocol import codec
-from protocol.events import Count, Movement
-from protocol.fold import fold_events
+# This file is benchmarks/ledger.py: keep its folder off the path so `ledger` is the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from ledger.sqlite import connect  # noqa: E402
+from ledger.store import EventStore  # noqa: E402
+from node.service import Node  # noqa: E402
+from protocol import codec  # noqa: E402
+from protocol.events import Count, Movement  # noqa: E402
+from protocol.fold import fold_events  # noqa: E402
 
 SKUS = [f"SKU{i:04d}" for i in range(500)]
 

@@ -224,6 +224,9 @@ class _Batch:
         self.doc_moves: list[tuple] = []
         self.variances: dict[tuple[StockKey, Order], int] = {}
         self.changed_counts: dict[CostKey, list[tuple[Order, int]]] = {}
+        self.stock_appends: list[tuple] = []
+        self.cost_appends: list[tuple] = []
+        self.cost_states: list[tuple] = []
 
     def movement(self, order: Order, m: Movement) -> None:
         if m.lot is not None:
@@ -285,6 +288,24 @@ class _Batch:
         )
         for key in set(self.cost) | set(self.changed_counts):
             self._fold_cost(key, self.cost.get(key, []), self.changed_counts.get(key, []))
+        # Appended rows of every key at once, in primary-key order: one statement each.
+        conn.executemany(
+            "INSERT INTO stock_journal(location, sku, lot, hlc, origin, seq, delta, counted, "
+            "variance, level_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            sorted(self.stock_appends),
+        )
+        conn.executemany(
+            "INSERT INTO cost_journal(location, sku, hlc, origin, seq, qty, unit_cost, doc, "
+            "cogs, qty_after, value_after, last_cost_after) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            sorted(self.cost_appends, key=lambda row: row[:5]),
+        )
+        conn.executemany(
+            "INSERT INTO cost(location, sku, qty, value, last_cost) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(location, sku) DO UPDATE SET qty = excluded.qty, "
+            "value = excluded.value, last_cost = excluded.last_cost",
+            self.cost_states,
+        )
 
     def _fold_stock(
         self, key: StockKey, rows: list[tuple[Order, int | None, int | None]]
@@ -308,11 +329,7 @@ class _Batch:
                     count_shift -= variance
                     level = counted
                     inserts.append((*key, *order, None, counted, variance, level))
-            conn.executemany(
-                "INSERT INTO stock_journal(location, sku, lot, hlc, origin, seq, delta, counted, "
-                "variance, level_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                inserts,
-            )
+            self.stock_appends += inserts
             return level, count_shift
         # Late rows: insert them at their places, then re-fold the key from the earliest.
         conn.executemany(
@@ -373,12 +390,7 @@ class _Batch:
             for order, qty, unit_cost, doc, _ in rows:
                 state, cogs = fold.cost_step(state, qty, unit_cost)
                 inserts.append((*key, *order, qty, unit_cost, doc, cogs, *state))
-            conn.executemany(
-                "INSERT INTO cost_journal(location, sku, hlc, origin, seq, qty, unit_cost, doc, "
-                "cogs, qty_after, value_after, last_cost_after) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                inserts,
-            )
+            self.cost_appends += inserts
         else:
             conn.executemany(
                 "INSERT INTO cost_journal(location, sku, hlc, origin, seq, qty, unit_cost, doc) "
@@ -391,12 +403,7 @@ class _Batch:
             )
             first = min([r[0] for r in rows] + [order for order, _ in changed])
             state = _refold_cost(conn, key, first)
-        conn.execute(
-            "INSERT INTO cost(location, sku, qty, value, last_cost) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(location, sku) DO UPDATE SET qty = excluded.qty, value = excluded.value, "
-            "last_cost = excluded.last_cost",
-            (*key, *state),
-        )
+        self.cost_states.append((*key, *state))
 
 
 def _refold_cost(conn: sqlite3.Connection, key: CostKey, first: Order) -> CostState:
