@@ -27,6 +27,11 @@ from protocol import codec, subjects
 
 log = logging.getLogger("kucun.hub.ingest")
 
+#: Messages per fetch (each ≤ 512 KiB): one fetch is folded in well under ACK_WAIT_S.
+FETCH_BATCH = 16
+#: How long a message fetched by a hub that then died waits before redelivery.
+ACK_WAIT_S = 30
+
 
 def wall_ms() -> int:
     return time.time_ns() // 1_000_000
@@ -115,13 +120,17 @@ class Watermarks:
 
 
 async def run_ingest(
-    store: HubStore, js: JetStreamContext, stop: asyncio.Event, on_ingested=None, batch: int = 256
+    store: HubStore,
+    js: JetStreamContext,
+    stop: asyncio.Event,
+    on_ingested=None,
+    batch: int = FETCH_BATCH,
 ) -> None:
     sub = await js.pull_subscribe(
         subjects.EVENTS_SUBJECTS,
         durable=subjects.HUB_INGEST_CONSUMER,
         stream=subjects.EVENTS_STREAM,
-        config=ConsumerConfig(ack_wait=60, max_ack_pending=-1),
+        config=ConsumerConfig(ack_wait=ACK_WAIT_S, max_ack_pending=-1),
     )
     watermarks = Watermarks(js, store)
     await watermarks.publish_changed()
