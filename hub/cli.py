@@ -35,6 +35,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser(
+        "add-node",
+        help="register a node and print its NATS credentials and config",
+        description="Register a node (till, store or warehouse) and print its config with its "
+        "NKEY seed. The seed is shown once and not stored at the hub. Then reload NATS "
+        "(kill -HUP the `kucun nats serve --hub-db` process).",
+    )
+    p.add_argument("node", metavar="NODE", help="the node id, e.g. S02 or S02-T1")
+    p.add_argument("--db", required=True, help="path of the hub's SQLite database")
+    p.add_argument("--location", help="its stock location (default: the node id)")
+    p.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS URL the node uses")
+    p.set_defaults(func=cmd_add_node)
+
 
 def cmd_init(args) -> int:
     _, token = HubStore.init(args.db)
@@ -43,11 +56,36 @@ def cmd_init(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    from hub.identities import hub_seed
     from hub.server import parse_listen, serve
 
     parse_listen(args.http)
-    HubStore.open(args.db).conn.close()
-    asyncio.run(serve(args.db, args.nats, args.http))
+    store = HubStore.open(args.db)
+    seed = hub_seed(store)  # the hub's NKEY: needed when NATS requires credentials
+    store.conn.close()
+    asyncio.run(serve(args.db, args.nats, args.http, {"nkeys_seed_str": seed}))
+    return 0
+
+
+def cmd_add_node(args) -> int:
+    from hub.identities import add_node
+
+    store = HubStore.open(args.db)
+    location = args.location or args.node
+    seed = add_node(store, args.node, location)
+    print(f"""# kucun node config for {args.node}: keep it secret, it holds the node's NKEY seed.
+# On the node:  kucun node init --db store.db --config {args.node}.toml
+[node]
+id = "{args.node}"
+location = "{location}"
+nats = "{args.nats}"
+nkey_seed = "{seed}"
+""")
+    print(
+        f"registered {args.node}; reload NATS so it accepts the new credentials "
+        "(kill -HUP the `kucun nats serve --hub-db` process)",
+        file=sys.stderr,
+    )
     return 0
 
 

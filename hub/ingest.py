@@ -16,13 +16,19 @@ import time
 
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, KeyValueConfig, StorageType, StreamConfig
+from nats.js.api import (
+    ConsumerConfig,
+    KeyValueConfig,
+    StorageType,
+    StreamConfig,
+)
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
 from hub.routing import route_transfers
 from hub.store import HubStore
 from ledger.sqlite import transaction
 from ledger.store import IngestResult
+from ledger.streams import node_consumer_config
 from protocol import codec, subjects
 
 log = logging.getLogger("kucun.hub.ingest")
@@ -66,6 +72,21 @@ async def ensure_streams(js: JetStreamContext) -> None:
                 direct=True,
             )
         )
+
+
+async def ensure_node_consumers(js: JetStreamContext, store: HubStore) -> None:
+    """Create each registered node's durable consumer: a node's credentials may read its
+    consumer but not create one."""
+    from hub.identities import nodes
+
+    for identity in nodes(store):
+        durable = subjects.node_consumer(identity.node)
+        try:
+            await js.consumer_info(subjects.HUB_STREAM, durable)
+        except NotFoundError:
+            await js.add_consumer(
+                subjects.HUB_STREAM, node_consumer_config(identity.node, identity.location)
+            )
 
 
 def ingest_messages(store: HubStore, msgs: list) -> IngestResult:

@@ -28,6 +28,16 @@ HUB_MIGRATIONS = [
         last_ingest_ms INTEGER NOT NULL
     )
     """,
+    # NATS identities (hub/identities.py): only public keys, and the hub's own seed
+    """
+    CREATE TABLE nats_identities(
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('hub', 'node')),
+        location TEXT,
+        public_key TEXT NOT NULL,
+        seed TEXT
+    )
+    """,
 ]
 
 

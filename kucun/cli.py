@@ -42,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=4222, help="port (default 4222)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     p.add_argument("--data", default="nats-data", help="JetStream storage dir (default nats-data)")
-    p.set_defaults(func=lambda a: natsserver.serve_foreground(a.port, a.data, a.host))
+    p.add_argument(
+        "--hub-db",
+        help="require NKEY credentials: the hub's and those of the "
+        "nodes registered in this hub database (kucun hub add-node); SIGHUP reloads",
+    )
+    p.set_defaults(func=_nats_serve)
 
     hub_cli.register(sub)
     node_cli.register(sub)
@@ -60,6 +65,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--http", default="127.0.0.1:8080", help="hub address (default 127.0.0.1:8080)")
     p.set_defaults(func=_demo)
     return parser
+
+
+def nats_authorization(hub_db: str) -> str:
+    """The server's authorization block from the hub's registered identities."""
+    from hub import identities
+    from hub.store import HubStore
+    from protocol.subjects import node_permissions
+
+    store = HubStore.open(hub_db)
+    try:
+        nodes = [
+            (n.public_key, node_permissions(n.node, n.location)) for n in identities.nodes(store)
+        ]
+        return natsserver.authorization_block(identities.hub_public_key(store), nodes)
+    finally:
+        store.conn.close()
+
+
+def _nats_serve(args) -> int:
+    authorization = None
+    if args.hub_db:
+        nats_authorization(args.hub_db)  # fail now, with a clear message, if it is not a hub db
+
+        def authorization() -> str:
+            return nats_authorization(args.hub_db)
+
+    return natsserver.serve_foreground(args.port, args.data, args.host, authorization)
 
 
 def _register_devices(sub) -> None:

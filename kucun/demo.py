@@ -70,12 +70,17 @@ def simulated_devices(root: Path):
     sims = []
     try:
         paths = []
-        for args in (["sim-scale", "--protocol", "mt-sics", "--weight", "0.642"],
-                     ["sim-scanner", "--codes", str(codes), "--interval",
-                      str(SCAN_INTERVAL_S)]):
-            proc = subprocess.Popen([sys.executable, "-m", "devices", *args],
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL, text=True)
+        for args in (
+            ["sim-scale", "--protocol", "mt-sics", "--weight", "0.642"],
+            ["sim-scanner", "--codes", str(codes), "--interval", str(SCAN_INTERVAL_S)],
+        ):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "devices", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
             sims.append(proc)
             paths.append(proc.stdout.readline().strip())
         yield DeviceConfig(scanner=paths[1], scale=paths[0], scale_protocol="mt-sics")

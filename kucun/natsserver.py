@@ -7,6 +7,7 @@ a power cut of the server too.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -44,7 +46,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def config_text(port: int, data_dir: str | Path, host: str = "127.0.0.1") -> str:
+def config_text(
+    port: int, data_dir: str | Path, host: str = "127.0.0.1", authorization: str = ""
+) -> str:
     store = str(Path(data_dir).resolve()).replace("\\", "/")
     return (
         f'listen: "{host}:{port}"\n'
@@ -52,15 +56,27 @@ def config_text(port: int, data_dir: str | Path, host: str = "127.0.0.1") -> str
         "jetstream {\n"
         f'  store_dir: "{store}"\n'
         "  sync_interval: always\n"
-        "}\n"
+        "}\n" + authorization
     )
 
 
-def write_config(port: int, data_dir: str | Path, host: str = "127.0.0.1") -> Path:
+def authorization_block(
+    hub_public_key: str, nodes: list[tuple[str, dict[str, dict[str, list[str]]]]]
+) -> str:
+    """NKEY users: the hub may do everything, each node only what its permissions allow.
+    Only public keys appear here; the config file holds no secret."""
+    users = [{"nkey": hub_public_key}]
+    users += [{"nkey": public, "permissions": permissions} for public, permissions in nodes]
+    return "authorization {\n  users = " + json.dumps(users, indent=2) + "\n}\n"
+
+
+def write_config(
+    port: int, data_dir: str | Path, host: str = "127.0.0.1", authorization: str = ""
+) -> Path:
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     path = data / "nats-server.conf"
-    path.write_text(config_text(port, data, host))
+    path.write_text(config_text(port, data, host, authorization))
     return path
 
 
@@ -81,9 +97,14 @@ class NatsServer:
     """A nats-server child process with JetStream on a loopback port."""
 
     def __init__(
-        self, port: int | None = None, data_dir: str | Path | None = None, host: str = "127.0.0.1"
+        self,
+        port: int | None = None,
+        data_dir: str | Path | None = None,
+        host: str = "127.0.0.1",
+        authorization: str = "",
     ) -> None:
         self.host = host
+        self.authorization = authorization
         self.port = port or free_port(host)
         self._tmp = None
         if data_dir is None:
@@ -97,7 +118,7 @@ class NatsServer:
         return f"nats://{self.host}:{self.port}"
 
     def start(self, log_file=None) -> NatsServer:
-        conf = write_config(self.port, self.data_dir, self.host)
+        conf = write_config(self.port, self.data_dir, self.host, self.authorization)
         self.proc = subprocess.Popen(
             [binary(), "-c", str(conf)],
             stdout=log_file or subprocess.DEVNULL,
@@ -128,14 +149,30 @@ class NatsServer:
         self.close()
 
 
-def serve_foreground(port: int, data_dir: str | Path, host: str = "127.0.0.1") -> int:
-    """`kucun nats serve`: run the server until interrupted; return its exit code."""
-    conf = write_config(port, data_dir, host)
+def serve_foreground(
+    port: int,
+    data_dir: str | Path,
+    host: str = "127.0.0.1",
+    authorization: Callable[[], str] | None = None,
+) -> int:
+    """`kucun nats serve`: run the server until interrupted; return its exit code.
+
+    With `authorization` (read from the hub's database), SIGHUP re-reads it, rewrites the
+    config and has nats-server reload it: `kucun hub add-node`, then `kill -HUP <pid>`.
+    """
+    conf = write_config(port, data_dir, host, authorization() if authorization else "")
     print(
-        f"nats-server on nats://{host}:{port}, JetStream data in {Path(data_dir).resolve()}",
+        f"nats-server on nats://{host}:{port}, JetStream data in {Path(data_dir).resolve()}"
+        + ("; node credentials required" if authorization else ""),
         flush=True,
     )
     proc = subprocess.Popen([binary(), "-c", str(conf)])
+
+    def reload(_signum, _frame) -> None:
+        write_config(port, data_dir, host, authorization() if authorization else "")
+        proc.send_signal(signal.SIGHUP)
+
+    signal.signal(signal.SIGHUP, reload)
     try:
         return proc.wait()
     except KeyboardInterrupt:

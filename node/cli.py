@@ -28,9 +28,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("init", help="create a node ledger", description="Create a node ledger.")
     p.add_argument("--db", required=True, help=DB_HELP)
-    p.add_argument("--node", required=True, help="this replica's id, e.g. S01 or S01-T2")
+    p.add_argument(
+        "--config",
+        metavar="TOML",
+        help="the node config printed by `kucun hub add-node` (id, location, NATS "
+        "URL and NKEY seed); replaces --node/--location/--nats/--nkey-seed",
+    )
+    p.add_argument("--node", help="this replica's id, e.g. S01 or S01-T2")
     p.add_argument("--location", help="the stock location this node sells from (default: --node)")
-    p.add_argument("--nats", required=True, help="NATS URL of the hub, e.g. nats://127.0.0.1:4222")
+    p.add_argument("--nats", help="NATS URL of the hub, e.g. nats://127.0.0.1:4222")
+    p.add_argument("--nkey-seed", help="this node's NATS NKEY seed (from `kucun hub add-node`)")
     p.add_argument("--user", default="admin", help="user recorded on events (default: admin)")
     p.set_defaults(func=cmd_init)
 
@@ -123,16 +130,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--db", required=True, help=DB_HELP)
     p.add_argument("--nats", help="override the NATS URL stored at init")
-    p.add_argument("--sync-interval", type=float, default=5.0,
-                   help="seconds between syncs (default 5; a sale also triggers one)")
-    p.add_argument("--scanner", metavar="URL",
-                   help="serial barcode scanner: /dev/ttyUSB0, /dev/ttyACM0, socket://h:p …")
-    p.add_argument("--scanner-suffix", default="cr", choices=["cr", "lf", "crlf"],
-                   help="what the scanner sends after each code (default cr)")
+    p.add_argument(
+        "--sync-interval",
+        type=float,
+        default=5.0,
+        help="seconds between syncs (default 5; a sale also triggers one)",
+    )
+    p.add_argument(
+        "--scanner",
+        metavar="URL",
+        help="serial barcode scanner: /dev/ttyUSB0, /dev/ttyACM0, socket://h:p …",
+    )
+    p.add_argument(
+        "--scanner-suffix",
+        default="cr",
+        choices=["cr", "lf", "crlf"],
+        help="what the scanner sends after each code (default cr)",
+    )
     p.add_argument("--scale", metavar="URL", help="serial weighing scale")
-    p.add_argument("--scale-protocol", default="mt-sics",
-                   choices=["mt-sics", "toledo8217", "ad", "cas"],
-                   help="the scale's protocol (default mt-sics)")
+    p.add_argument(
+        "--scale-protocol",
+        default="mt-sics",
+        choices=["mt-sics", "toledo8217", "ad", "cas"],
+        help="the scale's protocol (default mt-sics)",
+    )
     p.set_defaults(func=cmd_run)
 
 
@@ -141,9 +162,29 @@ def _open(args) -> Node:
 
 
 def cmd_init(args) -> int:
-    node = Node.init(args.db, args.node, args.location, args.nats, args.user)
+    node_id, location, nats, seed = args.node, args.location, args.nats, args.nkey_seed
+    if args.config:
+        node_id, location, nats, seed = _read_config(args.config)
+    if not node_id or not nats:
+        raise NodeError("give --config FILE, or both --node and --nats")
+    node = Node.init(args.db, node_id, location, nats, args.user, seed)
     print(f"node {node.config.node} at location {node.config.location} ready in {args.db}")
     return 0
+
+
+def _read_config(path: str) -> tuple[str, str, str, str | None]:
+    """The [node] table of a TOML node config."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            table = tomllib.load(f).get("node", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise NodeError(f"cannot read node config {path}: {exc}") from None
+    missing = [k for k in ("id", "nats") if not isinstance(table.get(k), str)]
+    if missing:
+        raise NodeError(f"node config {path} lacks {', '.join(missing)} in its [node] table")
+    return table["id"], table.get("location"), table["nats"], table.get("nkey_seed")
 
 
 def cmd_product_add(args) -> int:
@@ -260,8 +301,7 @@ def cmd_run(args) -> int:
 
     node = _open(args)
     devices = DeviceConfig(args.scanner, args.scanner_suffix, args.scale, args.scale_protocol)
-    CounterApp(node, nats_url=args.nats, sync_interval=args.sync_interval,
-               devices=devices).run()
+    CounterApp(node, nats_url=args.nats, sync_interval=args.sync_interval, devices=devices).run()
     return 0
 
 

@@ -31,6 +31,7 @@ from protocol.events import (
     Upsert,
     valid_replica_id,
 )
+from protocol.subjects import node_inbox_prefix
 
 NODE_MIGRATIONS = [
     """
@@ -52,6 +53,13 @@ class NodeConfig:
     location: str
     nats: str
     user: str
+    nkey_seed: str | None = None
+
+    def nats_auth(self) -> dict[str, str]:
+        """Connect options for this node's credentials (none where NATS has no auth)."""
+        if not self.nkey_seed:
+            return {}
+        return {"nkeys_seed_str": self.nkey_seed, "inbox_prefix": node_inbox_prefix(self.node)}
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,13 @@ class Node:
 
     @classmethod
     def init(
-        cls, path: str | Path, node: str, location: str | None, nats: str, user: str = "admin"
+        cls,
+        path: str | Path,
+        node: str,
+        location: str | None,
+        nats: str,
+        user: str = "admin",
+        nkey_seed: str | None = None,
     ) -> Node:
         location = location or node
         for label, value in (("node id", node), ("location", location)):
@@ -98,6 +112,7 @@ class Node:
                 ("location", location),
                 ("nats", nats),
                 ("user", user),
+                *([("nkey_seed", nkey_seed)] if nkey_seed else []),
             ):
                 conn.execute(
                     "INSERT INTO node_config(key, value) VALUES (?, ?) "
@@ -125,7 +140,9 @@ class Node:
                 "--node S01 --nats URL` first"
             )
         migrate(conn, "node", NODE_MIGRATIONS)
-        config = NodeConfig(rows["node"], rows["location"], rows["nats"], rows["user"])
+        config = NodeConfig(
+            rows["node"], rows["location"], rows["nats"], rows["user"], rows.get("nkey_seed")
+        )
         return cls(conn, config)
 
     def close(self) -> None:

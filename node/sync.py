@@ -21,7 +21,6 @@ import nats
 from nats.errors import NoServersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from ledger.publisher import (
@@ -32,6 +31,7 @@ from ledger.publisher import (
     load_state,
     save_state,
 )
+from ledger.streams import node_consumer_config
 from node.errors import NodeError
 from node.service import Node, wall_ms
 from protocol import codec, subjects
@@ -81,7 +81,7 @@ async def _log_nats_error(exc: Exception) -> None:
     log.info("NATS: %s", exc)
 
 
-async def connect_once(url: str, timeout: float = 3.0) -> nats.NATS:
+async def connect_once(url: str, timeout: float = 3.0, auth: dict | None = None) -> nats.NATS:
     """One bounded connection attempt, for commands that must finish."""
     try:
         return await nats.connect(
@@ -93,6 +93,7 @@ async def connect_once(url: str, timeout: float = 3.0) -> nats.NATS:
             reconnect_time_wait=0.2,
             error_cb=_log_nats_error,
             name="kucun-node",
+            **(auth or {}),
         )
     except (TimeoutError, NoServersError, OSError) as exc:
         raise HubUnreachable(
@@ -101,7 +102,9 @@ async def connect_once(url: str, timeout: float = 3.0) -> nats.NATS:
         ) from None
 
 
-async def connect_forever(url: str, status: SyncStatus | None = None) -> nats.NATS:
+async def connect_forever(
+    url: str, status: SyncStatus | None = None, auth: dict | None = None
+) -> nats.NATS:
     """A store's long-lived connection: retry forever, notice a dead link within seconds,
     and never buffer unboundedly while disconnected (the ledger is the buffer). Run it in a
     background task: with max_reconnect_attempts=-1 even the first connect never gives up.
@@ -118,6 +121,7 @@ async def connect_forever(url: str, status: SyncStatus | None = None) -> nats.NA
     return await nats.connect(
         url,
         name="kucun-node",
+        **(auth or {}),
         allow_reconnect=True,
         max_reconnect_attempts=-1,
         reconnect_time_wait=2,
@@ -139,13 +143,7 @@ async def pull(node: Node, js: JetStreamContext) -> int:
         try:
             await js.add_consumer(
                 subjects.HUB_STREAM,
-                ConsumerConfig(
-                    durable_name=durable,
-                    filter_subjects=subjects.node_filter_subjects(node.config.location),
-                    ack_policy=AckPolicy.EXPLICIT,
-                    deliver_policy=DeliverPolicy.ALL,
-                    ack_wait=60,
-                ),
+                node_consumer_config(node.config.node, node.config.location),
             )
         except NotFoundError:
             log.warning("hub stream %s not found; nothing to pull yet", subjects.HUB_STREAM)
@@ -231,7 +229,7 @@ async def sync_once(
     timeout: float = 3.0,
     confirm_timeout: float = 10.0,
 ) -> SyncSummary:
-    nc = await connect_once(url or node.config.nats, timeout)
+    nc = await connect_once(url or node.config.nats, timeout, node.config.nats_auth())
     try:
         js = nc.jetstream()
         publisher = Publisher(node.store, js, node.config.node)
@@ -285,7 +283,7 @@ class SyncWorker:
         while True:
             try:
                 self.status.last_error = self.status.last_error or "connecting to the hub…"
-                nc = await connect_forever(self.url, self.status)
+                nc = await connect_forever(self.url, self.status, self.node.config.nats_auth())
             except Exception as exc:
                 self.status.connected = False
                 self.status.last_error = f"hub unreachable: {exc}"

@@ -80,3 +80,25 @@ def parse_batch_msg_id(msg_id: str) -> tuple[str, int, int] | None:
 def node_consumer(node: str) -> str:
     """Each node's durable consumer on the hub stream, so it resumes where it stopped."""
     return f"node-{node}"
+
+
+def node_inbox_prefix(node: str) -> str:
+    """Each node gets replies on its own inbox prefix, so it may subscribe to nothing else."""
+    return f"_INBOX_{node}"
+
+
+def node_permissions(node: str, location: str) -> dict[str, dict[str, list[str]]]:
+    """The NATS permissions of one node's credentials: publish its own log, reconcile with
+    its own last message, read its own watermark and its own consumer; nothing of others."""
+    consumer = node_consumer(node)
+    return {
+        "publish": {"allow": [
+            events_subject(node),
+            f"$JS.API.DIRECT.GET.{EVENTS_STREAM}.{events_subject(node)}",
+            f"$JS.API.DIRECT.GET.{WATERMARK_STREAM}.{watermark_subject(node)}",
+            f"$JS.API.CONSUMER.INFO.{HUB_STREAM}.{consumer}",
+            f"$JS.API.CONSUMER.MSG.NEXT.{HUB_STREAM}.{consumer}",
+            f"$JS.ACK.{HUB_STREAM}.{consumer}.>",
+        ]},
+        "subscribe": {"allow": [f"{node_inbox_prefix(node)}.>"]},
+    }
