@@ -145,8 +145,8 @@ class EventStore:
     def ingest_in_transaction(self, raws: Iterable[bytes], wall_ms: int) -> IngestResult:
         """The body of `ingest`, for callers that write more in the same transaction."""
         result = IngestResult()
-        touched: set[str] = set()
         decoded: dict[tuple[str, int], Event] = {}
+        fresh: dict[tuple[str, int], bytes] = {}
         for raw in raws:
             try:
                 event = codec.decode(raw)
@@ -154,17 +154,27 @@ class EventStore:
                 self.record_rejected(None, None, str(exc), raw, wall_ms)
                 result.rejected.append((None, None, str(exc)))
                 continue
-            decoded[(event.origin, event.seq)] = event
-            inserted = self.conn.execute(
-                "INSERT OR IGNORE INTO events(origin, seq, hlc, kind, raw, hash) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (event.origin, event.seq, event.hlc, event.kind, raw, codec.event_hash(raw)),
-            ).rowcount
-            if not inserted:
+            key = (event.origin, event.seq)
+            if key in fresh:  # twice in one delivery
                 result.duplicates += 1
-                self._check_duplicate(event, raw, wall_ms, result)
+                if fresh[key] != raw:
+                    self._conflict(event, wall_ms, result)
                 continue
-            touched.add(event.origin)
+            decoded[key] = event
+            fresh[key] = raw
+        for origin, stored in self._stored_among(fresh).items():
+            for seq, raw in stored.items():  # already held: a resend, or a forgery
+                result.duplicates += 1
+                if fresh.pop((origin, seq)) != raw:
+                    self._conflict(decoded[(origin, seq)], wall_ms, result)
+        self.conn.executemany(
+            "INSERT INTO events(origin, seq, hlc, kind, raw, hash) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (o, s, decoded[(o, s)].hlc, decoded[(o, s)].kind, raw, codec.event_hash(raw))
+                for (o, s), raw in fresh.items()
+            ],
+        )
+        touched = {origin for origin, _ in fresh}
         touched.update(
             origin for (origin,) in self.conn.execute("SELECT DISTINCT origin FROM held")
         )
@@ -178,16 +188,28 @@ class EventStore:
         """Fold held events whose clock is no longer too far ahead of ours."""
         return self.ingest([], wall_ms)
 
-    def _check_duplicate(
-        self, event: Event, raw: bytes, wall_ms: int, result: IngestResult
-    ) -> None:
-        stored = self.conn.execute(
-            "SELECT raw FROM events WHERE origin = ? AND seq = ?", (event.origin, event.seq)
-        ).fetchone()[0]
-        if stored != raw:
-            reason = f"conflicting copy of {event.origin}:{event.seq} (different content)"
-            self.record_rejected(event.origin, event.seq, reason, raw, wall_ms)
-            result.rejected.append((event.origin, event.seq, reason))
+    def _stored_among(self, keys: Iterable[tuple[str, int]]) -> dict[str, dict[int, bytes]]:
+        """Which of `keys` this replica already holds, with their stored bytes."""
+        spans: dict[str, list[int]] = {}
+        for origin, seq in keys:
+            spans.setdefault(origin, []).append(seq)
+        found: dict[str, dict[int, bytes]] = {}
+        for origin, seqs in spans.items():
+            wanted = set(seqs)
+            rows = self.conn.execute(
+                "SELECT seq, raw FROM events WHERE origin = ? AND seq BETWEEN ? AND ?",
+                (origin, min(seqs), max(seqs)),
+            )
+            hits = {seq: raw for seq, raw in rows if seq in wanted}
+            if hits:
+                found[origin] = hits
+        return found
+
+    def _conflict(self, event: Event, wall_ms: int, result: IngestResult) -> None:
+        """Another copy of an (origin, seq) already held, with different content."""
+        reason = f"conflicting copy of {event.origin}:{event.seq} (different content)"
+        self.record_rejected(event.origin, event.seq, reason, codec.encode(event), wall_ms)
+        result.rejected.append((event.origin, event.seq, reason))
 
     def _advance(
         self, origin: str, wall_ms: int, result: IngestResult, decoded: dict[tuple[str, int], Event]

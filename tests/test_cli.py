@@ -134,23 +134,14 @@ def test_hub_not_initialised(tmp_path):
 
 
 COMMANDS = [
-    [],
-    ["nats"],
-    ["nats", "serve"],
-    ["hub"],
-    ["hub", "init"],
-    ["hub", "serve"],
-    ["node"],
-    ["node", "init"],
-    ["node", "product"],
-    ["node", "product", "add"],
-    ["node", "receive"],
-    ["node", "sell"],
-    ["node", "count"],
-    ["node", "stock"],
-    ["node", "sync"],
-    ["node", "run"],
-    ["demo"],
+    [], ["nats"], ["nats", "serve"], ["hub"], ["hub", "init"], ["hub", "serve"],
+    ["hub", "add-node"], ["node"], ["node", "init"], ["node", "product"],
+    ["node", "product", "add"], ["node", "receive"], ["node", "sell"], ["node", "count"],
+    ["node", "stock"], ["node", "sync"], ["node", "run"], ["node", "transfer"],
+    ["node", "transfer", "ship"], ["node", "transfer", "receive"], ["node", "po"],
+    ["node", "po", "receive"], ["node", "documents"], ["devices"], ["devices", "read-scale"],
+    ["devices", "listen-scanner"], ["devices", "sim-scale"], ["devices", "sim-scanner"],
+    ["devices", "parse-barcode"], ["demo"],
 ]
 
 
