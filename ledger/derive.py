@@ -499,32 +499,36 @@ def stock(
     sku: str | None = None,
     include_virtual: bool = False,
 ) -> list[StockRow]:
-    sql = "SELECT location, sku, lot, qty FROM stock WHERE 1=1"
-    args: list = []
-    if location is not None:
-        sql += " AND location = ?"
-        args.append(location)
-    if sku is not None:
-        sql += " AND sku = ?"
-        args.append(sku)
+    where, args = _filters(location, sku)
     if not include_virtual:
-        sql += " AND location NOT LIKE '@%'"
-    sql += " ORDER BY location, sku, lot"
-    return [StockRow(loc, s, lot or None, q) for loc, s, lot, q in conn.execute(sql, args)]
+        where += " AND location NOT LIKE '@%'"
+    rows = conn.execute(
+        f"SELECT location, sku, lot, qty FROM stock WHERE {where} ORDER BY location, sku, lot",
+        args,
+    )
+    return [StockRow(loc, s, lot or None, q) for loc, s, lot, q in rows]
+
+
+def _filters(location: str | None, sku: str | None) -> tuple[str, list[str]]:
+    """A WHERE clause for the optional location and sku filters of the read queries."""
+    where, args = "1=1", []
+    for column, value in (("location", location), ("sku", sku)):
+        if value is not None:
+            where += f" AND {column} = ?"
+            args.append(value)
+    return where, args
 
 
 def cost(
     conn: sqlite3.Connection, location: str | None = None, sku: str | None = None
 ) -> list[CostRow]:
-    sql = "SELECT location, sku, qty, value, last_cost FROM cost WHERE 1=1"
-    args: list = []
-    if location is not None:
-        sql += " AND location = ?"
-        args.append(location)
-    if sku is not None:
-        sql += " AND sku = ?"
-        args.append(sku)
-    return [CostRow(*row) for row in conn.execute(sql + " ORDER BY location, sku", args)]
+    where, args = _filters(location, sku)
+    rows = conn.execute(
+        f"SELECT location, sku, qty, value, last_cost FROM cost WHERE {where} "
+        "ORDER BY location, sku",
+        args,
+    )
+    return [CostRow(*row) for row in rows]
 
 
 def cogs(conn: sqlite3.Connection) -> dict[tuple[str, int, str], int]:

@@ -56,20 +56,20 @@ def cmd_ship(args) -> int:
 
 
 def cmd_receive_transfer(args) -> int:
-    node = Node.open(args.db)
-    lines = logistics.parse_lines(node, args.lines) if args.lines else None
-    logistics.receive_transfer(node, args.doc, lines)
-    _, status = logistics.document(node, args.doc)
-    print(f"received transfer {args.doc}: {status.status}")
-    return 0
+    return _receive(args, logistics.receive_transfer, "received transfer")
 
 
 def cmd_receive_po(args) -> int:
+    return _receive(args, logistics.receive_purchase_order, "received against")
+
+
+def _receive(args, receive, verb: str) -> int:
+    """Book what arrived on a document (all it lists when no lines are given)."""
     node = Node.open(args.db)
     lines = logistics.parse_lines(node, args.lines) if args.lines else None
-    logistics.receive_purchase_order(node, args.doc, lines)
+    receive(node, args.doc, lines)
     _, status = logistics.document(node, args.doc)
-    print(f"received against {args.doc}: {status.status}")
+    print(f"{verb} {args.doc}: {status.status}")
     return 0
 
 

@@ -84,10 +84,15 @@ class HubProcess:
 
 
 def start_hub(tmp: Path, nats_url: str) -> HubProcess:
+    """`hub init` (a fresh token) and a `hub serve` process on tmp/hub.db."""
     db = tmp / "hub.db"
     token = kucun("hub", "init", "--db", str(db), check=True).stdout.strip()
+    return serve_hub(db, token, nats_url, tmp / "hub.log")
+
+
+def serve_hub(db: Path, token: str, nats_url: str, log: Path) -> HubProcess:
+    """A `kucun hub serve` process on an existing hub database, on a free port."""
     port = free_port()
-    log = tmp / "hub.log"
     proc = subprocess.Popen(
         [
             sys.executable,

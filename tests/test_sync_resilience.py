@@ -23,7 +23,7 @@ from protocol import codec, subjects
 from protocol.events import Count, Event, Movement
 from protocol.fold import fold_events
 from protocol.units import format_qty
-from tests.helpers import kucun, start_hub, wait_until
+from tests.helpers import kucun, serve_hub, start_hub, wait_until
 
 DAY_MS = 86_400_000
 START_MS = 1_790_000_000_000
@@ -178,32 +178,7 @@ def test_nats_and_hub_killed_mid_sync_converge(tmp_path, nats_server, hub):
 
 def start_hub_again(tmp_path, nats_server, old):
     """A new hub process on the same database (its token still valid)."""
-    from kucun.natsserver import free_port, wait_for_port
-    from tests.helpers import HubProcess
-
-    port = free_port()
-    log = tmp_path / "hub2.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kucun",
-            "--log-level",
-            "info",
-            "hub",
-            "serve",
-            "--db",
-            str(old.db),
-            "--nats",
-            nats_server.url,
-            "--http",
-            f"127.0.0.1:{port}",
-        ],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    wait_for_port("127.0.0.1", port, proc=proc)
-    return HubProcess(old.db, old.token, f"127.0.0.1:{port}", proc, log)
+    return serve_hub(old.db, old.token, nats_server.url, tmp_path / "hub2.log")
 
 
 def test_node_offline_for_thirty_days_catches_up(tmp_path, nats_server, hub):
