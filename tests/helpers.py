@@ -113,4 +113,6 @@ def serve_hub(db: Path, token: str, nats_url: str, log: Path) -> HubProcess:
         stderr=subprocess.STDOUT,
     )
     wait_for_port("127.0.0.1", port, proc=proc)
+    # The hub creates the streams once connected; tests that publish need them to exist.
+    wait_until(lambda: "ingesting" in log.read_text(errors="replace"), timeout=20)
     return HubProcess(db, token, f"127.0.0.1:{port}", proc, log)
