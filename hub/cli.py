@@ -50,7 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_init(args) -> int:
-    _, token = HubStore.init(args.db)
+    from hub.identities import hub_seed
+
+    store, token = HubStore.init(args.db)
+    hub_seed(store)  # the hub's NKEY, for when NATS requires credentials
+    store.conn.close()
     print(token)
     return 0
 

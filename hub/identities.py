@@ -36,12 +36,13 @@ def hub_seed(store: HubStore) -> str:
     if row:
         return row[0]
     seed, public = new_user_seed()
-    with transaction(store.conn):
+    with transaction(store.conn):  # `nats serve --hub-db` and `hub serve` may race here
         store.conn.execute(
-            "INSERT INTO nats_identities(name, role, public_key, seed) VALUES ('hub', 'hub', ?, ?)",
+            "INSERT OR IGNORE INTO nats_identities(name, role, public_key, seed) "
+            "VALUES ('hub', 'hub', ?, ?)",
             (public, seed),
         )
-    return seed
+    return store.conn.execute("SELECT seed FROM nats_identities WHERE name = 'hub'").fetchone()[0]
 
 
 def hub_public_key(store: HubStore) -> str:

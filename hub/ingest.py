@@ -74,12 +74,19 @@ async def ensure_streams(js: JetStreamContext) -> None:
         )
 
 
-async def ensure_node_consumers(js: JetStreamContext, store: HubStore) -> None:
+async def ensure_node_consumers(
+    js: JetStreamContext, store: HubStore, skip: set[str] | frozenset[str] = frozenset()
+) -> set[str]:
     """Create each registered node's durable consumer: a node's credentials may read its
-    consumer but not create one."""
+    consumer but not create one. Nodes in `skip` are known to have theirs; returns the
+    nodes that now have one."""
     from hub.identities import nodes
 
+    done: set[str] = set()
     for identity in nodes(store):
+        if identity.node in skip:
+            done.add(identity.node)
+            continue
         durable = subjects.node_consumer(identity.node)
         try:
             await js.consumer_info(subjects.HUB_STREAM, durable)
@@ -87,6 +94,26 @@ async def ensure_node_consumers(js: JetStreamContext, store: HubStore) -> None:
             await js.add_consumer(
                 subjects.HUB_STREAM, node_consumer_config(identity.node, identity.location)
             )
+            log.info("created consumer %s for node %s", durable, identity.node)
+        done.add(identity.node)
+    return done
+
+
+async def watch_node_consumers(
+    js: JetStreamContext, store: HubStore, stop: asyncio.Event, interval: float = 2.0
+) -> None:
+    """Keep creating consumers for nodes registered while the hub runs (`kucun hub
+    add-node` is another process): a new node can sync seconds after NATS is reloaded,
+    with no hub restart."""
+    known = await ensure_node_consumers(js, store)
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), interval)
+        except TimeoutError:
+            try:
+                known = await ensure_node_consumers(js, store, known)
+            except Exception as exc:  # a NATS hiccup: try again next round, keep ingesting
+                log.warning("could not create node consumers: %s", exc)
 
 
 def ingest_messages(store: HubStore, msgs: list) -> IngestResult:

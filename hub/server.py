@@ -14,7 +14,7 @@ import nats
 from aiohttp import web
 
 from hub.api import make_app
-from hub.ingest import ensure_node_consumers, ensure_streams, run_ingest
+from hub.ingest import ensure_streams, run_ingest, watch_node_consumers
 from hub.store import HubError, HubStore
 from ledger.publisher import Publisher
 from protocol.events import is_hub_origin
@@ -77,11 +77,11 @@ async def _nats_loop(
         try:
             js = nc.jetstream()
             await ensure_streams(js)
-            await ensure_node_consumers(js, store)
             log.info("connected to NATS at %s; ingesting", url)
             tasks = [
                 asyncio.create_task(run_ingest(store, js, stop, on_ingested=outbox.wake)),
                 asyncio.create_task(outbox.run(js, stop)),
+                asyncio.create_task(watch_node_consumers(js, store, stop)),
             ]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:

@@ -169,10 +169,19 @@ def serve_foreground(
     proc = subprocess.Popen([binary(), "-c", str(conf)])
 
     def reload(_signum, _frame) -> None:
-        write_config(port, data_dir, host, authorization() if authorization else "")
+        try:
+            write_config(port, data_dir, host, authorization() if authorization else "")
+        except Exception as exc:  # keep serving with the config nats-server has
+            print(f"reload failed, configuration unchanged: {exc}", file=sys.stderr, flush=True)
+            return
         proc.send_signal(signal.SIGHUP)
 
-    signal.signal(signal.SIGHUP, reload)
+    def stop(_signum, _frame) -> None:  # SIGTERM to kucun must not orphan nats-server
+        proc.send_signal(signal.SIGTERM)
+
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, reload)
+    signal.signal(signal.SIGTERM, stop)
     try:
         return proc.wait()
     except KeyboardInterrupt:

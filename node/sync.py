@@ -148,6 +148,14 @@ async def pull(node: Node, js: JetStreamContext) -> int:
         except NotFoundError:
             log.warning("hub stream %s not found; nothing to pull yet", subjects.HUB_STREAM)
             return 0
+        except (TimeoutError, NatsTimeout):
+            if not node.config.nkey_seed:
+                raise
+            # With credentials a node may not create consumers: NATS refuses the request.
+            raise HubUnreachable(
+                f"the hub has not created consumer {durable} yet: check that this node is "
+                "registered (kucun hub add-node), NATS reloaded and `kucun hub serve` running"
+            ) from None
     sub = await js.pull_subscribe_bind(durable=durable, stream=subjects.HUB_STREAM)
     applied = 0
     try:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
+import sys
 import tomllib
 
 import nats
 import pytest
 
 from kucun.cli import nats_authorization
-from kucun.natsserver import NatsServer, authorization_block
+from kucun.natsserver import NatsServer, authorization_block, free_port, wait_for_port
 from protocol import subjects
 from tests.helpers import kucun, start_hub, wait_until
 
@@ -120,3 +123,44 @@ def test_no_credentials_no_connection(secured):
 
     with pytest.raises(Exception):  # noqa: B017 - refused, whatever nats-py calls it
         asyncio.run(attempt())
+
+
+def test_a_node_added_while_everything_runs_syncs_after_sighup(tmp_path):
+    """`kucun nats serve --hub-db` rewrites its config on SIGHUP and nats-server reloads it;
+    the running hub creates the new node's consumer: no restart of either."""
+    db = tmp_path / "hub.db"
+    kucun("hub", "init", "--db", str(db), check=True)
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "kucun", "nats", "serve", "--port", str(port),
+         "--data", str(tmp_path / "nats"), "--hub-db", str(db)],
+        stdout=(tmp_path / "nats.log").open("wb"), stderr=subprocess.STDOUT,
+    )
+    hub = None
+    try:
+        wait_for_port("127.0.0.1", port, proc=serve)
+        hub = start_hub(tmp_path, url)
+        out = kucun("hub", "add-node", "S03", "--db", str(db), "--nats", url, check=True).stdout
+        (tmp_path / "S03.toml").write_text(out)
+        node = str(tmp_path / "s03.db")
+        kucun("node", "init", "--db", node, "--config", str(tmp_path / "S03.toml"), check=True)
+        kucun("node", "product", "add", "--db", node, "A", "--name", "Apple", "--price", "2.00",
+              check=True)
+        kucun("node", "receive", "--db", node, "A", "4", check=True)
+
+        def sync() -> dict | None:
+            done = kucun("node", "sync", "--db", node, "--once", "--json", timeout=30)
+            return json.loads(done.stdout) if done.returncode == 0 else None
+
+        assert sync() is None  # NATS does not know S03's key yet
+        serve.send_signal(signal.SIGHUP)
+        summary = wait_until(sync, timeout=15)
+        assert summary and summary["unconfirmed"] == 0, summary
+        assert hub.ingested("S03") == summary["head_seq"] > 0
+        assert serve.poll() is None
+    finally:
+        if hub:
+            hub.stop()
+        serve.send_signal(signal.SIGINT)  # kucun forwards SIGTERM to nats-server and waits
+        serve.wait(10)
