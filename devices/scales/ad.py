@@ -21,8 +21,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
-from devices.lines import LineSplitter, Overflow
-from devices.scales.base import ScaleProtocol
+from devices.lines import LineSplitter
+from devices.scales.base import ScaleProtocol, parse_text_lines
 from devices.scales.events import Ack, Command, ErrorKind, Reading, ScaleError, ScaleEvent
 from devices.transport import SerialSettings
 from devices.units import normalize_unit
@@ -64,13 +64,7 @@ class AndStandard(ScaleProtocol):
         for i, part in enumerate(parts):
             if i:
                 events.append(Ack("ACK", raw=bytes([ACK])))
-            for item in self._lines.feed(part):
-                if isinstance(item, Overflow):
-                    events.append(ScaleError(ErrorKind.GARBLED, "line too long", item.head))
-                    continue
-                line = item.rstrip(b"\r")
-                if line.strip(b"\r \x00"):
-                    events.append(parse_line(line))
+            events += parse_text_lines(self._lines, part, parse_line)
         return events
 
     def reply(self, command: Command, event: ScaleEvent) -> ScaleEvent | None:

@@ -7,8 +7,10 @@ input, so every protocol is testable with plain byte strings split at any bounda
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import ClassVar
 
+from devices.lines import LineSplitter, Overflow
 from devices.scales.events import Command, ErrorKind, ScaleError, ScaleEvent
 from devices.transport import SerialSettings
 
@@ -42,3 +44,18 @@ class ScaleProtocol(abc.ABC):
 def is_noise(event: ScaleEvent) -> bool:
     return isinstance(event, ScaleError) and event.kind is ErrorKind.GARBLED \
         and event.source == "noise"
+
+
+def parse_text_lines(
+    lines: LineSplitter, data: bytes, parse_line: Callable[[bytes], ScaleEvent]
+) -> list[ScaleEvent]:
+    """CR LF framed replies: each complete line parsed; an over-long one is GARBLED."""
+    events: list[ScaleEvent] = []
+    for item in lines.feed(data):
+        if isinstance(item, Overflow):
+            events.append(ScaleError(ErrorKind.GARBLED, "line too long", item.head))
+            continue
+        line = item.rstrip(b"\r")
+        if line.strip(b"\r \x00"):
+            events.append(parse_line(line))
+    return events

@@ -18,8 +18,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
-from devices.lines import LineSplitter, Overflow
-from devices.scales.base import ScaleProtocol
+from devices.lines import LineSplitter
+from devices.scales.base import ScaleProtocol, parse_text_lines
 from devices.scales.events import Ack, Command, ErrorKind, Reading, ScaleError, ScaleEvent
 from devices.transport import SerialSettings
 from devices.units import normalize_unit
@@ -67,15 +67,7 @@ class MtSics(ScaleProtocol):
         return None if text is None else text.encode("ascii") + b"\r\n"
 
     def feed(self, data: bytes) -> list[ScaleEvent]:
-        events: list[ScaleEvent] = []
-        for item in self._lines.feed(data):
-            if isinstance(item, Overflow):
-                events.append(ScaleError(ErrorKind.GARBLED, "line too long", item.head))
-                continue
-            line = item.rstrip(b"\r")
-            if line.strip(b"\r \x00"):
-                events.append(parse_line(line))
-        return events
+        return parse_text_lines(self._lines, data, parse_line)
 
     def reply(self, command: Command, event: ScaleEvent) -> ScaleEvent | None:
         source = getattr(event, "source", None)
