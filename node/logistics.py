@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import msgspec
 
 from ledger import derive
-from ledger.sqlite import transaction
 from node.errors import NodeError
 from node.service import Node, wall_ms
 from protocol.allocation import fefo
@@ -42,15 +41,16 @@ def ship_transfer(node: Node, to: str, lines: Sequence[tuple[str, int]]) -> list
         raise NodeError(f"cannot ship to {to!r}: give another store's location id")
     if not lines or any(qty <= 0 for _, qty in lines):
         raise NodeError("a transfer needs at least one line with a quantity above zero")
-    with transaction(node.conn):
-        doc = node._next_doc_id()
+    def shipment(doc: str) -> list:
         bodies: list = [Document(doc=doc, type="transfer", location=here, counterparty=to,
                                  lines=[DocLine(sku=s, qty=q) for s, q in lines])]
         for sku, qty in lines:
             for lot, part in fefo(derive.lot_levels(node.conn, here, sku), qty):
                 bodies.append(Movement(sku=sku, qty=part, src=here, dst=TRANSIT, lot=lot,
                                        doc=doc))
-        return node.store.append_in_transaction(bodies, node.config.user, wall_ms())
+        return bodies
+
+    return node.post(shipment)
 
 
 def document(node: Node, doc: str) -> tuple[Document, DocumentStatus]:

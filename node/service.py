@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,7 @@ from protocol.allocation import fefo
 from protocol.events import (
     CUSTOMER,
     SUPPLIER,
+    Body,
     Count,
     Document,
     Event,
@@ -217,25 +219,11 @@ class Node:
                     f"expiry {expiry!r} is not a date; write it as 2027-01-31"
                 ) from None
         here = self.config.location
-        with transaction(self.conn):
-            doc = self._next_doc_id()
-            return self.store.append_in_transaction(
-                [
-                    Document(doc=doc, type="receipt", location=here, counterparty=supplier),
-                    Movement(
-                        sku=sku,
-                        qty=milli,
-                        src=SUPPLIER,
-                        dst=here,
-                        lot=lot,
-                        expiry=expiry,
-                        doc=doc,
-                        unit_cost=unit_cost,
-                    ),
-                ],
-                self.config.user,
-                wall_ms(),
-            )
+        return self.post(lambda doc: [
+            Document(doc=doc, type="receipt", location=here, counterparty=supplier),
+            Movement(sku=sku, qty=milli, src=SUPPLIER, dst=here, lot=lot, expiry=expiry,
+                     doc=doc, unit_cost=unit_cost),
+        ])
 
     def sell(
         self,
@@ -259,48 +247,34 @@ class Node:
             raise NodeError(f"{sku} has no price yet: give one with --price 12.80")
         total = units.line_total(milli, unit_price) if label_total is None else label_total
         here = self.config.location
-        with transaction(self.conn):
-            doc = self._next_doc_id()
+
+        def lines(doc: str) -> list[Body]:
+            # inside the transaction: the lots are read and drawn from atomically
             parts = [(lot, milli)] if lot else fefo(derive.lot_levels(self.conn, here, sku), milli)
-            return self.store.append_in_transaction(
-                [
-                    Document(
-                        doc=doc,
-                        type="sale",
-                        location=here,
-                        tenders=[Tender(method=tender, amount=total)],
-                    ),
-                    *(
-                        Movement(
-                            sku=sku,
-                            qty=qty,
-                            src=here,
-                            dst=CUSTOMER,
-                            lot=lot,
-                            doc=doc,
-                            unit_price=unit_price,
-                        )
-                        for lot, qty in parts
-                    ),
-                ],
-                self.config.user,
-                wall_ms(),
-            )
+            return [
+                Document(doc=doc, type="sale", location=here,
+                         tenders=[Tender(method=tender, amount=total)]),
+                *(Movement(sku=sku, qty=part, src=here, dst=CUSTOMER, lot=part_lot, doc=doc,
+                           unit_price=unit_price) for part_lot, part in parts),
+            ]
+
+        return self.post(lines)
 
     def count(self, sku: str, qty: str, lot: str | None = None) -> list[Event]:
         product = self.product(sku)
         milli = self._quantity(qty, product, allow_zero=True)
         here = self.config.location
+        return self.post(lambda doc: [
+            Document(doc=doc, type="count", location=here),
+            Count(location=here, sku=sku, qty=milli, lot=lot, doc=doc),
+        ])
+
+    def post(self, lines: Callable[[str], list[Body]]) -> list[Event]:
+        """Write a document under a fresh id, with the lines `lines(doc)` returns, in one
+        durable transaction: on disk before the caller can say it is done."""
         with transaction(self.conn):
             doc = self._next_doc_id()
-            return self.store.append_in_transaction(
-                [
-                    Document(doc=doc, type="count", location=here),
-                    Count(location=here, sku=sku, qty=milli, lot=lot, doc=doc),
-                ],
-                self.config.user,
-                wall_ms(),
-            )
+            return self.store.append_in_transaction(lines(doc), self.config.user, wall_ms())
 
     def stock(self, sku: str | None = None, location: str | None = None):
         return self.store.stock(location=location, sku=sku)
