@@ -166,9 +166,13 @@ async def get_nodes(request: web.Request) -> web.Response:
     for item in store.events.held():
         held.setdefault(item["origin"], []).append(item)
     last_ingest = dict(store.conn.execute("SELECT origin, last_ingest_ms FROM ingest_log"))
+    heads = store.events.heads()
+    # an origin whose seq 1 is held or missing has no head yet, and must show all the more
+    known = sorted(set(heads) | set(gaps) | set(held) | set(last_ingest))
     items = []
-    for origin, seq in store.events.heads().items():
-        (hlc,) = store.conn.execute(
+    for origin in known:
+        seq = heads.get(origin, 0)
+        row = store.conn.execute(
             "SELECT hlc FROM events WHERE origin = ? AND seq = ?", (origin, seq)
         ).fetchone()
         (waiting,) = store.conn.execute(
@@ -181,7 +185,9 @@ async def get_nodes(request: web.Request) -> web.Response:
                 "waiting": waiting,
                 "missing": [{"first": a, "last": b} for a, b in gaps.get(origin, [])],
                 "held": held.get(origin, []),
-                "last_event_age_s": round(max(0, now - physical_ms(hlc)) / 1000, 3),
+                "last_event_age_s": (
+                    round(max(0, now - physical_ms(row[0])) / 1000, 3) if row else None
+                ),
                 "last_ingest_age_s": (
                     round((now - last_ingest[origin]) / 1000, 3) if origin in last_ingest else None
                 ),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 
 from nats.errors import TimeoutError as NatsTimeout
@@ -30,6 +31,7 @@ from ledger.sqlite import transaction
 from ledger.store import IngestResult
 from ledger.streams import node_consumer_config
 from protocol import codec, subjects
+from protocol.events import is_hub_origin
 
 log = logging.getLogger("kucun.hub.ingest")
 
@@ -116,14 +118,43 @@ async def watch_node_consumers(
                 log.warning("could not create node consumers: %s", exc)
 
 
+#: errors that come from what a message carries, not from the hub's disk or database
+_DATA_ERRORS = (OverflowError, ValueError, sqlite3.IntegrityError, sqlite3.InterfaceError)
+
+
 def ingest_messages(store: HubStore, msgs: list) -> IngestResult:
-    """Store one fetch's worth of messages in one transaction."""
+    """Store one fetch's worth of messages in one transaction.
+
+    Should a message the checks let through still fail to store, the fetch is redone one
+    message per transaction and the failing message alone is dead-lettered: otherwise it
+    would never be acknowledged and would block every message fetched with it, for ever.
+    """
+    try:
+        return _ingest_together(store, msgs)
+    except _DATA_ERRORS as exc:
+        if len(msgs) == 1:
+            return _dead_letter(store, msgs[0], exc)
+        log.error("a fetch of %d messages failed (%s); storing them one by one", len(msgs), exc)
+        total = IngestResult()
+        for msg in msgs:
+            one = ingest_messages(store, [msg])
+            total.applied += one.applied
+            total.duplicates += one.duplicates
+            total.waiting = one.waiting
+            total.held += one.held
+            total.rejected += one.rejected
+        return total
+
+
+def _ingest_together(store: HubStore, msgs: list) -> IngestResult:
     now = wall_ms()
     with transaction(store.conn):
         raws: list[bytes] = []
         for msg in msgs:
             origin = subjects.origin_of_subject(msg.subject)
             try:
+                if origin is not None and is_hub_origin(origin):
+                    raise codec.BadEvent(f"{origin!r} is the hub's own log: no node may send it")
                 batch = codec.decode_batch(msg.data)
                 for raw in batch:
                     event = codec.decode(raw)
@@ -151,6 +182,15 @@ def ingest_messages(store: HubStore, msgs: list) -> IngestResult:
     return result
 
 
+def _dead_letter(store: HubStore, msg, exc: Exception) -> IngestResult:
+    origin = subjects.origin_of_subject(msg.subject)
+    reason = f"could not be stored: {type(exc).__name__}: {exc}"
+    log.error("rejected message on %s: %s", msg.subject, reason)
+    with transaction(store.conn):
+        store.events.record_rejected(origin, None, reason, msg.data, wall_ms())
+    return IngestResult(rejected=[(origin, None, reason)])
+
+
 class Watermarks:
     """Publishes each origin's ingested seq when it changes."""
 
@@ -162,7 +202,7 @@ class Watermarks:
     async def publish_changed(self) -> None:
         kv = await self.js.key_value(subjects.WATERMARK_BUCKET)
         for origin, seq in self.store.events.heads().items():
-            if self.sent.get(origin) != seq and not origin.startswith("hub"):
+            if self.sent.get(origin) != seq and not is_hub_origin(origin):
                 await kv.put(origin, str(seq).encode())
                 self.sent[origin] = seq
 

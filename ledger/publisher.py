@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from nats.errors import ConnectionClosedError, NoRespondersError, OutboundBufferLimitError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.errors import APIError, NotFoundError
+from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
 from ledger.sqlite import transaction
 from ledger.store import EventStore
@@ -153,12 +153,13 @@ class Publisher:
         if parsed and parsed[0] == self.origin:
             return parsed[2]
         try:
-            return codec.decode(codec.decode_batch(msg.data or b"")[-1]).seq
+            event = codec.decode(codec.decode_batch(msg.data or b"")[-1])
         except (codec.BadEvent, IndexError):
-            log.warning(
-                "last message on %s is not ours; resuming from our own record", self.subject
-            )
-            return self.state.published_seq
+            event = None
+        if event is not None and event.origin == self.origin:
+            return event.seq
+        log.warning("last message on %s is not ours; resuming from our own record", self.subject)
+        return self.state.published_seq
 
     async def publish_backlog(self, progress: Progress | None = None) -> int:
         """Publish everything after what the stream holds; return events sent."""
@@ -195,7 +196,7 @@ class Publisher:
                 log.info("%s: stream moved on (%s); reconciling", self.origin, exc.description)
                 return False
             raise
-        except NoRespondersError:
+        except (NoRespondersError, NoStreamResponseError):
             raise StreamMissing(f"stream {self.stream} does not exist yet") from None
         except (TimeoutError, NatsTimeout):
             log.info("%s: publish of %d-%d timed out; reconciling", self.origin, first, last)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ledger import derive
 from ledger.sqlite import migrate, transaction
-from protocol import codec, fold
+from protocol import codec, fold, limits
 from protocol.documents import DocumentStatus
 from protocol.events import Body, Event
 from protocol.hlc import ClockSkewError, HybridClock
@@ -124,6 +124,9 @@ class EventStore:
                 user=user,
                 body=body,
             )
+            problem = limits.out_of_range(event)
+            if problem:  # every replica would refuse it: never write it
+                raise ValueError(f"cannot record {event.kind}: {problem}")
             raw = codec.encode(event)
             prev = codec.event_hash(raw)
             rows.append((origin, seq, event.hlc, event.kind, raw, prev))
@@ -153,6 +156,12 @@ class EventStore:
             except codec.BadEvent as exc:
                 self.record_rejected(None, None, str(exc), raw, wall_ms)
                 result.rejected.append((None, None, str(exc)))
+                continue
+            problem = limits.out_of_range(event)
+            if problem:
+                seq = event.seq if limits.storable_int(event.seq) else None
+                self.record_rejected(event.origin, seq, problem, raw, wall_ms)
+                result.rejected.append((event.origin, seq, problem))
                 continue
             key = (event.origin, event.seq)
             if key in fresh:  # twice in one delivery

@@ -12,6 +12,10 @@ import re
 
 QTY_SCALE = 1000
 MONEY_SCALE = 100
+#: largest quantity on one line, in milli-units: 10,000,000 pieces or kg
+MAX_QTY = 10**10
+#: largest amount or unit price, in fen: 100,000,000 CNY
+MAX_MONEY = 10**10
 
 _DECIMAL = re.compile(r"^\s*([+-]?)(\d+)(?:\.(\d*))?\s*$|^\s*([+-]?)\.(\d+)\s*$")
 
@@ -37,6 +41,9 @@ def _parse_scaled(text: str, places: int, what: str) -> int:
         )
     frac = (frac + "0" * places)[:places]
     value = int(whole) * 10**places + (int(frac) if frac else 0)
+    limit = MAX_QTY if places == 3 else MAX_MONEY
+    if value > limit:
+        raise AmountError(f"{what} {text!r} is too large (at most {_format_scaled(limit, places)})")
     return -value if sign == "-" else value
 
 

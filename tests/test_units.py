@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocol.units import (
+    MAX_QTY,
     AmountError,
     format_money,
     format_qty,
@@ -45,10 +46,19 @@ def test_parse_money():
         parse_money("1.005")
 
 
-@given(st.integers(min_value=-(10**15), max_value=10**15))
+@given(st.integers(min_value=-MAX_QTY, max_value=MAX_QTY))
 def test_format_parse_round_trip(value):
     assert parse_qty(format_qty(value)) == value
     assert parse_money(format_money(value)) == value
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"),
+    [(parse_qty, "10000000.001"), (parse_qty, "-99999999999"), (parse_money, "100000000.01")],
+)
+def test_amounts_beyond_what_any_replica_can_fold_are_refused(parse, text):
+    with pytest.raises(AmountError, match="too large"):
+        parse(text)
 
 
 def test_format_shapes():

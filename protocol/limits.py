@@ -1,0 +1,58 @@
+"""The numbers an event may carry, so that every replica can store and fold it.
+
+msgspec decodes integers up to 2**64-1 and Python adds without bound, but SQLite stores
+at most 2**63-1: an event beyond that would decode, chain and then fail inside a
+transaction, again on every redelivery. Quantities and money are also bounded far below
+that, so that the running sums of a fold (level, stock value) stay storable too: a line
+of ten million units at a hundred million yuan each is more than any shop will book.
+"""
+
+from __future__ import annotations
+
+from protocol.events import Count, Document, Event, Movement, Upsert
+from protocol.units import MAX_MONEY, MAX_QTY
+
+INT64_MAX = 2**63 - 1
+
+
+def storable_int(value: int) -> bool:
+    return -INT64_MAX - 1 <= value <= INT64_MAX
+
+
+def out_of_range(event: Event) -> str | None:
+    """Why `event` carries a number no replica may store or fold, or None."""
+    if not 1 <= event.seq <= INT64_MAX:
+        return f"seq must be between 1 and {INT64_MAX}, got {event.seq}"
+    if not 0 <= event.hlc <= INT64_MAX:
+        return f"hlc must be between 0 and {INT64_MAX}, got {event.hlc}"
+    match event.body:
+        case Movement() as m:
+            return _qty(m.qty) or _money(m.unit_cost) or _money(m.unit_price)
+        case Count() as c:
+            return _qty(c.qty)
+        case Upsert() as u:
+            for name, value in u.fields.items():
+                if isinstance(value, int) and not storable_int(value):
+                    return f"{u.entity} {u.key} field {name}: {value} is not a 64-bit integer"
+        case Document() as d:
+            for line in (*d.lines, *d.shipped):
+                problem = _qty(line.qty) or _money(line.unit_cost) or _money(line.unit_price)
+                if problem:
+                    return f"{d.doc} line {line.sku}: {problem}"
+            for tender in d.tenders:
+                problem = _money(tender.amount)
+                if problem:
+                    return f"{d.doc} tender {tender.method}: {problem}"
+    return None
+
+
+def _qty(value: int) -> str | None:
+    if abs(value) > MAX_QTY:
+        return f"quantity {value} is beyond ±{MAX_QTY} milli-units"
+    return None
+
+
+def _money(value: int | None) -> str | None:
+    if value is not None and abs(value) > MAX_MONEY:
+        return f"amount {value} is beyond ±{MAX_MONEY} fen"
+    return None
