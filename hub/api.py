@@ -134,7 +134,16 @@ def _money(text: str, what: str) -> int:
 async def healthz(request: web.Request) -> web.Response:
     store = request.app[STORE_KEY]
     store.conn.execute("SELECT 1").fetchone()
-    return web.json_response({"status": "ok", "origins": store.events.heads()})
+    return web.json_response(
+        {
+            "status": "ok",
+            # verified and confirmed to the node
+            "origins": store.events.heads(),
+            # shown in stock, cost and documents (folding may trail a large backlog)
+            "folded": store.events.folded(),
+            "unfolded": store.events.unfolded(),
+        }
+    )
 
 
 async def get_stock(request: web.Request) -> web.Response:
@@ -167,6 +176,7 @@ async def get_nodes(request: web.Request) -> web.Response:
         held.setdefault(item["origin"], []).append(item)
     last_ingest = dict(store.conn.execute("SELECT origin, last_ingest_ms FROM ingest_log"))
     heads = store.events.heads()
+    folded = store.events.folded()
     # an origin whose seq 1 is held or missing has no head yet, and must show all the more
     known = sorted(set(heads) | set(gaps) | set(held) | set(last_ingest))
     items = []
@@ -182,6 +192,7 @@ async def get_nodes(request: web.Request) -> web.Response:
             {
                 "origin": origin,
                 "ingested_seq": seq,
+                "folded_seq": folded.get(origin, 0),
                 "waiting": waiting,
                 "missing": [{"first": a, "last": b} for a, b in gaps.get(origin, [])],
                 "held": held.get(origin, []),

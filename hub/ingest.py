@@ -1,11 +1,13 @@
 """Consuming node events from JetStream into the hub's store, and confirming them.
 
-A durable pull consumer hands out batches; each fetch is stored in one SQLite transaction
-(with any transfer routing it causes) and acknowledged only after the commit, so a hub
-killed mid-batch gets the same messages again and the idempotent store ignores what it
-already has. A message that cannot be used is kept in `rejected` with its reason and bytes,
-acknowledged, and ingest goes on. After each commit the hub publishes each changed
-origin's watermark — the highest contiguous seq it has — which is what a node counts as safe.
+A durable pull consumer hands out batches; each fetch is stored and chain-verified in one
+SQLite transaction and acknowledged only after the commit, so a hub killed mid-batch gets
+the same messages again and the idempotent store ignores what it already has. A message
+that cannot be used is kept in `rejected` with its reason and bytes, acknowledged, and
+ingest goes on. After each commit the hub publishes each changed origin's watermark — the
+highest contiguous seq it has — which is what a node counts as safe. Folding the stored
+events into stock, cost and documents (and routing the transfers they complete) is a
+separate step, `project`, that follows as time allows (docs/architecture.md, "Hub ingest").
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ledger.sqlite import transaction
 from ledger.store import IngestResult
 from ledger.streams import node_consumer_config
 from protocol import codec, subjects
-from protocol.events import is_hub_origin
+from protocol.events import Event, is_hub_origin
 
 log = logging.getLogger("kucun.hub.ingest")
 
@@ -39,6 +41,10 @@ log = logging.getLogger("kucun.hub.ingest")
 FETCH_BATCH = 16
 #: How long a message fetched by a hub that then died waits before redelivery.
 ACK_WAIT_S = 30
+#: Events of one origin folded per projection transaction (about a quarter of a second).
+PROJECT_CHUNK = 5000
+#: During a backlog, fold a chunk at least this often, so reports never stall.
+PROJECT_EVERY_S = 1.0
 
 
 def wall_ms() -> int:
@@ -149,15 +155,14 @@ def ingest_messages(store: HubStore, msgs: list) -> IngestResult:
 def _ingest_together(store: HubStore, msgs: list) -> IngestResult:
     now = wall_ms()
     with transaction(store.conn):
-        raws: list[bytes] = []
+        pairs: list[tuple[bytes, Event]] = []
         for msg in msgs:
             origin = subjects.origin_of_subject(msg.subject)
             try:
                 if origin is not None and is_hub_origin(origin):
                     raise codec.BadEvent(f"{origin!r} is the hub's own log: no node may send it")
-                batch = codec.decode_batch(msg.data)
-                for raw in batch:
-                    event = codec.decode(raw)
+                batch = [(raw, codec.decode(raw)) for raw in codec.decode_batch(msg.data)]
+                for _, event in batch:
                     if event.origin != origin:
                         raise codec.BadEvent(
                             f"event from {event.origin!r} arrived on {msg.subject!r}"
@@ -166,15 +171,13 @@ def _ingest_together(store: HubStore, msgs: list) -> IngestResult:
                 log.error("rejected message on %s: %s", msg.subject, exc)
                 store.events.record_rejected(origin, None, str(exc), msg.data, now)
                 continue
-            raws.extend(batch)
+            pairs.extend(batch)
             store.conn.execute(
                 "INSERT INTO ingest_log(origin, last_ingest_ms) VALUES (?, ?) "
                 "ON CONFLICT(origin) DO UPDATE SET last_ingest_ms = excluded.last_ingest_ms",
                 (origin, now),
             )
-        result = store.events.ingest_in_transaction(raws, now)
-        if result.applied:
-            route_transfers(store.events, now)
+        result = store.events.ingest_decoded_in_transaction(pairs, now, fold=False)
     for origin, seq, reason in result.rejected:
         log.error("rejected event %s:%s: %s", origin, seq, reason)
     for origin, seq, reason in result.held:
@@ -207,6 +210,37 @@ class Watermarks:
                 self.sent[origin] = seq
 
 
+def project(store: HubStore, per_origin: int | None = PROJECT_CHUNK) -> int:
+    """Fold a chunk of what ingest stored into stock, cost and documents, and route the
+    transfers it completes, in one transaction; return how many events were folded.
+
+    Should a chunk fail to store (a sum beyond 64 bits, say), it is redone one event per
+    transaction and the failing event alone is set aside as ignored, with the reason."""
+    try:
+        return _project(store, per_origin)
+    except _DATA_ERRORS as exc:
+        log.error("folding a chunk failed (%s); folding one event at a time", exc)
+    folded = 0
+    for origin, done, head in store.events.unfolded_spans():
+        for _ in range(min(head - done, per_origin or head)):
+            try:
+                folded += _project(store, 1, only=origin)
+            except _DATA_ERRORS as exc:
+                reason = f"cannot be folded: {type(exc).__name__}: {exc}"
+                with transaction(store.conn):
+                    seq = store.events.set_aside_unfoldable(origin, reason)
+                log.error("ignoring %s:%s: %s", origin, seq, reason)
+    return folded
+
+
+def _project(store: HubStore, per_origin: int | None, only: str | None = None) -> int:
+    with transaction(store.conn):
+        folded = store.events.project_in_transaction(per_origin, only)
+        if folded:
+            route_transfers(store.events, wall_ms())
+    return folded
+
+
 async def run_ingest(
     store: HubStore,
     js: JetStreamContext,
@@ -214,6 +248,13 @@ async def run_ingest(
     on_ingested=None,
     batch: int = FETCH_BATCH,
 ) -> None:
+    """Take node events in and confirm them first; fold them into reports as time allows.
+
+    A node counts an event safe once it is stored and verified here, so a backlog is
+    confirmed at the speed of storing, not of folding. Folding runs whenever no message
+    waits, and at least every PROJECT_EVERY_S during a long backlog, so reports lag by
+    seconds in normal trading and catch up after a flood (`unfolded` in /healthz).
+    """
     sub = await js.pull_subscribe(
         subjects.EVENTS_SUBJECTS,
         durable=subjects.HUB_INGEST_CONSUMER,
@@ -222,13 +263,26 @@ async def run_ingest(
     )
     watermarks = Watermarks(js, store)
     await watermarks.publish_changed()
+    behind = store.events.unfolded() > 0
+    last_projection = time.monotonic()
+
+    def fold_some() -> None:
+        nonlocal behind, last_projection
+        if project(store) and on_ingested:
+            on_ingested()
+        behind = store.events.unfolded() > 0
+        last_projection = time.monotonic()
+
     while not stop.is_set():
         try:
-            msgs = await sub.fetch(batch=batch, timeout=1.0)
+            msgs = await sub.fetch(batch=batch, timeout=0.05 if behind else 1.0)
         except (TimeoutError, NatsTimeout):
             if store.events.held():
-                store.events.release_held(wall_ms())
+                store.events.release_held(wall_ms(), fold=False)
                 await watermarks.publish_changed()
+            behind = behind or store.events.unfolded() > 0
+            if behind:
+                fold_some()
             continue
         result = ingest_messages(store, msgs)
         for msg in msgs:
@@ -236,5 +290,6 @@ async def run_ingest(
         await watermarks.publish_changed()
         if result.applied:
             log.info("ingested %d events from %d messages", result.applied, len(msgs))
-            if on_ingested:
-                on_ingested()
+            behind = True
+        if behind and time.monotonic() - last_projection >= PROJECT_EVERY_S:
+            fold_some()

@@ -70,14 +70,16 @@ def build() -> dict:
         "paths": {
             "/healthz": {
                 "get": {
-                    "summary": "liveness and per-origin ingested seq",
+                    "summary": "liveness; per origin the seq ingested and the seq folded",
                     "security": [],
                     "responses": {"200": {"description": "ok"}},
                 }
             },
             "/api/v1/stock": {"get": _get("stock on hand", _query("location", "sku"))},
             "/api/v1/cost": {"get": _get("moving-average cost", _query("location", "sku"))},
-            "/api/v1/nodes": {"get": _get("per-node lag, missing seq ranges, held events")},
+            "/api/v1/nodes": {
+                "get": _get("per-node lag, folded seq, missing seq ranges, held events")
+            },
             "/api/v1/rejected": {"get": _get("dead letters: what ingest refused and why")},
             "/api/v1/documents/{doc}": {
                 "get": {

@@ -2,9 +2,12 @@
 
 `events` holds every event this replica knows, from any origin, keyed by (origin, seq).
 `heads` is each origin's verified prefix: the highest seq such that 1..seq are all here and
-chained by hash. Derived state (stock, master data) is the fold of exactly the verified
-prefixes, so an event that arrives ahead of a gap waits, visibly, until the gap fills.
-Every write is one transaction: events and derived state never disagree.
+chained by hash. `folded` is how much of each verified prefix the derived state (stock,
+cost, master data) has folded: by default everything, in the same transaction as the
+events, so events and derived state never disagree. A writer that must take events in
+faster than it can fold them (the hub during a backlog) stores with `fold=False` and calls
+`project` when it can; the derived state is then the fold of each origin's first
+`folded.seq` events, and says so (`unfolded`).
 """
 
 from __future__ import annotations
@@ -68,6 +71,10 @@ MIGRATIONS = [
         last_safe_ms INTEGER
     ) WITHOUT ROWID
     """,
+    """
+    CREATE TABLE folded(origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO folded(origin, seq) SELECT origin, seq FROM heads;
+    """,
 ]
 
 
@@ -96,22 +103,34 @@ class EventStore:
     # ---- writing -------------------------------------------------------------------
 
     def append(
-        self, bodies: Sequence[Body], user: str, wall_ms: int, origin: str | None = None
+        self,
+        bodies: Sequence[Body],
+        user: str,
+        wall_ms: int,
+        origin: str | None = None,
+        fold: bool = True,
     ) -> list[Event]:
         """Append local events and fold them, in one durable transaction.
 
         `origin` is one of the logs this replica writes (the hub writes several); by
-        default the replica's own.
+        default the replica's own. With `fold=False` only the log is written (bulk loads);
+        `project` folds it later.
         """
         with transaction(self.conn):
-            return self.append_in_transaction(bodies, user, wall_ms, origin)
+            return self.append_in_transaction(bodies, user, wall_ms, origin, fold)
 
     def append_in_transaction(
-        self, bodies: Sequence[Body], user: str, wall_ms: int, origin: str | None = None
+        self,
+        bodies: Sequence[Body],
+        user: str,
+        wall_ms: int,
+        origin: str | None = None,
+        fold: bool = True,
     ) -> list[Event]:
         """The body of `append`, for callers that write more in the same transaction."""
         origin = origin or self.origin
         seq, prev = self._head(origin)
+        start = seq
         clock = HybridClock(self._clock())
         events, rows = [], []
         for body in bodies:
@@ -135,28 +154,45 @@ class EventStore:
             "INSERT INTO events(origin, seq, hlc, kind, raw, hash) VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
-        derive.apply_all(self.conn, events)
         self._set_head(origin, seq, prev)
         self.conn.execute("UPDATE clock SET hlc = ? WHERE id = 1", (clock.last,))
+        if fold:
+            self._fold_new({origin: (start, events)})
         return events
 
-    def ingest(self, raws: Iterable[bytes], wall_ms: int) -> IngestResult:
-        """Store events from other replicas: idempotent, chain-verified, one transaction."""
+    def ingest(self, raws: Iterable[bytes], wall_ms: int, fold: bool = True) -> IngestResult:
+        """Store events from other replicas: idempotent, chain-verified, one transaction;
+        folded in it too unless `fold=False` (then `project` folds them later)."""
         with transaction(self.conn):
-            return self.ingest_in_transaction(raws, wall_ms)
+            return self.ingest_in_transaction(raws, wall_ms, fold)
 
-    def ingest_in_transaction(self, raws: Iterable[bytes], wall_ms: int) -> IngestResult:
+    def ingest_in_transaction(
+        self, raws: Iterable[bytes], wall_ms: int, fold: bool = True
+    ) -> IngestResult:
         """The body of `ingest`, for callers that write more in the same transaction."""
         result = IngestResult()
-        decoded: dict[tuple[str, int], Event] = {}
-        fresh: dict[tuple[str, int], bytes] = {}
+        pairs: list[tuple[bytes, Event]] = []
         for raw in raws:
             try:
-                event = codec.decode(raw)
+                pairs.append((raw, codec.decode(raw)))
             except codec.BadEvent as exc:
                 self.record_rejected(None, None, str(exc), raw, wall_ms)
                 result.rejected.append((None, None, str(exc)))
-                continue
+        return self.ingest_decoded_in_transaction(pairs, wall_ms, fold, result)
+
+    def ingest_decoded_in_transaction(
+        self,
+        pairs: Iterable[tuple[bytes, Event]],
+        wall_ms: int,
+        fold: bool = True,
+        result: IngestResult | None = None,
+    ) -> IngestResult:
+        """`ingest_in_transaction` for events the caller has decoded (with `codec.decode`,
+        so canonical) from their bytes."""
+        result = result or IngestResult()
+        decoded: dict[tuple[str, int], Event] = {}
+        fresh: dict[tuple[str, int], bytes] = {}
+        for raw, event in pairs:
             problem = limits.out_of_range(event)
             if problem:
                 seq = event.seq if limits.storable_int(event.seq) else None
@@ -187,15 +223,107 @@ class EventStore:
         touched.update(
             origin for (origin,) in self.conn.execute("SELECT DISTINCT origin FROM held")
         )
-        ready: list[Event] = []
+        advanced: dict[str, tuple[int, list[Event]]] = {}
         for origin in sorted(touched):
-            ready += self._advance(origin, wall_ms, result, decoded)
-        derive.apply_all(self.conn, ready)
+            start = self._head(origin)[0]
+            ready = self._advance(origin, wall_ms, result, decoded)
+            if ready:
+                advanced[origin] = (start, ready)
+        if fold:
+            self._fold_new(advanced)
         return result
 
-    def release_held(self, wall_ms: int) -> IngestResult:
-        """Fold held events whose clock is no longer too far ahead of ours."""
-        return self.ingest([], wall_ms)
+    def release_held(self, wall_ms: int, fold: bool = True) -> IngestResult:
+        """Take in held events whose clock is no longer too far ahead of ours."""
+        return self.ingest([], wall_ms, fold)
+
+    # ---- folding -------------------------------------------------------------------
+
+    def _fold_new(self, advanced: dict[str, tuple[int, list[Event]]]) -> None:
+        """Fold events that just joined their origins' verified prefixes (`start` was the
+        head before them). Folded straight from memory when nothing of the origin waited
+        unfolded; otherwise the origin's whole unfolded rest is projected."""
+        direct: list[Event] = []
+        behind = False
+        for origin, (start, events) in advanced.items():
+            if self._folded(origin) == start:
+                direct += events
+                self._set_folded(origin, events[-1].seq)
+            else:
+                behind = True
+        derive.apply_all(self.conn, direct)
+        if behind:
+            self.project_in_transaction(per_origin=None)
+
+    def project(self, per_origin: int | None = 20_000) -> int:
+        """Fold up to `per_origin` verified, unfolded events of each origin, in one
+        transaction; return how many were folded (0: derived state is current)."""
+        with transaction(self.conn):
+            return self.project_in_transaction(per_origin)
+
+    def project_in_transaction(
+        self, per_origin: int | None = 20_000, only: str | None = None
+    ) -> int:
+        """The body of `project`; `only` limits it to one origin."""
+        events: list[Event] = []
+        for origin, done, head in self.unfolded_spans():
+            if only is not None and origin != only:
+                continue
+            upto = head if per_origin is None else min(head, done + per_origin)
+            rows = self.conn.execute(
+                "SELECT raw FROM events WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq",
+                (origin, done, upto),
+            )
+            events += [codec.decode_verified(raw) for (raw,) in rows]
+            self._set_folded(origin, upto)
+        derive.apply_all(self.conn, events)
+        return len(events)
+
+    def unfolded(self) -> int:
+        """Verified events the derived state does not show yet."""
+        return sum(head - done for _, done, head in self.unfolded_spans())
+
+    def folded(self) -> dict[str, int]:
+        """Per origin, how many of its events the derived state shows."""
+        return dict(self.conn.execute("SELECT origin, seq FROM folded ORDER BY origin"))
+
+    def set_aside_unfoldable(self, origin: str, reason: str) -> int:
+        """Skip `origin`'s next unfolded event, listed as ignored with `reason`: an event
+        whose fold cannot be stored must not stop every later one from being folded."""
+        seq = self._folded(origin) + 1
+        (hlc,) = self.conn.execute(
+            "SELECT hlc FROM events WHERE origin = ? AND seq = ?", (origin, seq)
+        ).fetchone()
+        self.conn.execute(
+            "INSERT OR IGNORE INTO ignored(origin, seq, reason) VALUES (?, ?, ?)",
+            (origin, seq, reason),
+        )
+        self.conn.execute(
+            "INSERT INTO alerts(kind, origin, seq, hlc, message) "
+            "VALUES ('ignored_event', ?, ?, ?, ?)",
+            (origin, seq, hlc, reason),
+        )
+        self._set_folded(origin, seq)
+        return seq
+
+    def unfolded_spans(self) -> list[tuple[str, int, int]]:
+        """(origin, folded seq, verified head) of each origin not folded to its head."""
+        return self.conn.execute(
+            "SELECT h.origin, coalesce(f.seq, 0), h.seq FROM heads h "
+            "LEFT JOIN folded f ON f.origin = h.origin WHERE h.seq > coalesce(f.seq, 0) "
+            "ORDER BY h.origin"
+        ).fetchall()
+
+    def _folded(self, origin: str) -> int:
+        row = self.conn.execute("SELECT seq FROM folded WHERE origin = ?", (origin,)).fetchone()
+        return row[0] if row else 0
+
+    def _set_folded(self, origin: str, seq: int) -> None:
+        self.conn.execute(
+            "INSERT INTO folded(origin, seq) VALUES (?, ?) "
+            "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq",
+            (origin, seq),
+        )
 
     def _stored_among(self, keys: Iterable[tuple[str, int]]) -> dict[str, dict[int, bytes]]:
         """Which of `keys` this replica already holds, with their stored bytes."""
@@ -230,19 +358,22 @@ class EventStore:
         seq = start
         clock = HybridClock(self._clock(), max_skew_ms=self.max_skew_ms)
         rows = self.conn.execute(
-            "SELECT seq, raw, hash FROM events WHERE origin = ? AND seq > ? ORDER BY seq",
+            "SELECT seq, hash FROM events WHERE origin = ? AND seq > ? ORDER BY seq",
             (origin, seq),
         ).fetchall()
-        for next_seq, raw, digest in rows:
+        for next_seq, digest in rows:
             if next_seq != seq + 1:
                 break
-            event = decoded.get((origin, next_seq)) or codec.decode(raw)
+            event = decoded.get((origin, next_seq))
+            if event is None:  # stored by an earlier call, waiting for a gap to fill
+                raw = self._raw(origin, next_seq)
+                event = codec.decode(raw)
             if event.prev != prev:
                 reason = f"hash chain broken at {origin}:{next_seq}"
                 self.conn.execute(
                     "DELETE FROM events WHERE origin = ? AND seq = ?", (origin, next_seq)
                 )
-                self.record_rejected(origin, next_seq, reason, raw, wall_ms)
+                self.record_rejected(origin, next_seq, reason, codec.encode(event), wall_ms)
                 result.rejected.append((origin, next_seq, reason))
                 break
             try:
@@ -284,6 +415,11 @@ class EventStore:
             "INSERT INTO rejected(origin, seq, reason, raw, at_hlc) VALUES (?, ?, ?, ?, ?)",
             (origin, seq, reason, raw, wall_ms),
         )
+
+    def _raw(self, origin: str, seq: int) -> bytes:
+        return self.conn.execute(
+            "SELECT raw FROM events WHERE origin = ? AND seq = ?", (origin, seq)
+        ).fetchone()[0]
 
     def _head(self, origin: str) -> tuple[int, bytes]:
         row = self.conn.execute(

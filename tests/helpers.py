@@ -71,7 +71,9 @@ class HubProcess:
         return body["items"]
 
     def ingested(self, origin: str) -> int:
-        return self.get("/healthz", auth=False)[1]["origins"].get(origin, 0)
+        """How far `origin` is stored, verified *and* folded into the hub's reports."""
+        health = self.get("/healthz", auth=False)[1]
+        return min(health["origins"].get(origin, 0), health["folded"].get(origin, 0))
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -158,3 +158,42 @@ def test_bulk_append_in_order_matches_reference(items, rng):
         i += size
     events = list(store.events("S01"))
     assert comparable(store.snapshot()) == comparable(fold_events(events))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event_logs(), st.randoms(use_true_random=False))
+def test_deferred_folding_shows_exactly_the_folded_prefixes(events, rng):
+    """The hub stores first and folds later, in chunks, while more arrives (and a node
+    folds inline after a backlog). After every step the derived state is the reference
+    fold of each origin's first `folded` events, and once projected it is the whole fold."""
+    replica = EventStore(connect(":memory:"), "X")
+    by_key = {(e.origin, e.seq): e for e in events}
+    for batch in deliveries(events, rng):
+        replica.ingest(batch, WALL_MS, fold=rng.random() < 0.3)
+        if rng.random() < 0.5:
+            replica.project(per_origin=rng.randint(1, 4))
+        folded = replica.folded()
+        shown = [e for (o, s), e in by_key.items() if s <= folded.get(o, 0)]
+        assert comparable(replica.snapshot()) == comparable(fold_events(shown))
+        assert replica.unfolded() == sum(
+            head - folded.get(origin, 0) for origin, head in replica.heads().items()
+        )
+    while replica.project(per_origin=rng.randint(1, 5)):
+        pass
+    assert replica.unfolded() == 0
+    assert comparable(replica.snapshot()) == comparable(fold_events(events))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(bodies, min_size=1, max_size=120), st.randoms(use_true_random=False))
+def test_bulk_append_without_folding_then_projecting_matches_reference(items, rng):
+    store = EventStore(connect(":memory:"), "S01")
+    i = 0
+    while i < len(items):
+        size = rng.randint(1, 40)
+        store.append(items[i : i + size], "u", wall_ms=1000 + i, fold=rng.random() < 0.3)
+        i += size
+    while store.project(per_origin=rng.randint(1, 60)):
+        pass
+    events = list(store.events("S01"))
+    assert comparable(store.snapshot()) == comparable(fold_events(events))
