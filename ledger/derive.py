@@ -176,9 +176,7 @@ def apply_all(conn: sqlite3.Connection, events: list[Event]) -> None:
             case Upsert() as u:
                 _upsert(conn, u, event)
             case Document() as d:
-                conn.execute(
-                    "INSERT OR IGNORE INTO documents(doc, type, location, origin, seq, hlc, "
-                    "body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                batch.documents.append(
                     (
                         d.doc,
                         d.type,
@@ -187,7 +185,7 @@ def apply_all(conn: sqlite3.Connection, events: list[Event]) -> None:
                         event.seq,
                         event.hlc,
                         _document_encoder.encode(d),
-                    ),
+                    )
                 )
     batch.write()
 
@@ -220,7 +218,8 @@ class _Batch:
         self.stock: dict[StockKey, list[tuple[Order, int | None, int | None]]] = {}
         self.cost: dict[CostKey, list[list]] = {}
         self.virtual: dict[StockKey, int] = {}
-        self.lots: list[tuple] = []
+        self.lots: dict[tuple[str, str], str | None] = {}
+        self.documents: list[tuple] = []
         self.doc_moves: list[tuple] = []
         self.variances: dict[tuple[StockKey, Order], int] = {}
         self.changed_counts: dict[CostKey, list[tuple[Order, int]]] = {}
@@ -229,8 +228,8 @@ class _Batch:
         self.cost_states: list[tuple] = []
 
     def movement(self, order: Order, m: Movement) -> None:
-        if m.lot is not None:
-            self.lots.append((m.sku, m.lot, m.expiry))
+        if m.lot is not None and self.lots.get((m.sku, m.lot)) is None:
+            self.lots[(m.sku, m.lot)] = m.expiry  # the first expiry given for a lot stays
         if m.doc is not None:
             self.doc_moves.append((m.doc, order[1], order[2], m.sku, m.lot, m.qty, m.src, m.dst))
         for delta in fold.movement_deltas(m):
@@ -254,11 +253,17 @@ class _Batch:
 
     def write(self) -> None:
         conn = self.conn
+        if self.documents:  # the first header of a document number stays
+            conn.executemany(
+                "INSERT OR IGNORE INTO documents(doc, type, location, origin, seq, hlc, "
+                "body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                self.documents,
+            )
         if self.lots:
             conn.executemany(
                 "INSERT INTO lots(sku, lot, expiry) VALUES (?, ?, ?) ON CONFLICT(sku, lot) "
                 "DO UPDATE SET expiry = coalesce(expiry, excluded.expiry)",
-                self.lots,
+                [(sku, lot, expiry) for (sku, lot), expiry in self.lots.items()],
             )
         if self.doc_moves:
             conn.executemany(
