@@ -218,7 +218,7 @@ class _Batch:
         self.stock: dict[StockKey, list[tuple[Order, int | None, int | None]]] = {}
         self.cost: dict[CostKey, list[list]] = {}
         self.virtual: dict[StockKey, int] = {}
-        self.lots: dict[tuple[str, str], str | None] = {}
+        self.lots: dict[tuple[str, str], tuple[str, Order]] = {}
         self.documents: list[tuple] = []
         self.doc_moves: list[tuple] = []
         self.variances: dict[tuple[StockKey, Order], int] = {}
@@ -228,8 +228,8 @@ class _Batch:
         self.cost_states: list[tuple] = []
 
     def movement(self, order: Order, m: Movement) -> None:
-        if m.lot is not None and self.lots.get((m.sku, m.lot)) is None:
-            self.lots[(m.sku, m.lot)] = m.expiry  # the first expiry given for a lot stays
+        if m.lot is not None and m.expiry is not None and (m.sku, m.lot) not in self.lots:
+            self.lots[(m.sku, m.lot)] = (m.expiry, order)  # events come in fold order
         if m.doc is not None:
             self.doc_moves.append((m.doc, order[1], order[2], m.sku, m.lot, m.qty, m.src, m.dst))
         for delta in fold.movement_deltas(m):
@@ -259,11 +259,15 @@ class _Batch:
                 "body) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 self.documents,
             )
-        if self.lots:
+        if self.lots:  # the expiry of the earliest movement (in fold order) that gives one
             conn.executemany(
-                "INSERT INTO lots(sku, lot, expiry) VALUES (?, ?, ?) ON CONFLICT(sku, lot) "
-                "DO UPDATE SET expiry = coalesce(expiry, excluded.expiry)",
-                [(sku, lot, expiry) for (sku, lot), expiry in self.lots.items()],
+                "INSERT INTO lots(sku, lot, expiry, expiry_hlc, expiry_origin, expiry_seq) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(sku, lot) DO UPDATE SET "
+                "expiry = excluded.expiry, expiry_hlc = excluded.expiry_hlc, "
+                "expiry_origin = excluded.expiry_origin, expiry_seq = excluded.expiry_seq "
+                "WHERE lots.expiry IS NULL OR (excluded.expiry_hlc, excluded.expiry_origin, "
+                "excluded.expiry_seq) < (lots.expiry_hlc, lots.expiry_origin, lots.expiry_seq)",
+                [(sku, lot, expiry, *order) for (sku, lot), (expiry, order) in self.lots.items()],
             )
         if self.doc_moves:
             conn.executemany(

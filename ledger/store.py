@@ -75,6 +75,12 @@ MIGRATIONS = [
     CREATE TABLE folded(origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
     INSERT INTO folded(origin, seq) SELECT origin, seq FROM heads;
     """,
+    # which movement gave a lot its expiry: the earliest in fold order wins on every replica
+    """
+    ALTER TABLE lots ADD COLUMN expiry_hlc INTEGER;
+    ALTER TABLE lots ADD COLUMN expiry_origin TEXT;
+    ALTER TABLE lots ADD COLUMN expiry_seq INTEGER;
+    """,
 ]
 
 
@@ -212,10 +218,11 @@ class EventStore:
                 result.duplicates += 1
                 if fresh.pop((origin, seq)) != raw:
                     self._conflict(decoded[(origin, seq)], wall_ms, result)
+        digests = {key: codec.event_hash(raw) for key, raw in fresh.items()}
         self.conn.executemany(
             "INSERT INTO events(origin, seq, hlc, kind, raw, hash) VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (o, s, decoded[(o, s)].hlc, decoded[(o, s)].kind, raw, codec.event_hash(raw))
+                (o, s, decoded[(o, s)].hlc, decoded[(o, s)].kind, raw, digests[(o, s)])
                 for (o, s), raw in fresh.items()
             ],
         )
@@ -226,7 +233,7 @@ class EventStore:
         advanced: dict[str, tuple[int, list[Event]]] = {}
         for origin in sorted(touched):
             start = self._head(origin)[0]
-            ready = self._advance(origin, wall_ms, result, decoded)
+            ready = self._advance(origin, wall_ms, result, decoded, digests)
             if ready:
                 advanced[origin] = (start, ready)
         if fold:
@@ -349,17 +356,26 @@ class EventStore:
         result.rejected.append((event.origin, event.seq, reason))
 
     def _advance(
-        self, origin: str, wall_ms: int, result: IngestResult, decoded: dict[tuple[str, int], Event]
+        self,
+        origin: str,
+        wall_ms: int,
+        result: IngestResult,
+        decoded: dict[tuple[str, int], Event],
+        digests: dict[tuple[str, int], bytes],
     ) -> list[Event]:
         """The newly contiguous events of `origin`, chain-verified, to be folded; moves the
-        head past them."""
+        head past them. Events just stored (`digests`) that continue the head are taken
+        from memory; what follows them was stored earlier and is read back."""
         ready: list[Event] = []
         start, prev = self._head(origin)
         seq = start
         clock = HybridClock(self._clock(), max_skew_ms=self.max_skew_ms)
-        rows = self.conn.execute(
+        rows: list[tuple[int, bytes]] = []
+        while (origin, start + len(rows) + 1) in digests:
+            rows.append((start + len(rows) + 1, digests[(origin, start + len(rows) + 1)]))
+        rows += self.conn.execute(
             "SELECT seq, hash FROM events WHERE origin = ? AND seq > ? ORDER BY seq",
-            (origin, seq),
+            (origin, start + len(rows)),
         ).fetchall()
         for next_seq, digest in rows:
             if next_seq != seq + 1:
@@ -517,6 +533,12 @@ class EventStore:
             for row in self.conn.execute(
                 "SELECT location, sku, hlc, origin, seq, qty_after, value_after, "
                 "last_cost_after FROM cost_journal"
+            )
+        }
+        snap.lot_expiry = {
+            (sku, lot): expiry
+            for sku, lot, expiry in self.conn.execute(
+                "SELECT sku, lot, expiry FROM lots WHERE expiry IS NOT NULL"
             )
         }
         snap.ignored = {

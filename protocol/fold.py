@@ -144,6 +144,8 @@ class Snapshot:
     levels_after: dict[tuple, int] = field(default_factory=dict)
     #: the cost state of a real (location, sku) right after each event touching it
     costs_after: dict[tuple, CostState] = field(default_factory=dict)
+    #: a lot's expiry: from the earliest movement (in fold order) of that lot that gives one
+    lot_expiry: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def nonzero_stock(self) -> dict[tuple[str, str, str | None], int]:
         return {k: v for k, v in self.stock.items() if v}
@@ -172,6 +174,8 @@ def fold_events(events: Iterable[Event]) -> Snapshot:
             continue
         match event.body:
             case Movement() as m:
+                if m.lot is not None and m.expiry is not None:
+                    snap.lot_expiry.setdefault((m.sku, m.lot), m.expiry)
                 for delta in movement_deltas(m):
                     _add_stock(snap, delta, event)
                     if not is_virtual(delta.location):

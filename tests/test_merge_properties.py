@@ -36,6 +36,7 @@ movements = st.builds(
     dst=st.sampled_from(PLACES),
     lot=st.sampled_from(LOTS),
     unit_cost=st.none() | st.integers(0, 2000),
+    expiry=st.none() | st.sampled_from(["2027-03-01", "2027-04-01"]),
 )
 counts = st.builds(
     Count,
@@ -105,6 +106,7 @@ def comparable(snap):
         snap.ignored,
         snap.levels_after,
         snap.costs_after,
+        snap.lot_expiry,
     )
 
 
