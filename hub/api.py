@@ -182,9 +182,7 @@ async def get_nodes(request: web.Request) -> web.Response:
     items = []
     for origin in known:
         seq = heads.get(origin, 0)
-        row = store.conn.execute(
-            "SELECT hlc FROM events WHERE origin = ? AND seq = ?", (origin, seq)
-        ).fetchone()
+        hlc = store.events.head_hlc(origin)
         (waiting,) = store.conn.execute(
             "SELECT count(*) FROM events WHERE origin = ? AND seq > ?", (origin, seq)
         ).fetchone()
@@ -197,7 +195,7 @@ async def get_nodes(request: web.Request) -> web.Response:
                 "missing": [{"first": a, "last": b} for a, b in gaps.get(origin, [])],
                 "held": held.get(origin, []),
                 "last_event_age_s": (
-                    round(max(0, now - physical_ms(row[0])) / 1000, 3) if row else None
+                    round(max(0, now - physical_ms(hlc)) / 1000, 3) if hlc is not None else None
                 ),
                 "last_ingest_age_s": (
                     round((now - last_ingest[origin]) / 1000, 3) if origin in last_ingest else None

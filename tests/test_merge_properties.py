@@ -15,7 +15,7 @@ from collections import defaultdict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.sqlite import connect
+from ledger.sqlite import connect, transaction
 from ledger.store import EventStore
 from protocol import codec
 from protocol.events import Count, Event, Movement, Upsert
@@ -199,3 +199,90 @@ def test_bulk_append_without_folding_then_projecting_matches_reference(items, rn
         pass
     events = list(store.events("S01"))
     assert comparable(store.snapshot()) == comparable(fold_events(events))
+
+
+def hub_deliver(replica: EventStore, batch: list[bytes]) -> int:
+    """As hub ingest does: each origin's part of a delivery is one message, stored whole
+    when it continues its origin's log, else through the general path."""
+    by_origin: dict[str, list[bytes]] = defaultdict(list)
+    for raw in batch:
+        by_origin[codec.decode(raw).origin].append(raw)
+    whole = 0
+    with transaction(replica.conn):
+        for origin, raws in by_origin.items():
+            stored = replica.ingest_batch_in_transaction(
+                origin, codec.encode_batch(raws), raws, WALL_MS
+            )
+            if stored:
+                whole += 1
+            else:
+                replica.ingest_in_transaction(raws, WALL_MS, fold=False)
+    return whole
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event_logs(), st.randoms(use_true_random=False), st.booleans())
+def test_batches_stored_whole_fold_like_everything_else(events, rng, in_order):
+    """Batches that continue their origin's log are kept whole until folded; any mix of
+    those, the general path (gaps, resends, forgeries would take it), and projection in
+    chunks shows exactly the folded prefixes, and ends as the reference fold with every
+    event in its own row."""
+    replica = EventStore(connect(":memory:"), "X")
+    by_key = {(e.origin, e.seq): e for e in events}
+    if in_order:  # a node syncing: consecutive runs of one origin at a time
+        raws = [codec.encode(e) for e in sorted(events, key=lambda e: (e.origin, e.seq))]
+        batches, i = [], 0
+        while i < len(raws):
+            size = rng.randint(1, 6)
+            batches.append(raws[i : i + size])
+            i += size
+    else:
+        batches = deliveries(events, rng)
+    for batch in batches:
+        hub_deliver(replica, batch)
+        if rng.random() < 0.4:
+            replica.project(per_origin=rng.randint(1, 4))
+        folded = replica.folded()
+        shown = [e for (o, s), e in by_key.items() if s <= folded.get(o, 0)]
+        assert comparable(replica.snapshot()) == comparable(fold_events(shown))
+    while replica.project(per_origin=rng.randint(1, 5)):
+        pass
+    assert comparable(replica.snapshot()) == comparable(fold_events(events))
+    stored = replica.conn.execute("SELECT origin, seq, raw FROM events").fetchall()
+    assert sorted((o, s) for o, s, _ in stored) == sorted(by_key)
+    assert all(codec.decode(raw) == by_key[(o, s)] for o, s, raw in stored)
+    assert replica.conn.execute("SELECT count(*) FROM verified_batches").fetchone() == (0,)
+
+
+def test_only_a_batch_that_continues_its_log_is_stored_whole():
+    logs = {e.seq: codec.encode(e) for e in _chain("S01", 6)}
+    replica = EventStore(connect(":memory:"), "X")
+
+    def whole(*seqs: int) -> bool:
+        return hub_deliver(replica, [logs[s] for s in seqs]) == 1
+
+    assert not whole(2, 3)  # a gap before it: waits, in rows
+    assert not whole(1) and replica.head_seq("S01") == 3  # fills the gap: general path
+    assert not whole(3)  # a resend
+    assert whole(4, 5) and replica.head_seq("S01") == 5
+    assert not whole(6, 6)  # twice in one batch
+    assert replica.head_seq("S01") == 6 and replica.project(per_origin=None) == 6
+    body = Movement(sku="A", qty=1, src="S01", dst="@customer")
+    forged = Event(origin="S01", seq=7, hlc=2000 << 16, prev=b"\x07" * 16, user="u", body=body)
+    logs[7] = codec.encode(forged)
+    assert not whole(7) and replica.head_seq("S01") == 6
+    assert replica.rejected()[-1]["reason"] == "hash chain broken at S01:7"
+    ahead = _chain("F1", 1, hlc_ms=WALL_MS + 3_600_000)
+    logs[8] = codec.encode(ahead[0])
+    assert not whole(8) and replica.held()[0]["origin"] == "F1"
+
+
+def _chain(origin: str, n: int, hlc_ms: int = 1000) -> list[Event]:
+    events, prev = [], codec.GENESIS
+    for seq in range(1, n + 1):
+        body = Movement(sku="A", qty=1000, src="@supplier", dst="S01", unit_cost=100)
+        hlc = (hlc_ms + seq) << 16
+        event = Event(origin=origin, seq=seq, hlc=hlc, prev=prev, user="u", body=body)
+        prev = codec.event_hash(codec.encode(event))
+        events.append(event)
+    return events

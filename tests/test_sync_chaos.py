@@ -264,13 +264,16 @@ def test_running_node_rides_out_a_nats_kill_9(tmp_path, nats_server, hub):
 
 
 def test_hub_killed_9_mid_ingest_twice_then_restarted(tmp_path, nats_server, hub):
-    """The hub folds 16 messages (≤ 8 MiB) per transaction and acknowledges after the
-    commit; killed inside one, its successor gets those messages again after the ack wait.
-    Two hubs in a row are killed while folding, after they have committed something."""
+    """The hub stores 16 messages (≤ 8 MiB) per transaction and acknowledges after the
+    commit, then folds what it stored in chunks of their own; killed inside either, its
+    successor gets unacknowledged messages again after the ack wait and folds on from the
+    last committed chunk. Two hubs in a row are killed after they have committed something
+    and before they have stored and folded everything."""
     rng = random.Random(chaos_seed())
     db = tmp_path / "s01.db"
     node = Node.init(db, "S01", None, nats_server.url)
     head = fill(node, 60_000, days_ago_ms(3), 6 * HOUR_MS, seed=9, note=NOTE)
+    hub.stop()  # the backlog lands in NATS first, so the next hub is killed while storing it
     sent = subprocess.run(
         sync_cmd(db, "--confirm-timeout", "0"),
         capture_output=True,
@@ -281,42 +284,47 @@ def test_hub_killed_9_mid_ingest_twice_then_restarted(tmp_path, nats_server, hub
     assert sent.returncode in (0, 3), sent.stderr  # all of it in NATS; the hub is behind
     assert head_and_outbox(db, "S01")[2] == head
 
-    def progress(h) -> tuple[int, int]:
+    def progress(h) -> tuple[int, int, int]:
         item = nodes_item(h, "S01")
-        return (item["ingested_seq"], item["waiting"]) if item else (0, 0)
+        return (item["ingested_seq"], item["waiting"], item["folded_seq"]) if item else (0, 0, 0)
 
-    def committed(hub_db) -> tuple[int, int]:
+    def committed(hub_db) -> tuple[int, int, int]:
+        """(verified head, events waiting behind a gap, folded) as committed on disk."""
         conn = read_only(hub_db)
         try:
             return conn.execute(
                 "SELECT coalesce((SELECT seq FROM heads WHERE origin = 'S01'), 0), "
                 "(SELECT count(*) FROM events WHERE origin = 'S01' AND seq > "
-                "coalesce((SELECT seq FROM heads WHERE origin = 'S01'), 0))"
+                "coalesce((SELECT seq FROM heads WHERE origin = 'S01'), 0)), "
+                "coalesce((SELECT seq FROM folded WHERE origin = 'S01'), 0)"
             ).fetchone()
         finally:
             conn.close()
 
-    current, at_kill = hub, (0, 0)
+    current, at_kill = (
+        serve_hub(hub.db, hub.token, nats_server.url, tmp_path / "hub1.log"),
+        (0, 0, 0),
+    )
     kills = []
     try:
         for n in range(2):
             assert wait_until(
                 lambda h=current, was=at_kill: progress(h) != was, timeout=60, interval=0.01
             ), "the hub ingests nothing"
-            # it answers HTTP between transactions: the next one is being folded right now
+            # it answers HTTP between transactions: the next one is being written right now
             with contextlib.suppress(subprocess.TimeoutExpired):
-                current.proc.wait(rng.uniform(0.05, 0.5))
+                current.proc.wait(rng.uniform(0, 0.05) if n == 0 else rng.uniform(0.05, 0.5))
             current.proc.send_signal(signal.SIGKILL)  # kill -9 the hub, mid-ingest
             current.proc.wait(10)
             assert current.proc.returncode == -signal.SIGKILL
             at_kill = tuple(committed(current.db))
             kills.append(at_kill)
-            assert sum(at_kill) < head, "the hub had ingested everything before it was killed"
+            assert at_kill[2] < head, "the hub had folded everything before it was killed"
             check = read_only(current.db)
             assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             check.close()
             current = serve_hub(hub.db, hub.token, nats_server.url, tmp_path / f"hub{n + 2}.log")
-        print(f"hub killed at (ingested, waiting) {kills} of {head}")
+        print(f"hub killed at (ingested, waiting, folded) {kills} of {head}")
         # what a killed hub had fetched but not acknowledged is redelivered after the ack wait
         assert_converged(current, node, nats_server.url, timeout=2 * ACK_WAIT_S + 60)
         confirm = subprocess.run(
