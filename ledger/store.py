@@ -274,16 +274,18 @@ class EventStore:
         ).fetchone():
             return None
         seq, top = start, 0
+        decode, out_of_range, event_hash = codec.decode, limits.out_of_range, codec.event_hash
         try:
             for raw in raws:
-                event = codec.decode(raw)
+                event = decode(raw)
                 seq += 1
                 if event.origin != origin or event.seq != seq or event.prev != prev:
                     return None
-                if limits.out_of_range(event):
+                if out_of_range(event):
                     return None
-                top = max(top, event.hlc)
-                prev = codec.event_hash(raw)
+                if event.hlc > top:
+                    top = event.hlc
+                prev = event_hash(raw)
         except codec.BadEvent:
             return None
         clock = HybridClock(self._clock(), max_skew_ms=self.max_skew_ms)

@@ -25,7 +25,25 @@ def out_of_range(event: Event) -> str | None:
         return f"seq must be between 1 and {INT64_MAX}, got {event.seq}"
     if not 0 <= event.hlc <= INT64_MAX:
         return f"hlc must be between 0 and {INT64_MAX}, got {event.hlc}"
-    match event.body:
+    body = event.body
+    # Most events are sale lines and headers: answer those without calls (this runs for
+    # every event a hub stores, and took a fifth of the time of storing it).
+    if type(body) is Movement:
+        cost, price = body.unit_cost, body.unit_price
+        if (
+            -MAX_QTY <= body.qty <= MAX_QTY
+            and (cost is None or -MAX_MONEY <= cost <= MAX_MONEY)
+            and (price is None or -MAX_MONEY <= price <= MAX_MONEY)
+        ):
+            return None
+    elif (
+        type(body) is Document
+        and not body.lines
+        and not body.shipped
+        and all(-MAX_MONEY <= tender.amount <= MAX_MONEY for tender in body.tenders)
+    ):
+        return None
+    match body:
         case Movement() as m:
             return _qty(m.qty) or _money(m.unit_cost) or _money(m.unit_price)
         case Count() as c:

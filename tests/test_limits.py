@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.sqlite import connect
 from ledger.store import EventStore
@@ -36,6 +38,8 @@ def receipt(qty: int = 1000, unit_cost: int | None = 100, unit_price: int | None
         event(receipt(qty=-MAX_QTY - 1)),
         event(receipt(unit_cost=MAX_MONEY + 1)),
         event(receipt(unit_price=-MAX_MONEY - 1)),
+        event(receipt(unit_cost=-MAX_MONEY - 1)),
+        event(receipt(unit_price=MAX_MONEY + 1)),
         event(Count(location="S01", sku="A", qty=2**62)),
         event(Upsert(entity="product", key="A", fields={"price": 2**63})),
         event(Document(doc="D", type="sale", location="S01", lines=[DocLine(sku="A", qty=2**63)])),
@@ -76,6 +80,26 @@ def test_out_of_range_numbers_are_named(bad):
 )
 def test_numbers_within_range_pass(good):
     assert out_of_range(good) is None
+
+
+near_limit = st.one_of(
+    st.integers(-MAX_MONEY - 2, -MAX_MONEY + 2),
+    st.integers(MAX_MONEY - 2, MAX_MONEY + 2),
+    st.integers(-(2**64), 2**64),
+)
+
+
+@given(qty=near_limit, cost=st.none() | near_limit, price=st.none() | near_limit)
+def test_a_movement_is_refused_exactly_when_a_number_is_beyond_its_limit(qty, cost, price):
+    beyond = abs(qty) > MAX_QTY or any(v is not None and abs(v) > MAX_MONEY for v in (cost, price))
+    assert bool(out_of_range(event(receipt(qty, cost, price)))) == beyond
+
+
+@given(amounts=st.lists(near_limit, max_size=3))
+def test_a_sale_header_is_refused_exactly_when_a_tender_is_beyond_the_limit(amounts):
+    tenders = [Tender(method="cash", amount=a) for a in amounts]
+    header = Document(doc="D", type="sale", location="S01", tenders=tenders)
+    assert bool(out_of_range(event(header))) == any(abs(a) > MAX_MONEY for a in amounts)
 
 
 def test_a_replica_never_writes_an_event_others_would_refuse(tmp_path):
