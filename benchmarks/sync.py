@@ -14,7 +14,9 @@
    same batches (same size limit, one awaited ack each, as the publisher does) into a
    stream of the same server, and a plain SQLite `executemany` INSERT of the same rows
    into a table shaped like `events`, one commit per hub fetch (16 batches), on a
-   connection opened like the hub's.
+   connection opened like the hub's. The hub keeps a batch that continues its origin's
+   log as one row and makes event rows of it when it folds (docs/architecture.md), so
+   end to end can pass this figure: it is the cost the hub would pay storing row by row.
 5. With --profile: the same sync again against a fresh server and a hub run under
    cProfile, the node's side under cProfile in this process; prints where time goes.
 
