@@ -220,6 +220,7 @@ class ScaleSession:
                 return err
             self._clear_events()
         while (remaining := deadline - time.monotonic()) > 0:
+            cut_short = remaining < self.command_timeout
             result = self._continuous_next(deadline) if self.protocol.continuous \
                 else self._poll_once(remaining)
             if result is None:
@@ -229,7 +230,11 @@ class ScaleSession:
                                        ErrorKind.TIMEOUT, ErrorKind.GARBLED):
                     return result
                 streak.clear()
-                last = result
+                # a poll cut short by the deadline says nothing about a scale that has
+                # been answering: the weight still did not settle (MOTION), not "no reply";
+                # a full command timeout does mean the scale went quiet
+                if not (result.kind is ErrorKind.TIMEOUT and cut_short and last is not None):
+                    last = result
             else:
                 last = result
                 if not require_stable:

@@ -54,6 +54,31 @@ def test_unstable_weight_becomes_a_motion_error_at_the_deadline(protocol, thread
     assert isinstance(r, ScaleError) and r.kind is ErrorKind.MOTION
 
 
+def _go_silent_after(sim, seconds: float) -> None:
+    threading.Timer(seconds, sim.control, args=("silent",)).start()
+
+
+@pytest.mark.parametrize("protocol", ["toledo8217", "mt-sics"])
+def test_a_poll_cut_short_by_the_deadline_still_reports_motion(protocol, thread_sim,
+                                                                session_for):
+    """The scale answered "moving" and then the deadline fell inside the next poll: the
+    cashier must hear "not settled", not "scale not answering"."""
+    sim = thread_sim(protocol, weight="1.250", stable=False)
+    s = session_for(sim.path, protocol, command_timeout=30)
+    _go_silent_after(sim, 0.3)  # the last poll waits until the deadline, unanswered
+    r = s.read_weight(timeout=1.0)
+    assert isinstance(r, ScaleError) and r.kind is ErrorKind.MOTION, r
+
+
+def test_a_scale_that_goes_quiet_mid_read_is_a_timeout(thread_sim, session_for):
+    """Full command timeouts after unstable readings mean the scale stopped answering."""
+    sim = thread_sim("toledo8217", weight="1.250", stable=False)
+    s = session_for(sim.path, "toledo8217", command_timeout=0.3)
+    _go_silent_after(sim, 0.3)
+    r = s.read_weight(timeout=2.0)
+    assert isinstance(r, ScaleError) and r.kind is ErrorKind.TIMEOUT, r
+
+
 @pytest.mark.parametrize("protocol", ["mt-sics", "ad", "cas"])
 def test_unstable_weight_is_returned_when_asked_for(protocol, thread_sim, session_for):
     sim = thread_sim(protocol, weight="0.750", stable=False)
