@@ -163,8 +163,10 @@ def _ingest_together(store: HubStore, msgs: list) -> IngestResult:
                 if origin is not None and is_hub_origin(origin):
                     raise codec.BadEvent(f"{origin!r} is the hub's own log: no node may send it")
                 raws = codec.decode_batch(msg.data)
-                simple = origin and store.events.ingest_batch_in_transaction(
-                    origin, msg.data, raws, now
+                simple = (
+                    store.events.ingest_batch_in_transaction(origin, msg.data, raws, now)
+                    if origin is not None
+                    else None
                 )
                 if simple:  # the common case: it continues its origin's log, stored whole
                     appended += simple.applied
