@@ -1,117 +1,113 @@
-"""The hub API's OpenAPI 3.1 document, built from the same msgspec types that validate
-requests, so the description cannot drift from what the server accepts."""
+"""The hub API's OpenAPI 3.1 document, built from the route table (hub/routes.py) and the
+msgspec Structs the server decodes and encodes with (hub/schemas.py), so the description
+cannot drift from what the server accepts and sends."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import msgspec
 
-from hub import api
+from hub.routes import Route
+from hub.schemas import Error, OpenApiDocument
 
-_QUERY = {
-    "location": "a location id, e.g. S01",
-    "sku": "a product SKU",
+REF = "#/components/schemas/{name}"
+
+#: the error statuses a route may list, as shared response components
+ERRORS: dict[int, tuple[str, str]] = {
+    400: ("BadRequest", "the request was refused; nothing was written"),
+    401: ("Unauthorized", "missing or unknown token"),
+    404: ("NotFound", "no such thing at the hub"),
+}
+SUCCESS = {200: "the answer", 201: "written as a hub event; nodes receive it"}
+
+INFO = {
+    "title": "kucun hub API",
+    "version": "1",
+    "description": "Head office: stock, cost, documents, nodes, master data. "
+    "Quantities and money are decimal strings.",
 }
 
 
-def _query(*names: str) -> list[dict]:
-    return [
+def _ref(struct: type[msgspec.Struct]) -> dict[str, str]:
+    return {"$ref": REF.format(name=struct.__name__)}
+
+
+def _json(struct: type[msgspec.Struct]) -> dict[str, Any]:
+    return {"application/json": {"schema": _ref(struct)}}
+
+
+def _structs(routes: Sequence[Route]) -> list[type[msgspec.Struct]]:
+    """Every Struct the routes read or send, once each, in table order."""
+    found: list[type[msgspec.Struct]] = [Error]
+    for route in routes:
+        for struct in (route.body, route.response):
+            if struct is not None and struct not in found:
+                found.append(struct)
+    return found
+
+
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    path = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in route.path_params
+    ]
+    query = [
         {
-            "name": n,
+            "name": q.name,
             "in": "query",
             "required": False,
             "schema": {"type": "string"},
-            "description": _QUERY[n],
+            "description": q.description,
         }
-        for n in names
+        for q in route.query
     ]
+    return path + query
 
 
-def _post(summary: str, schema: str) -> dict:
-    return {
-        "summary": summary,
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-        },
-        "responses": {
-            "201": {"description": "written as a hub event; nodes receive it"},
-            "400": {"$ref": "#/components/responses/BadRequest"},
-            "401": {"$ref": "#/components/responses/Unauthorized"},
-        },
+def _responses(route: Route) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        str(route.status): {"description": SUCCESS[route.status], "content": _json(route.response)}
     }
+    for status in route.errors:
+        responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
+    return responses
 
 
-def _get(summary: str, params: list | None = None) -> dict:
-    return {
-        "summary": summary,
-        "parameters": params or [],
-        "responses": {
-            "200": {"description": "JSON"},
-            "401": {"$ref": "#/components/responses/Unauthorized"},
-        },
+def operation(route: Route) -> dict[str, Any]:
+    """One route's operation object; `x-roles` is the roles the route allows."""
+    op: dict[str, Any] = {
+        "operationId": route.handler.__name__,
+        "summary": route.summary,
+        "parameters": _parameters(route),
+        "responses": _responses(route),
     }
+    if route.body is not None:
+        op["requestBody"] = {"required": True, "content": _json(route.body)}
+    if route.roles is None:
+        op["security"] = []
+    else:
+        op["x-roles"] = sorted(route.roles)
+    return op
 
 
-def build() -> dict:
-    (_, components) = msgspec.json.schema_components(
-        [api.ProductIn, api.PurchaseOrderIn, api.UserIn, api.CorrectionIn],
-        ref_template="#/components/schemas/{name}",
-    )
-    error = {"type": "object", "properties": {"error": {"type": "string"}}}
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "kucun hub API",
-            "version": "1",
-            "description": "Head office: stock, cost, documents, nodes, master data. "
-            "Quantities and money are decimal strings.",
-        },
-        "security": [{"bearer": []}],
-        "paths": {
-            "/healthz": {
-                "get": {
-                    "summary": "liveness; per origin the seq ingested and the seq folded",
-                    "security": [],
-                    "responses": {"200": {"description": "ok"}},
-                }
-            },
-            "/api/v1/stock": {"get": _get("stock on hand", _query("location", "sku"))},
-            "/api/v1/cost": {"get": _get("moving-average cost", _query("location", "sku"))},
-            "/api/v1/nodes": {
-                "get": _get("per-node lag, folded seq, missing seq ranges, held events")
-            },
-            "/api/v1/rejected": {"get": _get("dead letters: what ingest refused and why")},
-            "/api/v1/documents/{doc}": {
-                "get": {
-                    **_get("a document and its derived status"),
-                    "parameters": [
-                        {
-                            "name": "doc",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                }
-            },
-            "/api/v1/products": {"post": _post("create or change a product", "ProductIn")},
-            "/api/v1/purchase-orders": {"post": _post("order for a store", "PurchaseOrderIn")},
-            "/api/v1/users": {"post": _post("create or change a user and role", "UserIn")},
-            "/api/v1/corrections": {"post": _post("stock correction at a store", "CorrectionIn")},
-            "/api/v1/openapi.json": {"get": _get("this document")},
-        },
-        "components": {
-            "schemas": components,
+def build(routes: Sequence[Route]) -> OpenApiDocument:
+    (_, schemas) = msgspec.json.schema_components(_structs(routes), ref_template=REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = operation(route)
+    return OpenApiDocument(
+        openapi="3.1.0",
+        info=INFO,
+        security=[{"bearer": []}],
+        paths=paths,
+        components={
+            "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "responses": {
-                "BadRequest": {
-                    "description": "the request was refused; nothing was written",
-                    "content": {"application/json": {"schema": error}},
-                },
-                "Unauthorized": {
-                    "description": "missing or unknown token",
-                    "content": {"application/json": {"schema": error}},
-                },
+                name: {"description": description, "content": _json(Error)}
+                for name, description in ERRORS.values()
             },
         },
-    }
+    )

@@ -93,3 +93,22 @@ class HubStore:
             "SELECT role FROM api_tokens WHERE token_hash = ?", (_digest(token),)
         ).fetchone()
         return row[0] if row else None
+
+    # ---- reads for the API (hub/service.py) -----------------------------------------
+
+    def ping(self) -> None:
+        """Touch the database, so liveness means the file still answers."""
+        self.conn.execute("SELECT 1").fetchone()
+
+    def last_ingest_ms(self) -> dict[str, int]:
+        """Per origin, the wall time (ms) of the last delivery ingest stored from it."""
+        return dict(self.conn.execute("SELECT origin, last_ingest_ms FROM ingest_log"))
+
+    def waiting(self, origin: str) -> int:
+        """Events of `origin` stored beyond its verified head: they wait for a gap to fill."""
+        (count,) = self.conn.execute(
+            "SELECT count(*) FROM events WHERE origin = ? "
+            "AND seq > coalesce((SELECT seq FROM heads WHERE origin = ?), 0)",
+            (origin, origin),
+        ).fetchone()
+        return count

@@ -1,0 +1,268 @@
+"""The hub API's one route table: what each route does, reads, sends and allows.
+
+`make_app` (hub/api.py) registers exactly these routes and `openapi.build` describes
+exactly these, so a path cannot be served undocumented or documented unserved. Handlers
+are plain functions of a decoded `Call`: they call the service and render its answer into
+the route's response Struct; decoding, authorising and encoding happen in hub/api.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+import msgspec
+
+from hub import schemas as s
+from hub.service import ROLES, HubService, OriginStatus
+from protocol.units import format_money, format_qty
+
+B = TypeVar("B")
+
+#: every role; not enforced yet beyond "a valid token" (the RBAC change narrows routes)
+ANY_ROLE: frozenset[str] = frozenset(ROLES)
+
+
+@dataclass(frozen=True)
+class Call(Generic[B]):
+    """What a handler may use of a request: only the parameters its route declares."""
+
+    hub: HubService
+    body: B
+    query: Mapping[str, str]
+    path: Mapping[str, str]
+    openapi: s.OpenApiDocument
+
+
+@dataclass(frozen=True)
+class Query:
+    """An optional query parameter (a string; left out or empty means 'all')."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """One operation. `roles` None means public (no token); `errors` are the error
+    statuses it may answer besides its success `status`."""
+
+    method: Literal["GET", "POST"]
+    path: str
+    handler: Callable[[Call[Any]], msgspec.Struct]
+    summary: str
+    body: type[msgspec.Struct] | None = None
+    response: type[msgspec.Struct]
+    query: tuple[Query, ...] = ()
+    status: int = 200
+    errors: tuple[int, ...] = (401,)
+    roles: frozenset[str] | None = ANY_ROLE
+
+    def __post_init__(self) -> None:
+        """A body can be refused (400) and a token can be missing (401): say so."""
+        if self.body is not None and 400 not in self.errors:
+            raise ValueError(f"{self.method} {self.path}: a route with a body answers 400")
+        if self.roles is not None and 401 not in self.errors:
+            raise ValueError(f"{self.method} {self.path}: a route needing a token answers 401")
+
+    @property
+    def public(self) -> bool:
+        return self.roles is None
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"\{(\w+)\}", self.path))
+
+
+# ---- handlers --------------------------------------------------------------------------
+
+
+def healthz(call: Call[None]) -> s.Healthz:
+    health = call.hub.health()
+    return s.Healthz(
+        status="ok", origins=health.origins, folded=health.folded, unfolded=health.unfolded
+    )
+
+
+def get_stock(call: Call[None]) -> s.StockOut:
+    rows = call.hub.stock(location=call.query.get("location"), sku=call.query.get("sku"))
+    return s.StockOut(
+        items=[s.StockItem(r.location, r.sku, r.lot, format_qty(r.qty)) for r in rows]
+    )
+
+
+def get_cost(call: Call[None]) -> s.CostOut:
+    rows = call.hub.cost(location=call.query.get("location"), sku=call.query.get("sku"))
+    return s.CostOut(
+        items=[
+            s.CostItem(r.location, r.sku, format_qty(r.qty), format_money(r.value)) for r in rows
+        ]
+    )
+
+
+def get_rejected(call: Call[None]) -> s.RejectedOut:
+    return s.RejectedOut(items=[s.RejectedItem(**item) for item in call.hub.rejected()])
+
+
+def _age_s(ms: int | None) -> float | None:
+    return None if ms is None else round(ms / 1000, 3)
+
+
+def _node(status: OriginStatus) -> s.NodeItem:
+    return s.NodeItem(
+        origin=status.origin,
+        ingested_seq=status.ingested_seq,
+        folded_seq=status.folded_seq,
+        waiting=status.waiting,
+        missing=[s.SeqRange(first, last) for first, last in status.missing],
+        held=[s.HeldItem(**item) for item in status.held],
+        last_event_age_s=_age_s(status.last_event_age_ms),
+        last_ingest_age_s=_age_s(status.last_ingest_age_ms),
+    )
+
+
+def get_nodes(call: Call[None]) -> s.NodesOut:
+    return s.NodesOut(items=[_node(status) for status in call.hub.nodes()])
+
+
+def get_document(call: Call[None]) -> s.DocumentOut:
+    status = call.hub.document(call.path["doc"])
+    lines = [
+        s.DocumentLine(
+            sku=line.sku,
+            expected=format_qty(line.expected),
+            done=format_qty(line.done),
+            shipped=format_qty(line.shipped),
+            discrepancy=format_qty(line.discrepancy),
+        )
+        for line in status.lines
+    ]
+    return s.DocumentOut(doc=status.doc, type=status.type, status=status.status, lines=lines)
+
+
+def post_product(call: Call[s.ProductIn]) -> s.ProductCreated:
+    event = call.hub.put_product(call.body)
+    return s.ProductCreated(sku=call.body.sku, origin=event.origin, seq=event.seq)
+
+
+def post_purchase_order(call: Call[s.PurchaseOrderIn]) -> s.DocCreated:
+    return s.DocCreated(doc=call.hub.order(call.body))
+
+
+def post_user(call: Call[s.UserIn]) -> s.UserCreated:
+    return s.UserCreated(user=call.body.user, seq=call.hub.put_user(call.body).seq)
+
+
+def post_correction(call: Call[s.CorrectionIn]) -> s.DocCreated:
+    return s.DocCreated(doc=call.hub.correct(call.body))
+
+
+def get_openapi(call: Call[None]) -> s.OpenApiDocument:
+    return call.openapi
+
+
+# ---- the table -------------------------------------------------------------------------
+
+_FILTERS = (
+    Query("location", "a location id, e.g. S01"),
+    Query("sku", "a product SKU"),
+)
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        method="GET",
+        path="/healthz",
+        handler=healthz,
+        summary="liveness; per origin the seq ingested and the seq folded",
+        response=s.Healthz,
+        errors=(),
+        roles=None,
+    ),
+    Route(
+        method="GET",
+        path="/api/v1/stock",
+        handler=get_stock,
+        summary="stock on hand",
+        response=s.StockOut,
+        query=_FILTERS,
+    ),
+    Route(
+        method="GET",
+        path="/api/v1/cost",
+        handler=get_cost,
+        summary="moving-average cost",
+        response=s.CostOut,
+        query=_FILTERS,
+    ),
+    Route(
+        method="GET",
+        path="/api/v1/rejected",
+        handler=get_rejected,
+        summary="dead letters: what ingest refused and why",
+        response=s.RejectedOut,
+    ),
+    Route(
+        method="GET",
+        path="/api/v1/nodes",
+        handler=get_nodes,
+        summary="per-node lag, folded seq, missing seq ranges, held events",
+        response=s.NodesOut,
+    ),
+    Route(
+        method="POST",
+        path="/api/v1/products",
+        handler=post_product,
+        summary="create or change a product",
+        body=s.ProductIn,
+        response=s.ProductCreated,
+        status=201,
+        errors=(400, 401),
+    ),
+    Route(
+        method="POST",
+        path="/api/v1/purchase-orders",
+        handler=post_purchase_order,
+        summary="order for a store",
+        body=s.PurchaseOrderIn,
+        response=s.DocCreated,
+        status=201,
+        errors=(400, 401),
+    ),
+    Route(
+        method="POST",
+        path="/api/v1/users",
+        handler=post_user,
+        summary="create or change a user and role",
+        body=s.UserIn,
+        response=s.UserCreated,
+        status=201,
+        errors=(400, 401),
+    ),
+    Route(
+        method="POST",
+        path="/api/v1/corrections",
+        handler=post_correction,
+        summary="stock correction at a store",
+        body=s.CorrectionIn,
+        response=s.DocCreated,
+        status=201,
+        errors=(400, 401),
+    ),
+    Route(
+        method="GET",
+        path="/api/v1/documents/{doc}",
+        handler=get_document,
+        summary="a document and its derived status",
+        response=s.DocumentOut,
+        errors=(401, 404),
+    ),
+    Route(
+        method="GET",
+        path="/api/v1/openapi.json",
+        handler=get_openapi,
+        summary="this document",
+        response=s.OpenApiDocument,
+    ),
+)

@@ -1,0 +1,208 @@
+"""Every body the hub's HTTP API reads or sends, as msgspec Structs.
+
+Requests are decoded into these types and responses are encoded from them, and the OpenAPI
+document's components are generated from the same classes (hub/openapi.py), so the
+description cannot drift from what the server accepts and sends. Quantities and money
+are decimal strings ("1.250", "12.80"), as everywhere a person or a program outside the
+ledger sees them. Docstrings become the schemas' descriptions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from protocol.documents import Status
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True):
+    """Unknown fields are refused: a misspelt field must not be silently ignored."""
+
+
+# ---- requests --------------------------------------------------------------------------
+
+
+class ProductIn(Strict):
+    """Create or change a product; fields left out keep their value (per-field LWW)."""
+
+    sku: str
+    name: str | None = None
+    barcode: str | None = None
+    unit: str | None = None
+    price: str | None = None
+
+
+class LineIn(Strict):
+    """One ordered line; qty in the product's unit, unit_cost in CNY."""
+
+    sku: str
+    qty: str
+    unit_cost: str | None = None
+
+
+class PurchaseOrderIn(Strict):
+    """A purchase order for one store, sent to the nodes at that location."""
+
+    location: str
+    supplier: str
+    lines: list[LineIn]
+    note: str | None = None
+
+
+class UserIn(Strict):
+    """Create or change a user; fields left out keep their value (per-field LWW)."""
+
+    user: str
+    name: str | None = None
+    role: str | None = None
+    locations: str | None = None
+    active: bool | None = None
+
+
+class CorrectionIn(Strict):
+    """A head-office stock correction: positive adds stock, negative removes it."""
+
+    location: str
+    sku: str
+    qty: str
+    reason: str
+    lot: str | None = None
+
+
+# ---- responses -------------------------------------------------------------------------
+
+
+class Error(Strict):
+    """Why the request was refused; nothing was written."""
+
+    error: str
+
+
+class Healthz(Strict):
+    """Liveness. origins: per origin the seq verified (what nodes call confirmed);
+    folded: the seq stock, cost and documents show; unfolded: events still to fold."""
+
+    status: Literal["ok"]
+    origins: dict[str, int]
+    folded: dict[str, int]
+    unfolded: int
+
+
+class StockItem(Strict):
+    location: str
+    sku: str
+    lot: str | None
+    qty: str
+
+
+class StockOut(Strict):
+    """Stock on hand per location, product and lot."""
+
+    items: list[StockItem]
+
+
+class CostItem(Strict):
+    location: str
+    sku: str
+    qty: str
+    value: str
+
+
+class CostOut(Strict):
+    """Moving-average cost: quantity and stock value per location and product."""
+
+    items: list[CostItem]
+
+
+class RejectedItem(Strict):
+    id: int
+    origin: str | None
+    seq: int | None
+    reason: str
+    size: int
+
+
+class RejectedOut(Strict):
+    """Dead letters: what ingest refused, why, and how many bytes it was."""
+
+    items: list[RejectedItem]
+
+
+class SeqRange(Strict):
+    first: int
+    last: int
+
+
+class HeldItem(Strict):
+    """An event kept aside (its clock is too far ahead), with its origin's later ones."""
+
+    origin: str
+    seq: int
+    reason: str
+    since_ms: int
+
+
+class NodeItem(Strict):
+    origin: str
+    ingested_seq: int
+    folded_seq: int
+    waiting: int
+    missing: list[SeqRange]
+    held: list[HeldItem]
+    last_event_age_s: float | None
+    last_ingest_age_s: float | None
+
+
+class NodesOut(Strict):
+    """Per origin: what the hub has, what it waits for, and how far behind it is."""
+
+    items: list[NodeItem]
+
+
+class DocumentLine(Strict):
+    sku: str
+    expected: str
+    done: str
+    shipped: str
+    discrepancy: str
+
+
+class DocumentOut(Strict):
+    """A document and its status, derived from the movements that cite it."""
+
+    doc: str
+    type: str
+    status: Status
+    lines: list[DocumentLine]
+
+
+class ProductCreated(Strict):
+    """The hub event that carries the change: origin and seq on the hub's log."""
+
+    sku: str
+    origin: str
+    seq: int
+
+
+class UserCreated(Strict):
+    """The seq of the hub event that carries the change."""
+
+    user: str
+    seq: int
+
+
+class DocCreated(Strict):
+    """The id of the document written."""
+
+    doc: str
+
+
+class OpenApiDocument(Strict):
+    """This API's OpenAPI 3.1 document."""
+
+    openapi: str
+    info: dict[str, Any]
+    security: list[dict[str, list[str]]]
+    paths: dict[str, dict[str, Any]]
+    components: dict[str, Any]

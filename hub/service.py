@@ -1,0 +1,343 @@
+"""The hub's commands and reads, free of HTTP.
+
+Commands check business values (quantities, money, units, roles, location ids) and write
+hub events; nothing is edited in place. Reads gather what the API shows. This is the one
+module of the API side that touches the replica store (`store.events`), so a change to
+the ledger's interface is a change to this file alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import msgspec
+
+from hub.schemas import CorrectionIn, LineIn, ProductIn, PurchaseOrderIn, UserIn
+from hub.store import HubError, HubStore
+from protocol import units
+from protocol.documents import DocumentStatus
+from protocol.events import (
+    COUNT,
+    Body,
+    DocLine,
+    Document,
+    Event,
+    Movement,
+    Upsert,
+    hub_origin_for,
+    valid_replica_id,
+)
+from protocol.hlc import physical_ms
+
+#: the roles a user may have (and, later, what an API token's role is checked against)
+ROLES = ("cashier", "clerk", "manager", "finance", "admin")
+UNITS = ("pcs", "kg")
+#: the author the ledger records for API writes: tokens are not users (yet)
+API_USER = "api"
+
+
+class Refused(HubError):
+    """A request the hub will not carry out; the message says what to send instead."""
+
+
+class NotFound(HubError):
+    """What was asked for is not at the hub."""
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# ---- document ids ----------------------------------------------------------------------
+
+
+def hub_doc_id(kind: str, location: str, header_seq: int) -> str:
+    """`<kind>-<location>-<n>`, n being the seq the header gets on the log `hub-<location>`.
+
+    Unique without coordination, like the node's `<node>-<seq of the header>`
+    (node/service.py, `_next_doc_id`): only the hub writes `hub-<location>`, from one
+    thread with nothing between reading the head and appending (`HubService._post`), so
+    no two headers on it share a seq; the location names the log, so no two logs share
+    ids; n is digits only, so the location reads back unambiguously from the right even
+    when it holds dashes; and purchase orders and corrections share the log, so PO-S01-7
+    and ADJ-S01-7 cannot both exist. A hub id differs from every node's as long as no
+    node is called `PO-…` or `ADJ-…`, which node registration does not check today.
+    """
+    return f"{kind}-{location}-{header_seq}"
+
+
+def purchase_order_id(location: str, header_seq: int) -> str:
+    """PO-<location>-<n>: see `hub_doc_id`."""
+    return hub_doc_id("PO", location, header_seq)
+
+
+def correction_id(location: str, header_seq: int) -> str:
+    """ADJ-<location>-<n>: see `hub_doc_id`."""
+    return hub_doc_id("ADJ", location, header_seq)
+
+
+# ---- value checks ----------------------------------------------------------------------
+
+
+def _location(location: str) -> str:
+    if not valid_replica_id(location):
+        raise Refused(f"location {location!r} is not a valid location id")
+    return location
+
+
+def _amount(parse: Callable[[str], int], text: str, what: str) -> int:
+    try:
+        return parse(text)
+    except units.AmountError as exc:
+        raise Refused(f"{what}: {exc}") from None
+
+
+def _qty(text: str, what: str) -> int:
+    """An ordered quantity: more than zero."""
+    value = _amount(units.parse_qty, text, what)
+    if value <= 0:
+        raise Refused(f"{what}: quantity must be more than zero")
+    return value
+
+
+def _money(text: str, what: str) -> int:
+    """A price or cost: zero or more."""
+    value = _amount(units.parse_money, text, what)
+    if value < 0:
+        raise Refused(f"{what}: must not be negative")
+    return value
+
+
+def _doc_line(i: int, line: LineIn) -> DocLine:
+    cost = None if line.unit_cost is None else _money(line.unit_cost, f"line {i} unit_cost")
+    return DocLine(sku=line.sku, qty=_qty(line.qty, f"line {i} qty"), unit_cost=cost)
+
+
+def _product_fields(body: ProductIn) -> dict:
+    fields: dict = {}
+    if body.name is not None:
+        fields["name"] = body.name
+    if body.barcode is not None:
+        fields["barcode"] = body.barcode
+    if body.unit is not None:
+        if body.unit not in UNITS:
+            raise Refused("unit must be 'pcs' or 'kg'")
+        fields["unit"] = body.unit
+    if body.price is not None:
+        fields["price"] = _money(body.price, "price")
+    return fields
+
+
+# ---- what the reads return -------------------------------------------------------------
+
+
+class StockRow(Protocol):
+    """A stock row of the read model, whichever ledger module defines it."""
+
+    @property
+    def location(self) -> str: ...
+    @property
+    def sku(self) -> str: ...
+    @property
+    def lot(self) -> str | None: ...
+    @property
+    def qty(self) -> int: ...
+
+
+class CostRow(Protocol):
+    """A cost row of the read model: quantity in milli-units, value in fen."""
+
+    @property
+    def location(self) -> str: ...
+    @property
+    def sku(self) -> str: ...
+    @property
+    def qty(self) -> int: ...
+    @property
+    def value(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Health:
+    origins: dict[str, int]
+    folded: dict[str, int]
+    unfolded: int
+
+
+@dataclass(frozen=True)
+class OriginStatus:
+    """One origin as the hub sees it; ages are None when there is nothing to age."""
+
+    origin: str
+    ingested_seq: int
+    folded_seq: int
+    waiting: int
+    missing: list[tuple[int, int]]
+    held: list[dict]
+    last_event_age_ms: int | None
+    last_ingest_age_ms: int | None
+
+
+class HubService:
+    """Commands and reads over one hub store; `on_written` is called after each write
+    (the server wakes its outbox, so nodes hear of it at once)."""
+
+    def __init__(
+        self,
+        store: HubStore,
+        on_written: Callable[[], None] | None = None,
+        clock: Callable[[], int] = wall_ms,
+    ) -> None:
+        self.store = store
+        self.on_written = on_written or (lambda: None)
+        self.clock = clock
+
+    def token_role(self, token: str) -> str | None:
+        return self.store.token_role(token)
+
+    # ---- commands --------------------------------------------------------------------
+
+    def put_product(self, body: ProductIn) -> Event:
+        """Products are master data: per-field last-writer-wins, sent to every node."""
+        if not body.sku.strip():
+            raise Refused("sku must not be empty")
+        fields = _product_fields(body)
+        if not fields:
+            raise Refused("nothing to change: give name, barcode, unit or price")
+        return self._upsert("product", body.sku, fields)
+
+    def put_user(self, body: UserIn) -> Event:
+        """Users and roles are master data: per-field last-writer-wins, sent to every node."""
+        if not body.user.strip():
+            raise Refused("user must not be empty")
+        if body.role is not None and body.role not in ROLES:
+            raise Refused(f"role must be one of: {', '.join(ROLES)}")
+        fields = {
+            k: v for k, v in msgspec.structs.asdict(body).items() if k != "user" and v is not None
+        }
+        if not fields:
+            raise Refused("nothing to change: give name, role, locations or active")
+        return self._upsert("user", body.user, fields)
+
+    def order(self, body: PurchaseOrderIn) -> str:
+        """A purchase order goes to the nodes at its location; returns its document id."""
+        location = _location(body.location)
+        if not body.lines:
+            raise Refused("a purchase order needs at least one line")
+        lines = [_doc_line(i, line) for i, line in enumerate(body.lines, start=1)]
+
+        def header(doc: str) -> list[Body]:
+            return [
+                Document(
+                    doc=doc,
+                    type="purchase_order",
+                    location=location,
+                    counterparty=body.supplier,
+                    lines=lines,
+                    note=body.note,
+                )
+            ]
+
+        return self._post(location, purchase_order_id, header)
+
+    def correct(self, body: CorrectionIn) -> str:
+        """A stock correction is a new movement against @count, never an edit."""
+        location = _location(body.location)
+        qty = _amount(units.parse_qty, body.qty, "qty")
+        if qty == 0:
+            raise Refused("qty: a correction of zero changes nothing")
+        if not body.reason.strip():
+            raise Refused("reason: say why the stock is corrected")
+        src, dst = (COUNT, location) if qty > 0 else (location, COUNT)
+
+        def bodies(doc: str) -> list[Body]:
+            return [
+                Document(doc=doc, type="count", location=location, note=body.reason),
+                Movement(sku=body.sku, qty=abs(qty), src=src, dst=dst, lot=body.lot, doc=doc),
+            ]
+
+        return self._post(location, correction_id, bodies)
+
+    def _upsert(self, entity: str, key: str, fields: dict) -> Event:
+        """Master data goes on the hub's log `hub`, which every node reads."""
+        (event,) = self.store.events.append(
+            [Upsert(entity=entity, key=key, fields=fields)], API_USER, self.clock()
+        )
+        self.on_written()
+        return event
+
+    def _post(
+        self,
+        location: str,
+        name: Callable[[str, int], str],
+        bodies: Callable[[str], Sequence[Body]],
+    ) -> str:
+        """Write a document on `hub-<location>` under the id its header's seq gives.
+
+        Nothing else writes between reading the head and appending: only the hub writes
+        its logs, and it does so from synchronous code on its one event-loop thread."""
+        origin = hub_origin_for(location)
+        doc = name(location, self.store.events.head_seq(origin) + 1)
+        self.store.events.append(bodies(doc), API_USER, self.clock(), origin=origin)
+        self.on_written()
+        return doc
+
+    # ---- reads -----------------------------------------------------------------------
+
+    def health(self) -> Health:
+        self.store.ping()
+        return Health(
+            origins=self.store.events.heads(),
+            folded=self.store.events.folded(),
+            unfolded=self.store.events.unfolded(),
+        )
+
+    def stock(self, location: str | None = None, sku: str | None = None) -> list[StockRow]:
+        return self.store.events.stock(location=location, sku=sku)
+
+    def cost(self, location: str | None = None, sku: str | None = None) -> list[CostRow]:
+        return self.store.events.cost(location=location, sku=sku)
+
+    def rejected(self) -> list[dict]:
+        return self.store.events.rejected()
+
+    def document(self, doc: str) -> DocumentStatus:
+        status = self.store.events.document(doc)
+        if status is None:
+            raise NotFound(f"no document {doc!r} at the hub")
+        return status
+
+    def nodes(self) -> list[OriginStatus]:
+        """Every origin the hub knows of, even one whose seq 1 is held or missing (it has
+        no head yet, and must show all the more)."""
+        events = self.store.events
+        now = self.clock()
+        gaps = events.gaps()
+        held: dict[str, list[dict]] = {}
+        for item in events.held():
+            held.setdefault(item["origin"], []).append(item)
+        last_ingest = self.store.last_ingest_ms()
+        heads = events.heads()
+        folded = events.folded()
+        known = sorted(set(heads) | set(gaps) | set(held) | set(last_ingest))
+        return [
+            OriginStatus(
+                origin=origin,
+                ingested_seq=heads.get(origin, 0),
+                folded_seq=folded.get(origin, 0),
+                waiting=self.store.waiting(origin),
+                missing=gaps.get(origin, []),
+                held=held.get(origin, []),
+                last_event_age_ms=self._event_age(origin, now),
+                last_ingest_age_ms=(now - last_ingest[origin] if origin in last_ingest else None),
+            )
+            for origin in known
+        ]
+
+    def _event_age(self, origin: str, now: int) -> int | None:
+        """How long ago, by its own clock, the origin's last verified event happened."""
+        hlc = self.store.events.head_hlc(origin)
+        return None if hlc is None else max(0, now - physical_ms(hlc))
