@@ -6,11 +6,11 @@
 Prints, each beside its raw limit and the ratio:
   1. durable single-sale commit latency at the node (`Node.sell`, p50/p99), against a plain
      single-row INSERT + COMMIT on a connection opened the same way;
-  2. bulk append rate through `EventStore.append` in large batches, against a plain
+  2. bulk append rate through `Replica.append` in large batches, against a plain
      `executemany` INSERT of the same rows into a table shaped like `events`: the log
      alone (`fold=False`, the target), `project` folding it afterwards, and the default
      append that folds inline (docs/architecture.md, "Storing is confirming");
-  3. fold throughput: (a) hub-style `EventStore.ingest` of the same events into a fresh store,
+  3. fold throughput: (a) hub-style `Replica.ingest` of the same events into a fresh store,
      (b) the pure reference fold `fold_events`, (c) an ingest from two tills where one runs
      behind, so about a tenth of the events arrive out of hlc order and re-fold their keys.
 
@@ -48,8 +48,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import msgspec  # noqa: E402
 
+from ledger.replica import Replica  # noqa: E402
 from ledger.sqlite import connect  # noqa: E402
-from ledger.store import EventStore  # noqa: E402
 from node.service import Node  # noqa: E402
 from protocol import codec  # noqa: E402
 from protocol.events import Body, Count, Event, Movement  # noqa: E402
@@ -313,12 +313,12 @@ def bench_sales(root: Path, sales: int, products: int = 50) -> tuple[list[float]
 
 def bench_append(
     root: Path, bodies: Sequence[Body], batch: int, fold: bool = True
-) -> tuple[float, EventStore]:
-    """Events/s through `EventStore.append`, `batch` bodies per durable transaction;
+) -> tuple[float, Replica]:
+    """Events/s through `Replica.append`, `batch` bodies per durable transaction;
     with `fold=False` the log alone (bulk loads), folded afterwards by `project`."""
     name = "append.db" if fold else "append-log.db"
-    store = EventStore(connect(root / name), STORE)
-    label = "EventStore.append" + ("" if fold else "(fold=False)")
+    store = Replica(connect(root / name), STORE)
+    label = "Replica.append" + ("" if fold else "(fold=False)")
     with progress(label, len(bodies)) as advance:
         t = time.perf_counter()
         for i in range(0, len(bodies), batch):
@@ -329,10 +329,10 @@ def bench_append(
     return len(bodies) / elapsed, store
 
 
-def bench_project(store: EventStore, per_origin: int) -> float:
-    """Events/s of `EventStore.project` folding what a log-only append left unfolded."""
-    total = store.unfolded()
-    with progress("EventStore.project", total) as advance:
+def bench_project(store: Replica, per_origin: int) -> float:
+    """Events/s of `Replica.project` folding what a log-only append left unfolded."""
+    total = store.projector.unfolded()
+    with progress("Replica.project", total) as advance:
         t = time.perf_counter()
         while done := store.project(per_origin):
             advance(done)
@@ -358,12 +358,12 @@ class Recorder:
 
 
 def bench_sql_floor(root: Path, bodies: Sequence[Body], batch: int) -> float:
-    """Events/s of replaying exactly the SQL `EventStore.append` issues, with no Python work
+    """Events/s of replaying exactly the SQL `Replica.append` issues, with no Python work
     between statements: what the ledger's schema costs in SQLite alone."""
     conn = connect(root / "recorded.db")
-    EventStore(conn, STORE)  # migrated before recording
+    Replica(conn, STORE)  # migrated before recording
     recorder = Recorder(conn)
-    store = EventStore(recorder, STORE)  # type: ignore[arg-type]
+    store = Replica(recorder, STORE)  # type: ignore[arg-type]
     recorder.log.clear()
     with progress("recording append SQL", len(bodies)) as advance:
         for i in range(0, len(bodies), batch):
@@ -371,7 +371,7 @@ def bench_sql_floor(root: Path, bodies: Sequence[Body], batch: int) -> float:
             advance(min(batch, len(bodies) - i))
     conn.close()
     replay = connect(root / "replayed.db")
-    EventStore(replay, STORE)
+    Replica(replay, STORE)
     with progress("replaying append SQL", len(recorder.log)) as advance:
         t = time.perf_counter()
         for n, (many, sql, args) in enumerate(recorder.log, start=1):
@@ -408,9 +408,9 @@ def bench_raw_insert(root: Path, rows: Sequence[tuple], batch: int) -> float:
 
 def bench_ingest(
     path: Path, deliveries: Sequence[Sequence[bytes]], label: str
-) -> tuple[float, EventStore]:
-    """Events/s of hub-style `EventStore.ingest`, one call per delivery, into a fresh store."""
-    hub = EventStore(connect(path), "hub")
+) -> tuple[float, Replica]:
+    """Events/s of hub-style `Replica.ingest`, one call per delivery, into a fresh store."""
+    hub = Replica(connect(path), "hub")
     wall = BASE_MS + 10**9  # well after every event: nothing is held for clock skew
     total = sum(len(d) for d in deliveries)
     with progress(label, total) as advance:
@@ -430,11 +430,11 @@ def bench_fold(events: Sequence[Event]) -> tuple[float, Snapshot]:
     return len(events) / (time.perf_counter() - t), snap
 
 
-def agrees(store: EventStore, snap: Snapshot) -> bool:
+def agrees(store: Replica, snap: Snapshot) -> bool:
     """Does the store's stock and cost equal the reference fold's? (cheap sanity check)"""
-    stock = {(r.location, r.sku, r.lot): r.qty for r in store.stock(include_virtual=True)}
+    stock = {(r.location, r.sku, r.lot): r.qty for r in store.read.stock(include_virtual=True)}
     want = {key: qty for key, qty in snap.stock.items() if qty}
-    cost = {(r.location, r.sku): (r.qty, r.value, r.last_cost) for r in store.cost()}
+    cost = {(r.location, r.sku): (r.qty, r.value, r.last_cost) for r in store.read.cost()}
     want_cost = {key: tuple(state) for key, state in snap.cost.items()}
     return {k: v for k, v in stock.items() if v} == want and cost == want_cost
 
@@ -546,7 +546,7 @@ def main() -> int:
 
         say(
             f"\n2. bulk append: {args.events:,} events, {args.batch:,} bodies per "
-            "EventStore.append (500 SKUs x 2 lots)"
+            "Replica.append (500 SKUs x 2 lots)"
         )
         bodies = workload(args.events)
         log_rate, logged = bench_append(root, bodies, args.batch, fold=False)
@@ -556,12 +556,12 @@ def main() -> int:
         raw_rate = bench_raw_insert(root, rows, args.batch)
         size = statistics.mean(len(r[4]) for r in rows)
         say(
-            f"   EventStore.append(fold=False) {log_rate:10,.0f} events/s   raw executemany "
+            f"   Replica.append(fold=False) {log_rate:10,.0f} events/s   raw executemany "
             f"{raw_rate:10,.0f} events/s   ({size:.0f}-byte events)"
         )
-        say(f"   then EventStore.project       {project_rate:10,.0f} events/s")
+        say(f"   then Replica.project       {project_rate:10,.0f} events/s")
         say(
-            f"   EventStore.append, folded inline {append_rate:10,.0f} events/s "
+            f"   Replica.append, folded inline {append_rate:10,.0f} events/s "
             f"(log then project: {1 / (1 / log_rate + 1 / project_rate):,.0f} events/s)"
         )
         lines.append(
@@ -587,15 +587,15 @@ def main() -> int:
         lines.append(Line("append SQL, no Python (events/s)", floor_rate, raw_rate))
 
         say("\n3. fold throughput")
-        raws = [raw for _, raw in store.raw_events(STORE, 0, len(bodies))]
+        raws = [raw for _, raw in store.log.raw_events(STORE, 0, len(bodies))]
         deliveries = [raws[i : i + args.batch] for i in range(0, len(raws), args.batch)]
-        ingest_rate, hub = bench_ingest(root / "hub.db", deliveries, "EventStore.ingest")
+        ingest_rate, hub = bench_ingest(root / "hub.db", deliveries, "Replica.ingest")
         events = [codec.decode(raw) for raw in raws]
         fold_rate, snap = bench_fold(events)
         checked = agrees(store, snap) and agrees(hub, snap) and agrees(logged, snap)
         logged.conn.close()
         hub.conn.close()
-        say(f"   (a) EventStore.ingest, in order  {ingest_rate:10,.0f} events/s")
+        say(f"   (a) Replica.ingest, in order  {ingest_rate:10,.0f} events/s")
         say(f"   (b) fold_events (pure, in memory) {fold_rate:10,.0f} events/s")
         say(
             "       append (inline and projected) and ingest agree with the reference fold: "
@@ -617,15 +617,15 @@ def main() -> int:
         lines.append(Line(f"ingest, {share:.0%} late (events/s)", late_rate, ingest_rate))
 
         if args.profile:
-            fresh = EventStore(connect(root / "append-profile.db"), STORE)
+            fresh = Replica(connect(root / "append-profile.db"), STORE)
             profiled(
-                "EventStore.append, same workload, fresh store",
+                "Replica.append, same workload, fresh store",
                 lambda: [
                     fresh.append(bodies[i : i + args.batch], "bench", BASE_MS + 2 * i)
                     for i in range(0, len(bodies), args.batch)
                 ],
             )
-            again = EventStore(connect(root / "hub-profile.db"), "hub")
+            again = Replica(connect(root / "hub-profile.db"), "hub")
             profiled(
                 "ingest, two tills, late",
                 lambda: [again.ingest(d, BASE_MS + 10**9) for d in late],

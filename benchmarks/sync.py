@@ -2,7 +2,7 @@
 
     python benchmarks/sync.py [--events 1000000] [--quick] [--dir PATH] [--profile]
 
-1. Builds the node's ledger through `EventStore.append` in large batches (the real path,
+1. Builds the node's ledger through `Replica.append` in large batches (the real path,
    timed): sales (a header and a movement each) with a receipt now and then.
 2. Starts nats-server (`kucun.natsserver.NatsServer`, JetStream fsync on every write) and a
    `kucun hub serve` process, and waits until the hub has created its streams.
@@ -81,14 +81,14 @@ def end_progress() -> None:
 
 
 def build_backlog(path: Path, events: int, nats_url: str) -> tuple[Node, float]:
-    """`events` events through `EventStore.append`, CHUNK per durable transaction."""
+    """`events` events through `Replica.append`, CHUNK per durable transaction."""
     node = Node.init(path, "S01", None, nats_url)
     rng = random.Random(1)
     start_ms = (time.time_ns() // 1_000_000 // DAY_MS - 2) * DAY_MS  # two days ago
     t = time.perf_counter()
     done = 0
     while done < events:
-        head = node.store.head_seq("S01")
+        head = node.store.log.head_seq("S01")
         bodies: list[Body] = []
         want = min(CHUNK, events - done)
         while len(bodies) < want:
@@ -448,7 +448,7 @@ def main() -> int:
             "SELECT sum(length(raw)) FROM events WHERE origin = 'S01'"
         ).fetchone()[0]
         print(
-            f"  node ledger built through EventStore.append: {build_s:.1f} s "
+            f"  node ledger built through Replica.append: {build_s:.1f} s "
             f"({events / build_s:,.0f} events/s), {size / 1e6:,.0f} MB of events "
             f"({size / events:.0f} bytes each)"
         )

@@ -32,17 +32,15 @@ def new_user_seed() -> tuple[str, str]:
 
 def hub_seed(store: HubStore) -> str:
     """The hub's own seed, created on first use."""
-    row = store.conn.execute("SELECT seed FROM nats_identities WHERE role = 'hub'").fetchone()
-    if row:
-        return row[0]
+    existing = store.tables.hub_seed()
+    if existing:
+        return existing
     seed, public = new_user_seed()
     with transaction(store.conn):  # `nats serve --hub-db` and `hub serve` may race here
-        store.conn.execute(
-            "INSERT OR IGNORE INTO nats_identities(name, role, public_key, seed) "
-            "VALUES ('hub', 'hub', ?, ?)",
-            (public, seed),
-        )
-    return store.conn.execute("SELECT seed FROM nats_identities WHERE name = 'hub'").fetchone()[0]
+        store.tables.add_hub_identity(public, seed)
+    stored = store.tables.hub_seed()
+    assert stored is not None
+    return stored
 
 
 def hub_public_key(store: HubStore) -> str:
@@ -55,26 +53,16 @@ def add_node(store: HubStore, node: str, location: str | None = None) -> str:
     for label, value in (("node id", node), ("location", location)):
         if not valid_replica_id(value):
             raise HubError(f"{label} {value!r} is not valid: use letters, digits, '-' or '_'")
-    if store.conn.execute("SELECT 1 FROM nats_identities WHERE name = ?", (node,)).fetchone():
+    if store.tables.has_identity(node):
         raise HubError(
             f"node {node} is already registered; its credentials cannot be shown "
             "again. Register the till under a new node id."
         )
     seed, public = new_user_seed()
     with transaction(store.conn):
-        store.conn.execute(
-            "INSERT INTO nats_identities(name, role, location, public_key) "
-            "VALUES (?, 'node', ?, ?)",
-            (node, location, public),
-        )
+        store.tables.add_node_identity(node, location, public)
     return seed
 
 
 def nodes(store: HubStore) -> list[NodeIdentity]:
-    return [
-        NodeIdentity(*row)
-        for row in store.conn.execute(
-            "SELECT name, location, public_key FROM nats_identities WHERE role = 'node' "
-            "ORDER BY name"
-        )
-    ]
+    return [NodeIdentity(*row) for row in store.tables.node_identities()]

@@ -29,8 +29,8 @@ from nats.js.errors import BucketNotFoundError, NotFoundError
 
 from hub.routing import route_transfers
 from hub.store import HubStore
+from ledger.log import IngestResult
 from ledger.sqlite import transaction
-from ledger.store import IngestResult
 from ledger.streams import node_consumer_config
 from protocol import codec, subjects
 from protocol.events import Event, is_hub_origin
@@ -143,12 +143,7 @@ def ingest_messages(store: HubStore, msgs: list) -> IngestResult:
         log.error("a fetch of %d messages failed (%s); storing them one by one", len(msgs), exc)
         total = IngestResult()
         for msg in msgs:
-            one = ingest_messages(store, [msg])
-            total.applied += one.applied
-            total.duplicates += one.duplicates
-            total.waiting = one.waiting
-            total.held += one.held
-            total.rejected += one.rejected
+            total.add(ingest_messages(store, [msg]))
         return total
 
 
@@ -164,13 +159,13 @@ def _ingest_together(store: HubStore, msgs: list) -> IngestResult:
                     raise codec.BadEvent(f"{origin!r} is the hub's own log: no node may send it")
                 raws = codec.decode_batch(msg.data)
                 simple = (
-                    store.events.ingest_batch_in_transaction(origin, msg.data, raws, now)
+                    store.events.ingest_batch(origin, msg.data, raws, now)
                     if origin is not None
                     else None
                 )
                 if simple:  # the common case: it continues its origin's log, stored whole
                     appended += simple.applied
-                    _log_ingest(store, origin, now)
+                    store.tables.note_ingest(origin, now)
                     continue
                 batch = [(raw, codec.decode(raw)) for raw in raws]
                 for _, event in batch:
@@ -180,11 +175,11 @@ def _ingest_together(store: HubStore, msgs: list) -> IngestResult:
                         )
             except codec.BadEvent as exc:
                 log.error("rejected message on %s: %s", msg.subject, exc)
-                store.events.record_rejected(origin, None, str(exc), msg.data, now)
+                store.events.quarantine.reject(origin, None, str(exc), msg.data, now)
                 continue
             pairs.extend(batch)
-            _log_ingest(store, origin, now)
-        result = store.events.ingest_decoded_in_transaction(pairs, now, fold=False)
+            store.tables.note_ingest(origin, now)
+        result = store.events.ingest_decoded(pairs, now, fold=False)
         result.applied += appended
     for origin, seq, reason in result.rejected:
         log.error("rejected event %s:%s: %s", origin, seq, reason)
@@ -193,20 +188,12 @@ def _ingest_together(store: HubStore, msgs: list) -> IngestResult:
     return result
 
 
-def _log_ingest(store: HubStore, origin: str, now: int) -> None:
-    store.conn.execute(
-        "INSERT INTO ingest_log(origin, last_ingest_ms) VALUES (?, ?) "
-        "ON CONFLICT(origin) DO UPDATE SET last_ingest_ms = excluded.last_ingest_ms",
-        (origin, now),
-    )
-
-
 def _dead_letter(store: HubStore, msg, exc: Exception) -> IngestResult:
     origin = subjects.origin_of_subject(msg.subject)
     reason = f"could not be stored: {type(exc).__name__}: {exc}"
     log.error("rejected message on %s: %s", msg.subject, reason)
     with transaction(store.conn):
-        store.events.record_rejected(origin, None, reason, msg.data, wall_ms())
+        store.events.quarantine.reject(origin, None, reason, msg.data, wall_ms())
     return IngestResult(rejected=[(origin, None, reason)])
 
 
@@ -220,7 +207,7 @@ class Watermarks:
 
     async def publish_changed(self) -> None:
         kv = await self.js.key_value(subjects.WATERMARK_BUCKET)
-        for origin, seq in self.store.events.heads().items():
+        for origin, seq in self.store.events.log.heads().items():
             if self.sent.get(origin) != seq and not is_hub_origin(origin):
                 await kv.put(origin, str(seq).encode())
                 self.sent[origin] = seq
@@ -237,23 +224,23 @@ def project(store: HubStore, per_origin: int | None = PROJECT_CHUNK) -> int:
     except _DATA_ERRORS as exc:
         log.error("folding a chunk failed (%s); folding one event at a time", exc)
     folded = 0
-    for origin, done, head in store.events.unfolded_spans():
+    for origin, done, head in store.events.projector.unfolded_spans():
         for _ in range(min(head - done, per_origin or head)):
             try:
                 folded += _project(store, 1, only=origin)
             except _DATA_ERRORS as exc:
                 reason = f"cannot be folded: {type(exc).__name__}: {exc}"
                 with transaction(store.conn):
-                    seq = store.events.set_aside_unfoldable(origin, reason)
+                    seq = store.events.projector.set_aside_unfoldable(origin, reason)
                 log.error("ignoring %s:%s: %s", origin, seq, reason)
     return folded
 
 
 def _project(store: HubStore, per_origin: int | None, only: str | None = None) -> int:
     with transaction(store.conn):
-        folded = store.events.project_in_transaction(per_origin, only)
+        folded = store.events.project(per_origin, only)
         if folded:
-            route_transfers(store.events, wall_ms())
+            route_transfers(store.events, store.tables, wall_ms())
     return folded
 
 
@@ -279,24 +266,24 @@ async def run_ingest(
     )
     watermarks = Watermarks(js, store)
     await watermarks.publish_changed()
-    behind = store.events.unfolded() > 0
+    behind = store.events.projector.unfolded() > 0
     last_projection = time.monotonic()
 
     def fold_some() -> None:
         nonlocal behind, last_projection
         if project(store) and on_ingested:
             on_ingested()
-        behind = store.events.unfolded() > 0
+        behind = store.events.projector.unfolded() > 0
         last_projection = time.monotonic()
 
     while not stop.is_set():
         try:
             msgs = await sub.fetch(batch=batch, timeout=0.05 if behind else 1.0)
         except (TimeoutError, NatsTimeout):
-            if store.events.held():
+            if store.events.quarantine.held():
                 store.events.release_held(wall_ms(), fold=False)
                 await watermarks.publish_changed()
-            behind = behind or store.events.unfolded() > 0
+            behind = behind or store.events.projector.unfolded() > 0
             if behind:
                 fold_some()
             continue

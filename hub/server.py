@@ -43,7 +43,7 @@ class HubOutbox:
     async def run(self, js, stop: asyncio.Event) -> None:
         publishers: dict[str, Publisher] = {}
         while not stop.is_set():
-            for origin in self.store.events.heads():
+            for origin in self.store.events.log.heads():
                 if is_hub_origin(origin):
                     if origin not in publishers:
                         publishers[origin] = Publisher(self.store.events, js, origin)

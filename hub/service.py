@@ -277,35 +277,37 @@ class HubService:
     ) -> str:
         """Write a document on `hub-<location>` under the id its header's seq gives.
 
-        Nothing else writes between reading the head and appending: only the hub writes
-        its logs, and it does so from synchronous code on its one event-loop thread."""
+        Reading the head and appending share one unit of work, so two writers (the API
+        and transfer routing, say) can never hand out the same number."""
         origin = hub_origin_for(location)
-        doc = name(location, self.store.events.head_seq(origin) + 1)
-        self.store.events.append(bodies(doc), API_USER, self.clock(), origin=origin)
+        replica = self.store.events
+        with replica.work():  # the id and the document it names commit together
+            doc = name(location, replica.log.head_seq(origin) + 1)
+            replica.append(bodies(doc), API_USER, self.clock(), origin=origin)
         self.on_written()
         return doc
 
     # ---- reads -----------------------------------------------------------------------
 
     def health(self) -> Health:
-        self.store.ping()
+        self.store.tables.ping()
         return Health(
-            origins=self.store.events.heads(),
-            folded=self.store.events.folded(),
-            unfolded=self.store.events.unfolded(),
+            origins=self.store.events.log.heads(),
+            folded=self.store.events.projector.folded(),
+            unfolded=self.store.events.projector.unfolded(),
         )
 
     def stock(self, location: str | None = None, sku: str | None = None) -> list[StockRow]:
-        return self.store.events.stock(location=location, sku=sku)
+        return self.store.events.read.stock(location=location, sku=sku)
 
     def cost(self, location: str | None = None, sku: str | None = None) -> list[CostRow]:
-        return self.store.events.cost(location=location, sku=sku)
+        return self.store.events.read.cost(location=location, sku=sku)
 
     def rejected(self) -> list[dict]:
-        return self.store.events.rejected()
+        return self.store.events.quarantine.rejected()
 
     def document(self, doc: str) -> DocumentStatus:
-        status = self.store.events.document(doc)
+        status = self.store.events.read.document(doc)
         if status is None:
             raise NotFound(f"no document {doc!r} at the hub")
         return status
@@ -313,22 +315,22 @@ class HubService:
     def nodes(self) -> list[OriginStatus]:
         """Every origin the hub knows of, even one whose seq 1 is held or missing (it has
         no head yet, and must show all the more)."""
-        events = self.store.events
+        replica = self.store.events
         now = self.clock()
-        gaps = events.gaps()
+        gaps = replica.log.gaps()
         held: dict[str, list[dict]] = {}
-        for item in events.held():
+        for item in replica.quarantine.held():
             held.setdefault(item["origin"], []).append(item)
-        last_ingest = self.store.last_ingest_ms()
-        heads = events.heads()
-        folded = events.folded()
+        last_ingest = self.store.tables.last_ingest_ms()
+        heads = replica.log.heads()
+        folded = replica.projector.folded()
         known = sorted(set(heads) | set(gaps) | set(held) | set(last_ingest))
         return [
             OriginStatus(
                 origin=origin,
                 ingested_seq=heads.get(origin, 0),
                 folded_seq=folded.get(origin, 0),
-                waiting=self.store.waiting(origin),
+                waiting=replica.log.waiting(origin),
                 missing=gaps.get(origin, []),
                 held=held.get(origin, []),
                 last_event_age_ms=self._event_age(origin, now),
@@ -339,5 +341,5 @@ class HubService:
 
     def _event_age(self, origin: str, now: int) -> int | None:
         """How long ago, by its own clock, the origin's last verified event happened."""
-        hlc = self.store.events.head_hlc(origin)
+        hlc = self.store.events.log.head_hlc(origin)
         return None if hlc is None else max(0, now - physical_ms(hlc))

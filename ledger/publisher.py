@@ -19,15 +19,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from nats.errors import ConnectionClosedError, NoRespondersError, OutboundBufferLimitError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
-from ledger.sqlite import transaction
-from ledger.store import EventStore
+from ledger.outbox import Outbox, OutboxState
+from ledger.replica import Replica
 from protocol import codec, subjects
 
 log = logging.getLogger("kucun.publisher")
@@ -63,41 +62,12 @@ def batches(rows: list[tuple[int, bytes]], max_bytes: int) -> list[list[tuple[in
     return out
 
 
-@dataclass
-class OutboxState:
-    published_seq: int = 0
-    stream_seq: int = 0
-    last_ack_ms: int | None = None
-    safe_seq: int = 0
-    last_safe_ms: int | None = None
+def load_state(store: Replica, origin: str) -> OutboxState:
+    return Outbox(store.conn).load(origin)
 
 
-def load_state(store: EventStore, origin: str) -> OutboxState:
-    row = store.conn.execute(
-        "SELECT published_seq, stream_seq, last_ack_ms, safe_seq, last_safe_ms FROM outbox "
-        "WHERE origin = ?",
-        (origin,),
-    ).fetchone()
-    return OutboxState(*row) if row else OutboxState()
-
-
-def save_state(store: EventStore, origin: str, state: OutboxState) -> None:
-    with transaction(store.conn):
-        store.conn.execute(
-            "INSERT INTO outbox(origin, published_seq, stream_seq, last_ack_ms, safe_seq, "
-            "last_safe_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(origin) DO UPDATE SET "
-            "published_seq = excluded.published_seq, stream_seq = excluded.stream_seq, "
-            "last_ack_ms = excluded.last_ack_ms, safe_seq = excluded.safe_seq, "
-            "last_safe_ms = excluded.last_safe_ms",
-            (
-                origin,
-                state.published_seq,
-                state.stream_seq,
-                state.last_ack_ms,
-                state.safe_seq,
-                state.last_safe_ms,
-            ),
-        )
+def save_state(store: Replica, origin: str, state: OutboxState) -> None:
+    Outbox(store.conn).save(origin, state)
 
 
 class Publisher:
@@ -105,7 +75,7 @@ class Publisher:
 
     def __init__(
         self,
-        store: EventStore,
+        store: Replica,
         js: JetStreamContext,
         origin: str,
         publish_timeout: float = 10.0,
@@ -132,7 +102,7 @@ class Publisher:
         else:
             stream_seq = msg.seq or 0
             last = self._last_seq_in(msg)
-        head = self.store.head_seq(self.origin)
+        head = self.store.log.head_seq(self.origin)
         if last > head:
             log.error(
                 "stream holds %s up to seq %d but this ledger only has %d: the ledger was "
@@ -166,9 +136,9 @@ class Publisher:
         if not self._reconciled:
             await self.reconcile()
         sent = 0
-        total = self.store.head_seq(self.origin) - self.state.published_seq
+        total = self.store.log.head_seq(self.origin) - self.state.published_seq
         while True:
-            rows = self.store.raw_events(self.origin, self.state.published_seq, limit=20_000)
+            rows = self.store.log.raw_events(self.origin, self.state.published_seq, limit=20_000)
             if not rows:
                 return sent
             for batch in batches(rows, self.max_batch_bytes):

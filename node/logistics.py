@@ -11,16 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import msgspec
-
-from ledger import derive
 from node.errors import NodeError
 from node.service import Node, wall_ms
 from protocol.allocation import fefo
 from protocol.documents import DocumentStatus
 from protocol.events import SUPPLIER, TRANSIT, DocLine, Document, Event, Movement, valid_replica_id
-
-_decoder = msgspec.msgpack.Decoder(Document)
 
 
 def parse_lines(node: Node, items: Sequence[str]) -> list[tuple[str, int]]:
@@ -41,28 +36,36 @@ def ship_transfer(node: Node, to: str, lines: Sequence[tuple[str, int]]) -> list
         raise NodeError(f"cannot ship to {to!r}: give another store's location id")
     if not lines or any(qty <= 0 for _, qty in lines):
         raise NodeError("a transfer needs at least one line with a quantity above zero")
+
     def shipment(doc: str) -> list:
-        bodies: list = [Document(doc=doc, type="transfer", location=here, counterparty=to,
-                                 lines=[DocLine(sku=s, qty=q) for s, q in lines])]
+        bodies: list = [
+            Document(
+                doc=doc,
+                type="transfer",
+                location=here,
+                counterparty=to,
+                lines=[DocLine(sku=s, qty=q) for s, q in lines],
+            )
+        ]
         for sku, qty in lines:
-            for lot, part in fefo(derive.lot_levels(node.conn, here, sku), qty):
-                bodies.append(Movement(sku=sku, qty=part, src=here, dst=TRANSIT, lot=lot,
-                                       doc=doc))
+            for lot, part in fefo(node.read.lot_levels(here, sku), qty):
+                bodies.append(Movement(sku=sku, qty=part, src=here, dst=TRANSIT, lot=lot, doc=doc))
         return bodies
 
     return node.post(shipment)
 
 
 def document(node: Node, doc: str) -> tuple[Document, DocumentStatus]:
-    row = node.conn.execute("SELECT body FROM documents WHERE doc = ?", (doc,)).fetchone()
-    status = node.store.document(doc)
-    if row is None or status is None:
+    header = node.read.document_header(doc)
+    status = node.read.document(doc)
+    if header is None or status is None:
         raise NodeError(f"no document {doc!r} here yet: sync, or check the number")
-    return _decoder.decode(row[0]), status
+    return header, status
 
 
-def receive_transfer(node: Node, doc: str,
-                     lines: Sequence[tuple[str, int]] | None = None) -> list[Event]:
+def receive_transfer(
+    node: Node, doc: str, lines: Sequence[tuple[str, int]] | None = None
+) -> list[Event]:
     """Book what arrived; by default exactly what the transfer lists."""
     header, _ = document(node, doc)
     if header.type != "transfer" or header.counterparty != node.config.location:
@@ -71,8 +74,9 @@ def receive_transfer(node: Node, doc: str,
     return _book(node, doc, TRANSIT, arrived, {line.sku: None for line in header.lines})
 
 
-def receive_purchase_order(node: Node, doc: str,
-                           lines: Sequence[tuple[str, int]] | None = None) -> list[Event]:
+def receive_purchase_order(
+    node: Node, doc: str, lines: Sequence[tuple[str, int]] | None = None
+) -> list[Event]:
     """Receive against an order; by default everything still outstanding."""
     header, status = document(node, doc)
     if header.type != "purchase_order" or header.location != node.config.location:
@@ -83,10 +87,16 @@ def receive_purchase_order(node: Node, doc: str,
     return _book(node, doc, SUPPLIER, lines, costs)
 
 
-def _book(node: Node, doc: str, src: str, lines: Sequence[tuple[str, int]],
-          costs: dict[str, int | None]) -> list[Event]:
-    moves = [Movement(sku=sku, qty=qty, src=src, dst=node.config.location, doc=doc,
-                      unit_cost=costs.get(sku)) for sku, qty in lines if qty > 0]
+def _book(
+    node: Node, doc: str, src: str, lines: Sequence[tuple[str, int]], costs: dict[str, int | None]
+) -> list[Event]:
+    moves = [
+        Movement(
+            sku=sku, qty=qty, src=src, dst=node.config.location, doc=doc, unit_cost=costs.get(sku)
+        )
+        for sku, qty in lines
+        if qty > 0
+    ]
     if not moves:
         raise NodeError(f"nothing to receive on {doc}")
     return node.store.append(moves, node.config.user, wall_ms())
@@ -94,12 +104,8 @@ def _book(node: Node, doc: str, src: str, lines: Sequence[tuple[str, int]],
 
 def open_documents(node: Node) -> list[DocumentStatus]:
     """Orders and transfers that concern this location and are not finished."""
-    rows = node.conn.execute(
-        "SELECT doc FROM documents WHERE type IN ('purchase_order', 'transfer') "
-        "ORDER BY hlc, doc"
-    ).fetchall()
     out = []
-    for (doc,) in rows:
+    for doc in node.read.document_ids(("purchase_order", "transfer")):
         header, status = document(node, doc)
         mine = node.config.location in (header.location, header.counterparty)
         if mine and status.status not in ("received", "received_with_discrepancy"):

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from ledger import derive
+from ledger.node_tables import NODE_MIGRATIONS, NodeSettings
+from ledger.readmodel import Product, StockRow
+from ledger.replica import Replica
 from ledger.sqlite import connect, migrate, transaction
-from ledger.store import EventStore
 from node.errors import NodeError, NotInitialised, UnknownProduct
 from protocol import units
 from protocol.allocation import fefo
@@ -34,13 +35,6 @@ from protocol.events import (
     valid_replica_id,
 )
 from protocol.subjects import node_inbox_prefix
-
-NODE_MIGRATIONS = [
-    """
-    CREATE TABLE node_config(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE sync_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL)
-    """
-]
 
 UNITS = ("pcs", "kg")
 
@@ -64,22 +58,14 @@ class NodeConfig:
         return {"nkeys_seed_str": self.nkey_seed, "inbox_prefix": node_inbox_prefix(self.node)}
 
 
-@dataclass(frozen=True)
-class Product:
-    sku: str
-    name: str | None
-    barcode: str | None
-    unit: str
-    price: int | None
-
-
 class Node:
     """An opened, initialised node ledger."""
 
     def __init__(self, conn: sqlite3.Connection, config: NodeConfig) -> None:
         self.conn = conn
         self.config = config
-        self.store = EventStore(conn, config.node)
+        self.store = Replica(conn, config.node)
+        self.read = self.store.read
 
     # ---- lifecycle -----------------------------------------------------------------
 
@@ -102,25 +88,18 @@ class Node:
                 )
         conn = connect(path)
         migrate(conn, "node", NODE_MIGRATIONS)
-        existing = dict(conn.execute("SELECT key, value FROM node_config"))
+        settings = NodeSettings(conn)
+        existing = settings.read()
         if existing and existing.get("node") != node:
             raise NodeError(
                 f"{path} already belongs to node {existing['node']}; a ledger's node id "
                 "never changes. Use a new --db file for a new node."
             )
+        values = {"node": node, "location": location, "nats": nats, "user": user}
+        if nkey_seed:
+            values["nkey_seed"] = nkey_seed
         with transaction(conn):
-            for key, value in (
-                ("node", node),
-                ("location", location),
-                ("nats", nats),
-                ("user", user),
-                *([("nkey_seed", nkey_seed)] if nkey_seed else []),
-            ):
-                conn.execute(
-                    "INSERT INTO node_config(key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (key, value),
-                )
+            settings.write(values)
         return cls.open(path)
 
     @classmethod
@@ -131,10 +110,7 @@ class Node:
                 "--nats URL` first"
             )
         conn = connect(path)
-        try:
-            rows = dict(conn.execute("SELECT key, value FROM node_config"))
-        except sqlite3.DatabaseError:
-            rows = {}
+        rows = NodeSettings(conn).read()
         if "node" not in rows:
             conn.close()
             raise NotInitialised(
@@ -178,24 +154,18 @@ class Node:
         return event
 
     def product(self, sku: str) -> Product:
-        row = self.conn.execute(
-            "SELECT sku, name, barcode, unit, price FROM products WHERE sku = ?", (sku,)
-        ).fetchone()
-        if row is None:
+        found = self.read.product(sku)
+        if found is None:
             raise UnknownProduct(
                 f"unknown SKU {sku!r}: add it with `kucun node product add` or check the code"
             )
-        return Product(row[0], row[1], row[2], row[3] or "pcs", row[4])
+        return found
 
     def product_by_barcode(self, barcode: str) -> Product | None:
-        row = self.conn.execute("SELECT sku FROM products WHERE barcode = ?", (barcode,)).fetchone()
-        return self.product(row[0]) if row else None
+        return self.read.product_by_barcode(barcode)
 
     def products(self) -> list[Product]:
-        return [
-            self.product(sku)
-            for (sku,) in self.conn.execute("SELECT sku FROM products ORDER BY sku")
-        ]
+        return self.read.products()
 
     # ---- stock movements -------------------------------------------------------------
 
@@ -219,11 +189,21 @@ class Node:
                     f"expiry {expiry!r} is not a date; write it as 2027-01-31"
                 ) from None
         here = self.config.location
-        return self.post(lambda doc: [
-            Document(doc=doc, type="receipt", location=here, counterparty=supplier),
-            Movement(sku=sku, qty=milli, src=SUPPLIER, dst=here, lot=lot, expiry=expiry,
-                     doc=doc, unit_cost=unit_cost),
-        ])
+        return self.post(
+            lambda doc: [
+                Document(doc=doc, type="receipt", location=here, counterparty=supplier),
+                Movement(
+                    sku=sku,
+                    qty=milli,
+                    src=SUPPLIER,
+                    dst=here,
+                    lot=lot,
+                    expiry=expiry,
+                    doc=doc,
+                    unit_cost=unit_cost,
+                ),
+            ]
+        )
 
     def sell(
         self,
@@ -250,12 +230,26 @@ class Node:
 
         def lines(doc: str) -> list[Body]:
             # inside the transaction: the lots are read and drawn from atomically
-            parts = [(lot, milli)] if lot else fefo(derive.lot_levels(self.conn, here, sku), milli)
+            parts = [(lot, milli)] if lot else fefo(self.read.lot_levels(here, sku), milli)
             return [
-                Document(doc=doc, type="sale", location=here,
-                         tenders=[Tender(method=tender, amount=total)]),
-                *(Movement(sku=sku, qty=part, src=here, dst=CUSTOMER, lot=part_lot, doc=doc,
-                           unit_price=unit_price) for part_lot, part in parts),
+                Document(
+                    doc=doc,
+                    type="sale",
+                    location=here,
+                    tenders=[Tender(method=tender, amount=total)],
+                ),
+                *(
+                    Movement(
+                        sku=sku,
+                        qty=part,
+                        src=here,
+                        dst=CUSTOMER,
+                        lot=part_lot,
+                        doc=doc,
+                        unit_price=unit_price,
+                    )
+                    for part_lot, part in parts
+                ),
             ]
 
         return self.post(lines)
@@ -264,40 +258,28 @@ class Node:
         product = self.product(sku)
         milli = self._quantity(qty, product, allow_zero=True)
         here = self.config.location
-        return self.post(lambda doc: [
-            Document(doc=doc, type="count", location=here),
-            Count(location=here, sku=sku, qty=milli, lot=lot, doc=doc),
-        ])
+        return self.post(
+            lambda doc: [
+                Document(doc=doc, type="count", location=here),
+                Count(location=here, sku=sku, qty=milli, lot=lot, doc=doc),
+            ]
+        )
 
     def post(self, lines: Callable[[str], list[Body]]) -> list[Event]:
         """Write a document under a fresh id, with the lines `lines(doc)` returns, in one
         durable transaction: on disk before the caller can say it is done."""
-        with transaction(self.conn):
+        with self.store.work():
             doc = self._next_doc_id()
-            return self.store.append_in_transaction(lines(doc), self.config.user, wall_ms())
+            return self.store.append(lines(doc), self.config.user, wall_ms())
 
-    def stock(self, sku: str | None = None, location: str | None = None):
-        return self.store.stock(location=location, sku=sku)
-
-    # ---- sync bookkeeping ------------------------------------------------------------
-
-    def sync_value(self, key: str, default: int = 0) -> int:
-        row = self.conn.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else default
-
-    def set_sync_value(self, key: str, value: int) -> None:
-        with transaction(self.conn):
-            self.conn.execute(
-                "INSERT INTO sync_state(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+    def stock(self, sku: str | None = None, location: str | None = None) -> list[StockRow]:
+        return self.read.stock(location=location, sku=sku)
 
     # ---- helpers ---------------------------------------------------------------------
 
     def _next_doc_id(self) -> str:
         """Documents are named after the seq of their header: unique across the chain."""
-        return f"{self.config.node}-{self.store.head_seq(self.config.node) + 1}"
+        return f"{self.config.node}-{self.store.log.head_seq(self.config.node) + 1}"
 
     @staticmethod
     def _money(text: str, what: str) -> int:

@@ -203,7 +203,7 @@ def _record_safe(node: Node, state: OutboxState, safe: int | None) -> None:
 
 
 def summary_of(node: Node, state: OutboxState, sent: int = 0, pulled: int = 0) -> SyncSummary:
-    head = node.store.head_seq(node.config.node)
+    head = node.store.log.head_seq(node.config.node)
     return SyncSummary(
         node=node.config.node,
         sent_events=sent,
@@ -280,7 +280,7 @@ class SyncWorker:
         self.status.backlog = summary.backlog
         self.status.unconfirmed = summary.unconfirmed
         self.status.last_ack_ms = state.last_ack_ms
-        oldest = self.node.store.raw_events(self.node.config.node, state.published_seq, 1)
+        oldest = self.node.store.log.raw_events(self.node.config.node, state.published_seq, 1)
         if oldest:
             hlc = codec.decode(oldest[0][1]).hlc
             self.status.oldest_unsent_age_s = max(0.0, (wall_ms() - physical_ms(hlc)) / 1000)

@@ -20,6 +20,7 @@ from pathlib import Path
 import nats
 from nats.js.errors import NotFoundError
 
+from ledger.log import EventLog
 from ledger.sqlite import transaction
 from node.service import Node
 from protocol import codec, subjects
@@ -103,24 +104,24 @@ def fill(
         with transaction(node.conn):
             in_commit = 0
             while done < events and in_commit < per_commit:
-                head = store.head_seq(origin)
+                head = store.log.head_seq(origin)
                 bodies: list[Body] = []
                 want = min(per_call, events - done)
                 while len(bodies) < want:
                     op = operation(rng, origin, here, head + len(bodies) + 1, skus, note)
                     bodies += op[: want - len(bodies)]
                 wall = start_ms + span_ms * done // events
-                store.append_in_transaction(bodies, "till", wall)
+                store.append(bodies, "till", wall)
                 done += want
                 in_commit += want
-    return store.head_seq(origin)
+    return store.log.head_seq(origin)
 
 
 def node_stock(node: Node, location: str | None = None) -> list[dict]:
     """The node's own stock in the shape of the hub's GET /api/v1/stock items."""
     return [
         {"location": r.location, "sku": r.sku, "lot": r.lot, "qty": format_qty(r.qty)}
-        for r in node.store.stock(location=location or node.config.location)
+        for r in node.store.read.stock(location=location or node.config.location)
     ]
 
 
@@ -221,11 +222,10 @@ def read_only(db: Path | str) -> sqlite3.Connection:
 
 
 def log_rows(db: Path | str, origin: str) -> list[tuple[int, bytes]]:
+    """`origin`'s verified log as `db` holds it, whichever form each event is stored in."""
     conn = read_only(db)
     try:
-        return conn.execute(
-            "SELECT seq, raw FROM events WHERE origin = ? ORDER BY seq", (origin,)
-        ).fetchall()
+        return EventLog(conn, origin).raw_events(origin, 0, limit=10**9)
     finally:
         conn.close()
 
@@ -273,7 +273,7 @@ def assert_converged(
     the hub (levels, variances, cost states, COGS) must equal the node's own.
     """
     origin, location = node.config.node, node.config.location
-    head = node.store.head_seq(origin)
+    head = node.store.log.head_seq(origin)
     assert wait_until(lambda: hub.ingested(origin) == head, timeout=timeout), (
         f"hub ingested {hub.ingested(origin)} of {head} events of {origin}"
     )

@@ -60,10 +60,10 @@ def test_scale_problem_is_shown_and_nothing_sold(node):
     def unstable() -> int:
         raise NodeError("the scale is still moving: let it settle and scan again")
 
-    before = node.store.head_seq("S01")
+    before = node.store.log.head_seq("S01")
     with pytest.raises(NodeError, match="settle"):
         sell_line(node, "APPLE", weigh=unstable)
-    assert node.store.head_seq("S01") == before
+    assert node.store.log.head_seq("S01") == before
 
 
 @pytest.mark.parametrize(

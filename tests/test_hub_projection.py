@@ -32,14 +32,16 @@ def receipt(dst: str, qty: int, unit_cost: int) -> Movement:
 def test_reports_trail_ingest_until_projected(tmp_path):
     hub = HubStore(connect(tmp_path / "hub.db"))
     result = hub.events.ingest(chain("S01", [receipt("S01", 1000, 5)] * 12_000), WALL, fold=False)
-    assert result.applied == 12_000 and hub.events.heads() == {"S01": 12_000}
-    assert hub.events.stock() == [] and hub.events.unfolded() == 12_000
+    assert result.applied == 12_000 and hub.events.log.heads() == {"S01": 12_000}
+    assert hub.events.read.stock() == [] and hub.events.projector.unfolded() == 12_000
     assert project(hub, per_origin=5000) == 5000
-    assert hub.events.stock()[0].qty == 5000 * 1000 and hub.events.folded() == {"S01": 5000}
+    assert hub.events.read.stock()[0].qty == 5000 * 1000 and hub.events.projector.folded() == {
+        "S01": 5000
+    }
     while project(hub):
         pass
-    assert hub.events.unfolded() == 0 and hub.events.stock()[0].qty == 12_000 * 1000
-    assert hub.events.cost()[0].value == 12_000 * 5
+    assert hub.events.projector.unfolded() == 0 and hub.events.read.stock()[0].qty == 12_000 * 1000
+    assert hub.events.read.cost()[0].value == 12_000 * 5
 
 
 def test_an_event_whose_fold_overflows_is_set_aside_and_folding_goes_on(tmp_path):
@@ -51,9 +53,9 @@ def test_an_event_whose_fold_overflows_is_set_aside_and_folding_goes_on(tmp_path
     hub.events.ingest(huge + normal, WALL, fold=False)
     while project(hub):
         pass
-    assert hub.events.unfolded() == 0
-    ignored = hub.events.snapshot().ignored
+    assert hub.events.projector.unfolded() == 0
+    ignored = hub.events.read.snapshot().ignored
     assert len(ignored) == 8 and all(o == "W01" and s > 92 for o, s in ignored)
     assert all("cannot be folded: OverflowError" in reason for reason in ignored.values())
-    stock = {row.location: row.qty for row in hub.events.stock()}
+    stock = {row.location: row.qty for row in hub.events.read.stock()}
     assert stock == {"W01": 92 * MAX_QTY, "S01": 2000}

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.replica import Replica
 from ledger.sqlite import connect, transaction
-from ledger.store import EventStore
 from protocol import codec
 from protocol.events import Count, Event, Movement, Upsert
 
 
 @pytest.fixture
 def make_store(tmp_path):
-    def make(origin: str, name: str | None = None) -> EventStore:
-        return EventStore(connect(tmp_path / f"{name or origin}.db"), origin)
+    def make(origin: str, name: str | None = None) -> Replica:
+        return Replica(connect(tmp_path / f"{name or origin}.db"), origin)
 
     return make
 
@@ -27,11 +27,11 @@ def sell(qty, sku="A1", loc="S01"):
 
 
 def all_levels(store):
-    return {(r.location, r.sku, r.lot): r.qty for r in store.stock(include_virtual=True)}
+    return {(r.location, r.sku, r.lot): r.qty for r in store.read.stock(include_virtual=True)}
 
 
 def raws(store, origin):
-    return [raw for _, raw in store.raw_events(origin, 0)]
+    return [raw for _, raw in store.log.raw_events(origin, 0)]
 
 
 def test_append_chains_events_and_folds(make_store):
@@ -55,7 +55,7 @@ def test_ingest_twice_changes_nothing(make_store):
     second = hub.ingest(raws(node, "S01"), 2000)
     assert (first.applied, second.applied, second.duplicates) == (2, 0, 2)
     assert all_levels(hub) == all_levels(node)
-    assert hub.heads() == {"S01": 2}
+    assert hub.log.heads() == {"S01": 2}
 
 
 def test_events_after_a_gap_wait_until_it_fills(make_store):
@@ -64,10 +64,10 @@ def test_events_after_a_gap_wait_until_it_fills(make_store):
     r = raws(node, "S01")
     result = hub.ingest([r[0], r[1], r[3]], 2000)
     assert (result.applied, result.waiting) == (2, 1)
-    assert hub.stock(sku="A1")[0].qty == 4000
+    assert hub.read.stock(sku="A1")[0].qty == 4000
     result = hub.ingest([r[2]], 2000)
     assert (result.applied, result.waiting) == (2, 0)
-    assert hub.stock(sku="A1")[0].qty == 2000
+    assert hub.read.stock(sku="A1")[0].qty == 2000
 
 
 def test_broken_chain_is_rejected_and_kept_aside(make_store):
@@ -79,11 +79,11 @@ def test_broken_chain_is_rejected_and_kept_aside(make_store):
     result = hub.ingest([*raws(node, "S01"), codec.encode(forged)], 2000)
     assert result.applied == 1
     assert result.rejected == [("S01", 2, "hash chain broken at S01:2")]
-    assert hub.stock(sku="A1")[0].qty == 5000
-    assert [r["reason"] for r in hub.rejected()] == ["hash chain broken at S01:2"]
+    assert hub.read.stock(sku="A1")[0].qty == 5000
+    assert [r["reason"] for r in hub.quarantine.rejected()] == ["hash chain broken at S01:2"]
     node.append([sell(1000)], "u", 3000)  # the genuine seq 2 still gets in
     assert hub.ingest(raws(node, "S01"), 4000).applied == 1
-    assert hub.stock(sku="A1")[0].qty == 4000
+    assert hub.read.stock(sku="A1")[0].qty == 4000
 
 
 def test_garbage_and_conflicting_copies_are_rejected_not_fatal(make_store):
@@ -95,7 +95,7 @@ def test_garbage_and_conflicting_copies_are_rejected_not_fatal(make_store):
     result = hub.ingest([b"\x00garbage", *raws(other, "S01")], 2000)
     assert len(result.rejected) == 2
     assert "conflicting copy of S01:1" in result.rejected[1][2]
-    assert hub.stock(sku="A1")[0].qty == 5000
+    assert hub.read.stock(sku="A1")[0].qty == 5000
 
 
 def test_count_resets_level_and_books_variance(make_store):
@@ -110,7 +110,7 @@ def test_count_resets_level_and_books_variance(make_store):
 def test_negative_stock_is_allowed_and_alerted(make_store):
     node = make_store("S01")
     node.append([sell(2000)], "u", 1)
-    assert node.stock(sku="A1")[0].qty == -2000
+    assert node.read.stock(sku="A1")[0].qty == -2000
     alerts = node.conn.execute("SELECT kind, location, qty FROM alerts").fetchall()
     assert alerts == [("negative_stock", "S01", -2000)]
 
@@ -130,10 +130,10 @@ def test_master_data_is_last_writer_wins_per_field(make_store):
 def test_failed_transaction_leaves_nothing(make_store):
     node = make_store("S01")
     with pytest.raises(RuntimeError), transaction(node.conn):
-        node.append_in_transaction([receive(1000)], "u", 1)
+        node.append([receive(1000)], "u", 1)
         raise RuntimeError("power cut")
-    assert node.head_seq("S01") == 0
-    assert node.stock() == []
+    assert node.log.head_seq("S01") == 0
+    assert node.read.stock() == []
 
 
 def test_gaps_list_missing_ranges_until_filled(make_store):
@@ -141,8 +141,8 @@ def test_gaps_list_missing_ranges_until_filled(make_store):
     node.append([receive(1000) for _ in range(8)], "u", 1)
     r = raws(node, "S01")
     hub.ingest([r[0], r[3], r[6], r[7]], 2)
-    assert hub.gaps() == {"S01": [(2, 3), (5, 6)]}
+    assert hub.log.gaps() == {"S01": [(2, 3), (5, 6)]}
     hub.ingest([r[1], r[2]], 2)
-    assert hub.gaps() == {"S01": [(5, 6)]}
+    assert hub.log.gaps() == {"S01": [(5, 6)]}
     hub.ingest([r[4], r[5]], 2)
-    assert hub.gaps() == {} and hub.head_seq("S01") == 8
+    assert hub.log.gaps() == {} and hub.log.head_seq("S01") == 8

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.replica import Replica
 from ledger.sqlite import connect
-from ledger.store import EventStore
 from protocol import codec
 from protocol.events import Count, DocLine, Document, Event, Movement, Tender, Upsert
 from protocol.limits import INT64_MAX, out_of_range
@@ -105,18 +105,18 @@ def test_a_sale_header_is_refused_exactly_when_a_tender_is_beyond_the_limit(amou
 
 
 def test_a_replica_never_writes_an_event_others_would_refuse(tmp_path):
-    store = EventStore(connect(tmp_path / "n.db"), "S01")
+    store = Replica(connect(tmp_path / "n.db"), "S01")
     with pytest.raises(ValueError, match="beyond"):
         store.append([receipt(qty=MAX_QTY + 1)], "u", WALL)
-    assert store.head_seq("S01") == 0 and store.stock() == []
+    assert store.log.head_seq("S01") == 0 and store.read.stock() == []
 
 
 def test_ingest_keeps_an_out_of_range_event_aside_with_its_reason(tmp_path):
-    store = EventStore(connect(tmp_path / "h.db"), "hub")
+    store = Replica(connect(tmp_path / "h.db"), "hub")
     raw = codec.encode(event(receipt(), seq=INT64_MAX + 1))
     good = codec.encode(event(receipt()))
     result = store.ingest([raw, good], WALL)
-    assert result.applied == 1 and store.head_seq("S01") == 1
+    assert result.applied == 1 and store.log.head_seq("S01") == 1
     ((origin, seq, reason),) = result.rejected
     assert (origin, seq) == ("S01", None) and "seq must be between 1" in reason
-    assert store.rejected()[0]["size"] == len(raw)
+    assert store.quarantine.rejected()[0]["size"] == len(raw)

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
+from ledger.replica import Replica
 from ledger.sqlite import connect
-from ledger.store import EventStore
 from protocol import codec
 from protocol.events import Count, DocLine, Document, Event, Movement
 from protocol.hlc import pack
@@ -35,7 +35,7 @@ def log(origin: str, *entries: tuple[str, object]) -> list[bytes]:
 def deliver_in_every_order(*logs: list[bytes]):
     """Hub replicas fed each log whole, in every order of the logs."""
     for order in itertools.permutations(logs):
-        hub = EventStore(connect(":memory:"), "hub")
+        hub = Replica(connect(":memory:"), "hub")
         for raws in order:
             hub.ingest(raws, WALL_MS)
         yield hub
@@ -50,7 +50,9 @@ def sell(qty, loc="S01", sku="A"):
 
 
 def level(hub, loc="S01", sku="A"):
-    return {(r.location, r.sku): r.qty for r in hub.stock(include_virtual=True)}.get((loc, sku), 0)
+    return {(r.location, r.sku): r.qty for r in hub.read.stock(include_virtual=True)}.get(
+        (loc, sku), 0
+    )
 
 
 def test_cashier_sells_during_stocktake():
@@ -60,7 +62,7 @@ def test_cashier_sells_during_stocktake():
     for hub in deliver_in_every_order(office, clerk, cashier):
         assert level(hub) == 7000  # 8 counted, then the sale after the count
         assert level(hub, "@count") == 1000  # only 1 unit unexplained, not 2
-        assert list(hub.snapshot().variances.values()) == [-1000]
+        assert list(hub.read.snapshot().variances.values()) == [-1000]
 
 
 def test_offline_counter_sales_before_and_after_a_count():
@@ -80,7 +82,7 @@ def test_late_movement_before_count_is_kept_but_does_not_change_level():
         "S01", ("09:00:00", receive(10)), ("11:00:00", Count(location="S01", sku="A", qty=10_000))
     )
     late = log("S01-T2", ("10:00:00", sell(4)))
-    hub = EventStore(connect(":memory:"), "hub")
+    hub = Replica(connect(":memory:"), "hub")
     hub.ingest(early, WALL_MS)
     assert (level(hub), level(hub, "@count")) == (10_000, 0)
     hub.ingest(late, WALL_MS)
@@ -94,17 +96,17 @@ def test_back_dated_receipt_refolds_cost_of_later_sales():
     t2 = log("S01-T2", ("10:00:00", receive(10, cost=400)))
     seen = set()
     for hub in deliver_in_every_order(t1, t2):
-        (cost,) = hub.cost(location="S01", sku="A")
+        (cost,) = hub.read.cost(location="S01", sku="A")
         assert (cost.qty, cost.value) == (15_000, 4500)  # average 3.00 on 15 left
-        assert hub.snapshot().cogs == {("S01-T1", 2, "S01"): 1500}  # 5 x 3.00, not 5 x 2.00
+        assert hub.read.snapshot().cogs == {("S01-T1", 2, "S01"): 1500}  # 5 x 3.00, not 5 x 2.00
         seen.add(cost)
     assert len(seen) == 1
 
 
 def test_single_order_receipt_cost_is_its_average():
-    hub = EventStore(connect(":memory:"), "hub")
+    hub = Replica(connect(":memory:"), "hub")
     hub.ingest(log("S01", ("09:00:00", receive(10, cost=200)), ("09:01:00", sell(5))), WALL_MS)
-    assert hub.snapshot().cogs == {("S01", 2, "S01"): 1000}
+    assert hub.read.snapshot().cogs == {("S01", 2, "S01"): 1000}
 
 
 def test_purchase_order_status_follows_receipts():
@@ -118,15 +120,15 @@ def test_purchase_order_status_follows_receipts():
     head_office = log("hub", ("08:00:00", po))
     first = log("S01", ("09:00:00", receive(10, doc="PO-1")))
     second = log("S01-T2", ("10:00:00", receive(5, sku="B", doc="PO-1")))
-    hub = EventStore(connect(":memory:"), "hub")
+    hub = Replica(connect(":memory:"), "hub")
     hub.ingest(head_office, WALL_MS)
-    assert hub.document("PO-1").status == "ordered"
+    assert hub.read.document("PO-1").status == "ordered"
     hub.ingest(first, WALL_MS)
-    assert hub.document("PO-1").status == "partly_received"
+    assert hub.read.document("PO-1").status == "partly_received"
     hub.ingest(second, WALL_MS)
-    assert hub.document("PO-1").status == "received"
+    assert hub.read.document("PO-1").status == "received"
     for other in deliver_in_every_order(second, first, head_office):
-        assert other.document("PO-1") == hub.document("PO-1")
+        assert other.read.document("PO-1") == hub.read.document("PO-1")
 
 
 @pytest.mark.parametrize(
@@ -142,14 +144,14 @@ def test_transfer_status_and_discrepancy(received, status):
         lines=[DocLine(sku="A", qty=6000)],
     )
     ship = Movement(sku="A", qty=6000, src="W01", dst="@transit", doc="T-1")
-    hub = EventStore(connect(":memory:"), "hub")
+    hub = Replica(connect(":memory:"), "hub")
     hub.ingest(log("W01", ("08:00:00", header)), WALL_MS)
-    assert hub.document("T-1").status == "planned"
+    assert hub.read.document("T-1").status == "planned"
     hub.ingest(log("W01", ("08:00:00", header), ("09:00:00", ship)), WALL_MS)
     if received is not None:
         arrive = Movement(sku="A", qty=received * 1000, src="@transit", dst="S01", doc="T-1")
         hub.ingest(log("S01", ("15:00:00", arrive)), WALL_MS)
-    result = hub.document("T-1")
+    result = hub.read.document("T-1")
     assert result.status == status
     if received is not None:
         assert result.lines[0].discrepancy == received * 1000 - 6000
@@ -157,17 +159,17 @@ def test_transfer_status_and_discrepancy(received, status):
 
 
 def test_clock_too_far_ahead_is_held_not_lost():
-    hub = EventStore(connect(":memory:"), "hub", max_skew_ms=60_000)
+    hub = Replica(connect(":memory:"), "hub", max_skew_ms=60_000)
     now = at("10:00:00") >> 16
     raws = log("S01", ("09:00:00", receive(10)), ("11:00:00", sell(1)), ("11:00:01", sell(1)))
     result = hub.ingest(raws, now)
     assert result.applied == 1 and len(result.held) == 1
-    assert "ahead" in hub.held()[0]["reason"]
+    assert "ahead" in hub.quarantine.held()[0]["reason"]
     assert level(hub) == 10_000
     assert hub.conn.execute("SELECT count(*) FROM alerts WHERE kind='clock_skew'").fetchone()
     result = hub.release_held(now + 3_600_000)  # an hour later the clock is believable
     assert result.applied == 2
-    assert level(hub) == 8000 and hub.held() == []
+    assert level(hub) == 8000 and hub.quarantine.held() == []
 
 
 def test_invalid_but_authentic_event_is_kept_and_ignored_everywhere():
@@ -177,7 +179,7 @@ def test_invalid_but_authentic_event_is_kept_and_ignored_everywhere():
         ("09:01:00", Movement(sku="A", qty=0, src="S01", dst="@customer")),
         ("09:02:00", sell(1)),
     )
-    hub = EventStore(connect(":memory:"), "hub")
+    hub = Replica(connect(":memory:"), "hub")
     assert hub.ingest(raws, WALL_MS).applied == 3
     assert level(hub) == 9000
-    assert hub.snapshot().ignored == {("S01", 2): "movement quantity must be positive, got 0"}
+    assert hub.read.snapshot().ignored == {("S01", 2): "movement quantity must be positive, got 0"}

@@ -12,11 +12,12 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger.replica import Replica
 from ledger.sqlite import connect, transaction
-from ledger.store import EventStore
 from protocol import codec
 from protocol.events import Count, Event, Movement, Upsert
 from protocol.fold import fold_events
@@ -110,6 +111,7 @@ def comparable(snap):
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event_logs(), st.randoms(use_true_random=False))
 def test_replicas_converge_under_any_delivery(events, rng):
@@ -117,79 +119,85 @@ def test_replicas_converge_under_any_delivery(events, rng):
     assert_conserved(reference.stock)
     finals = []
     for _ in range(3):
-        replica = EventStore(connect(":memory:"), "X")
+        replica = Replica(connect(":memory:"), "X")
         received: list[Event] = []
         for batch in deliveries(events, rng):
             replica.ingest(batch, WALL_MS)
             received += [codec.decode(raw) for raw in batch]
-            assert comparable(replica.snapshot()) == comparable(fold_events(received))
-        finals.append(comparable(replica.snapshot()))
+            assert comparable(replica.read.snapshot()) == comparable(fold_events(received))
+        finals.append(comparable(replica.read.snapshot()))
         again = [codec.encode(e) for e in events]
         assert replica.ingest(again, WALL_MS).applied == 0  # idempotent
-        assert comparable(replica.snapshot()) == finals[-1]
-        assert_conserved(replica.snapshot().stock)
+        assert comparable(replica.read.snapshot()) == finals[-1]
+        assert_conserved(replica.read.snapshot().stock)
     assert finals[0] == finals[1] == finals[2] == comparable(reference)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(event_logs(), st.randoms(use_true_random=False))
 def test_partitioned_replicas_converge_after_exchange(events, rng):
     """Two replicas each see part of the events, then sync with each other."""
-    a = EventStore(connect(":memory:"), "A")
-    b = EventStore(connect(":memory:"), "B")
+    a = Replica(connect(":memory:"), "A")
+    b = Replica(connect(":memory:"), "B")
     raws = [codec.encode(e) for e in events]
     for raw in raws:
         rng.choice([a, b]).ingest([raw], WALL_MS)
     for source, target in ((a, b), (b, a)):
-        for origin in source.heads():
-            target.ingest([r for _, r in source.raw_events(origin, 0, 10**6)], WALL_MS)
+        for origin in source.log.heads():
+            target.ingest([r for _, r in source.log.raw_events(origin, 0, 10**6)], WALL_MS)
         # events still waiting behind a gap are exchanged too
         target.ingest(raws, WALL_MS)
-    assert comparable(a.snapshot()) == comparable(b.snapshot()) == comparable(fold_events(events))
+    assert (
+        comparable(a.read.snapshot())
+        == comparable(b.read.snapshot())
+        == comparable(fold_events(events))
+    )
 
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(bodies, min_size=1, max_size=200), st.randoms(use_true_random=False))
 def test_bulk_append_in_order_matches_reference(items, rng):
     """The in-order fast path (whole batches folded in memory) against the reference."""
-    store = EventStore(connect(":memory:"), "S01")
+    store = Replica(connect(":memory:"), "S01")
     i = 0
     while i < len(items):
         size = rng.randint(1, 50)
         store.append(items[i : i + size], "u", wall_ms=1000 + i)
         i += size
-    events = list(store.events("S01"))
-    assert comparable(store.snapshot()) == comparable(fold_events(events))
+    events = list(store.log.events("S01"))
+    assert comparable(store.read.snapshot()) == comparable(fold_events(events))
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event_logs(), st.randoms(use_true_random=False))
 def test_deferred_folding_shows_exactly_the_folded_prefixes(events, rng):
     """The hub stores first and folds later, in chunks, while more arrives (and a node
     folds inline after a backlog). After every step the derived state is the reference
     fold of each origin's first `folded` events, and once projected it is the whole fold."""
-    replica = EventStore(connect(":memory:"), "X")
+    replica = Replica(connect(":memory:"), "X")
     by_key = {(e.origin, e.seq): e for e in events}
     for batch in deliveries(events, rng):
         replica.ingest(batch, WALL_MS, fold=rng.random() < 0.3)
         if rng.random() < 0.5:
             replica.project(per_origin=rng.randint(1, 4))
-        folded = replica.folded()
+        folded = replica.projector.folded()
         shown = [e for (o, s), e in by_key.items() if s <= folded.get(o, 0)]
-        assert comparable(replica.snapshot()) == comparable(fold_events(shown))
-        assert replica.unfolded() == sum(
-            head - folded.get(origin, 0) for origin, head in replica.heads().items()
+        assert comparable(replica.read.snapshot()) == comparable(fold_events(shown))
+        assert replica.projector.unfolded() == sum(
+            head - folded.get(origin, 0) for origin, head in replica.log.heads().items()
         )
     while replica.project(per_origin=rng.randint(1, 5)):
         pass
-    assert replica.unfolded() == 0
-    assert comparable(replica.snapshot()) == comparable(fold_events(events))
+    assert replica.projector.unfolded() == 0
+    assert comparable(replica.read.snapshot()) == comparable(fold_events(events))
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(bodies, min_size=1, max_size=120), st.randoms(use_true_random=False))
 def test_bulk_append_without_folding_then_projecting_matches_reference(items, rng):
-    store = EventStore(connect(":memory:"), "S01")
+    store = Replica(connect(":memory:"), "S01")
     i = 0
     while i < len(items):
         size = rng.randint(1, 40)
@@ -197,11 +205,11 @@ def test_bulk_append_without_folding_then_projecting_matches_reference(items, rn
         i += size
     while store.project(per_origin=rng.randint(1, 60)):
         pass
-    events = list(store.events("S01"))
-    assert comparable(store.snapshot()) == comparable(fold_events(events))
+    events = list(store.log.events("S01"))
+    assert comparable(store.read.snapshot()) == comparable(fold_events(events))
 
 
-def hub_deliver(replica: EventStore, batch: list[bytes]) -> int:
+def hub_deliver(replica: Replica, batch: list[bytes]) -> int:
     """As hub ingest does: each origin's part of a delivery is one message, stored whole
     when it continues its origin's log, else through the general path."""
     by_origin: dict[str, list[bytes]] = defaultdict(list)
@@ -210,24 +218,23 @@ def hub_deliver(replica: EventStore, batch: list[bytes]) -> int:
     whole = 0
     with transaction(replica.conn):
         for origin, raws in by_origin.items():
-            stored = replica.ingest_batch_in_transaction(
-                origin, codec.encode_batch(raws), raws, WALL_MS
-            )
+            stored = replica.ingest_batch(origin, codec.encode_batch(raws), raws, WALL_MS)
             if stored:
                 whole += 1
             else:
-                replica.ingest_in_transaction(raws, WALL_MS, fold=False)
+                replica.ingest(raws, WALL_MS, fold=False)
     return whole
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event_logs(), st.randoms(use_true_random=False), st.booleans())
 def test_batches_stored_whole_fold_like_everything_else(events, rng, in_order):
     """Batches that continue their origin's log are kept whole until folded; any mix of
     those, the general path (gaps, resends, forgeries would take it), and projection in
-    chunks shows exactly the folded prefixes, and ends as the reference fold with every
-    event in its own row."""
-    replica = EventStore(connect(":memory:"), "X")
+    chunks shows exactly the folded prefixes, and ends as the reference fold with the log
+    reading back every event, byte for byte, whichever form it is stored in."""
+    replica = Replica(connect(":memory:"), "X")
     by_key = {(e.origin, e.seq): e for e in events}
     if in_order:  # a node syncing: consecutive runs of one origin at a time
         raws = [codec.encode(e) for e in sorted(events, key=lambda e: (e.origin, e.seq))]
@@ -242,39 +249,45 @@ def test_batches_stored_whole_fold_like_everything_else(events, rng, in_order):
         hub_deliver(replica, batch)
         if rng.random() < 0.4:
             replica.project(per_origin=rng.randint(1, 4))
-        folded = replica.folded()
+        folded = replica.projector.folded()
         shown = [e for (o, s), e in by_key.items() if s <= folded.get(o, 0)]
-        assert comparable(replica.snapshot()) == comparable(fold_events(shown))
+        assert comparable(replica.read.snapshot()) == comparable(fold_events(shown))
     while replica.project(per_origin=rng.randint(1, 5)):
         pass
-    assert comparable(replica.snapshot()) == comparable(fold_events(events))
-    stored = replica.conn.execute("SELECT origin, seq, raw FROM events").fetchall()
+    assert comparable(replica.read.snapshot()) == comparable(fold_events(events))
+    stored = [
+        (o, seq, raw)
+        for o in replica.log.heads()
+        for seq, raw in replica.log.raw_events(o, 0, limit=len(events) + 1)
+    ]
     assert sorted((o, s) for o, s, _ in stored) == sorted(by_key)
     assert all(codec.decode(raw) == by_key[(o, s)] for o, s, raw in stored)
-    assert replica.conn.execute("SELECT count(*) FROM verified_batches").fetchone() == (0,)
+    assert sorted(replica.log.events(), key=lambda e: (e.origin, e.seq)) == sorted(
+        events, key=lambda e: (e.origin, e.seq)
+    )
 
 
 def test_only_a_batch_that_continues_its_log_is_stored_whole():
     logs = {e.seq: codec.encode(e) for e in _chain("S01", 6)}
-    replica = EventStore(connect(":memory:"), "X")
+    replica = Replica(connect(":memory:"), "X")
 
     def whole(*seqs: int) -> bool:
         return hub_deliver(replica, [logs[s] for s in seqs]) == 1
 
     assert not whole(2, 3)  # a gap before it: waits, in rows
-    assert not whole(1) and replica.head_seq("S01") == 3  # fills the gap: general path
+    assert not whole(1) and replica.log.head_seq("S01") == 3  # fills the gap: general path
     assert not whole(3)  # a resend
-    assert whole(4, 5) and replica.head_seq("S01") == 5
+    assert whole(4, 5) and replica.log.head_seq("S01") == 5
     assert not whole(6, 6)  # twice in one batch
-    assert replica.head_seq("S01") == 6 and replica.project(per_origin=None) == 6
+    assert replica.log.head_seq("S01") == 6 and replica.project(per_origin=None) == 6
     body = Movement(sku="A", qty=1, src="S01", dst="@customer")
     forged = Event(origin="S01", seq=7, hlc=2000 << 16, prev=b"\x07" * 16, user="u", body=body)
     logs[7] = codec.encode(forged)
-    assert not whole(7) and replica.head_seq("S01") == 6
-    assert replica.rejected()[-1]["reason"] == "hash chain broken at S01:7"
+    assert not whole(7) and replica.log.head_seq("S01") == 6
+    assert replica.quarantine.rejected()[-1]["reason"] == "hash chain broken at S01:7"
     ahead = _chain("F1", 1, hlc_ms=WALL_MS + 3_600_000)
     logs[8] = codec.encode(ahead[0])
-    assert not whole(8) and replica.held()[0]["origin"] == "F1"
+    assert not whole(8) and replica.quarantine.held()[0]["origin"] == "F1"
 
 
 def _chain(origin: str, n: int, hlc_ms: int = 1000) -> list[Event]:

@@ -46,7 +46,7 @@ def test_remote_events_advance_the_local_clock(tmp_path):
         ahead.add_product("A", "Apple", price="1.00")
         frozen.move_to("2026-11-25 11:59:00")  # the second till runs a minute slow
         behind = Node.init(tmp_path / "b.db", "S01-T2", "S01", "nats://127.0.0.1:1")
-        behind.store.ingest([raw for _, raw in ahead.store.raw_events("S01-T1", 0)], wall_ms())
+        behind.store.ingest([raw for _, raw in ahead.store.log.raw_events("S01-T1", 0)], wall_ms())
         own = behind.add_product("B", "Banana", price="2.00")
-    theirs = next(ahead.store.events("S01-T1")).hlc
+    theirs = next(ahead.store.log.events("S01-T1")).hlc
     assert own.hlc > theirs  # written after everything its writer had seen

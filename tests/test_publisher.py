@@ -14,8 +14,8 @@ from nats.js.errors import APIError
 
 from hub.ingest import ensure_streams
 from ledger.publisher import WRONG_LAST_SEQUENCE, Publisher, StreamMissing, batches
+from ledger.replica import Replica
 from ledger.sqlite import connect
-from ledger.store import EventStore
 from protocol import codec, subjects
 from protocol.events import Movement
 from tests.sync_helpers import assert_exactly_once, days_ago_ms, make_event, subject_batches
@@ -25,14 +25,14 @@ SUBJECT = subjects.events_subject(ORIGIN)
 SMALL = 16 * 1024  # ~130 events a batch
 
 
-def ledger(path, events: int, origin: str = ORIGIN) -> EventStore:
-    store = EventStore(connect(path), origin)
+def ledger(path, events: int, origin: str = ORIGIN) -> Replica:
+    store = Replica(connect(path), origin)
     append(store, events)
     return store
 
 
-def append(store: EventStore, events: int) -> int:
-    start = days_ago_ms(1) + store.head_seq(store.origin)
+def append(store: Replica, events: int) -> int:
+    start = days_ago_ms(1) + store.log.head_seq(store.origin)
     for i in range(0, events, 5000):
         store.append(
             [
@@ -48,7 +48,7 @@ def append(store: EventStore, events: int) -> int:
             "till",
             start + i,
         )
-    return store.head_seq(store.origin)
+    return store.log.head_seq(store.origin)
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ async def test_a_stored_batch_whose_ack_was_lost_is_not_sent_again(tmp_path, js,
     await publisher.publish_backlog()
     head = append(store, 2000)
     before = (publisher.state.published_seq, publisher.state.stream_seq)
-    rows = store.raw_events(ORIGIN, before[0], limit=20_000)
+    rows = store.log.raw_events(ORIGIN, before[0], limit=20_000)
     batch = batches(rows, SMALL)[0]
     if span == "shorter batch":  # e.g. sent with another batch size before a restart
         batch = batch[:10]
@@ -165,7 +165,7 @@ async def test_publishing_while_the_stream_is_missing_says_so(tmp_path, js):
 
 async def test_expected_last_subject_sequence_refuses_out_of_order_publishes(tmp_path, js):
     store = ledger(tmp_path / "n.db", 30)
-    raws = [raw for _, raw in store.raw_events(ORIGIN, 0)]
+    raws = [raw for _, raw in store.log.raw_events(ORIGIN, 0)]
 
     async def publish(first: int, last: int, expected: int):
         return await js.publish(
@@ -192,7 +192,7 @@ async def test_two_publishers_of_one_log_race_without_duplicates(tmp_path, js):
     """Two processes on one ledger (a second `node sync` started by hand): the one that
     is behind is refused (wrong last sequence), reconciles and sends nothing twice."""
     store = ledger(tmp_path / "n.db", 3000)
-    other = EventStore(connect(tmp_path / "n.db"), ORIGIN)
+    other = Replica(connect(tmp_path / "n.db"), ORIGIN)
     a = Publisher(store, js, ORIGIN, max_batch_bytes=SMALL)
     b = Publisher(other, js, ORIGIN, max_batch_bytes=SMALL // 2)  # other batch boundaries
     await a.reconcile()

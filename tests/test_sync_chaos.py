@@ -22,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 import nats
+import pytest
 
 from hub.ingest import ACK_WAIT_S, PROJECT_CHUNK
 from node.service import Node
@@ -44,6 +45,8 @@ from tests.sync_helpers import (
     sync_cmd,
     wait_or_exit,
 )
+
+pytestmark = pytest.mark.slow  # chaos / soak: `make test-fast` skips these
 
 #: sale receipts carry ~700 bytes of printed text, so a few thousand events are many batches
 NOTE = 700
@@ -159,7 +162,7 @@ def test_node_killed_9_at_random_points_of_a_large_sync(tmp_path, nats_server, h
     print(f"{kills} kills -9; states right after them: {dict(states)}")
     assert kills >= KILLS, f"only {kills} sync processes were still running when killed"
     final_sync(db)
-    head = node.store.head_seq("S01")
+    head = node.store.log.head_seq("S01")
     assert head >= 8000
     assert_converged(hub, node, nats_server.url)
     row = node.conn.execute("SELECT published_seq, safe_seq FROM outbox").fetchone()

@@ -1,7 +1,7 @@
 """Offline for a month, and two offline tills of one store: what the hub ends up with.
 
 The clock is simulated (freezegun for the node's own operations, explicit wall-clock
-stamps for bulk sales through the same `EventStore.append` path); the hub runs on real
+stamps for bulk sales through the same `Replica.append` path); the hub runs on real
 time, so every simulated day lies in the past.
 """
 
@@ -12,6 +12,7 @@ import subprocess
 import time
 from datetime import UTC, datetime
 
+import pytest
 from freezegun import freeze_time
 
 from hub.store import HubStore
@@ -34,6 +35,8 @@ from tests.sync_helpers import (
     node_stock,
     sync_cmd,
 )
+
+pytestmark = pytest.mark.slow  # chaos / soak: `make test-fast` skips these
 
 SKUS = [f"P{i:02d}" for i in range(8)]
 
@@ -68,7 +71,7 @@ def test_node_offline_30_days_with_100k_events_then_one_sync(tmp_path, nats_serv
             frozen.move_to(at(start + day * DAY_MS + 21 * HOUR_MS))
             node.count(SKUS[(day * 3) % 8], str(40 + day))  # the evening stocktake
     built = time.perf_counter() - built
-    head = node.store.head_seq("S01")
+    head = node.store.log.head_seq("S01")
     assert head == total
     first, last = (
         hlc >> 16
@@ -154,7 +157,7 @@ def test_two_terminals_of_one_store_offline_synced_in_every_order(tmp_path):
     fill(t2, 3000, day + 5 * HOUR_MS, 4 * HOUR_MS, seed=2, skus=4)
     with freeze_time(at(day + 10 * HOUR_MS), tick=False):
         t2.count("P02", "7")  # the evening count, after both tills' afternoons
-    everything = list(t1.store.events("S01-T1")) + list(t2.store.events("S01-T2"))
+    everything = list(t1.store.log.events("S01-T1")) + list(t2.store.log.events("S01-T2"))
     reference = fold_events(everything)
     expected = [
         {"location": loc, "sku": sku, "lot": lot, "qty": format_qty(qty)}
@@ -200,7 +203,7 @@ def test_two_terminals_of_one_store_offline_synced_in_every_order(tmp_path):
         finally:
             hub.stop()
             server.close()
-        replica = HubStore(connect(root / "hub.db")).events.snapshot()
+        replica = HubStore(connect(root / "hub.db")).events.read.snapshot()
         assert replica.nonzero_stock() == reference.nonzero_stock(), name
         assert replica.levels_after == reference.levels_after, name  # every journal row
         assert replica.costs_after == reference.costs_after, name

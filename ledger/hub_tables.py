@@ -1,0 +1,127 @@
+"""The hub's own tables beside its replica: API tokens, routed transfers, when each origin
+was last ingested, and NATS identities (public keys only, and the hub's own seed)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+HUB_MIGRATIONS = [
+    """
+    CREATE TABLE api_tokens(
+        token_hash BLOB PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE routed(
+        doc TEXT PRIMARY KEY,
+        to_origin TEXT NOT NULL,
+        seq INTEGER NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE ingest_log(
+        origin TEXT PRIMARY KEY,
+        last_ingest_ms INTEGER NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE nats_identities(
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('hub', 'node')),
+        location TEXT,
+        public_key TEXT NOT NULL,
+        seed TEXT
+    )
+    """,
+]
+
+
+def is_hub_database(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("SELECT 1 FROM api_tokens LIMIT 1")
+    except sqlite3.DatabaseError:
+        return False
+    return True
+
+
+class HubTables:
+    """Reads and writes of the hub's own tables; callers hold the unit of work for writes."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def ping(self) -> None:
+        """Touch the database, so liveness means the file still answers."""
+        self.conn.execute("SELECT 1").fetchone()
+
+    # ---- tokens ----------------------------------------------------------------------------
+
+    def add_token(self, digest: bytes, name: str, role: str) -> None:
+        self.conn.execute(
+            "INSERT INTO api_tokens(token_hash, name, role) VALUES (?, ?, ?)",
+            (digest, name, role),
+        )
+
+    def token_role(self, digest: bytes) -> str | None:
+        row = self.conn.execute(
+            "SELECT role FROM api_tokens WHERE token_hash = ?", (digest,)
+        ).fetchone()
+        return row[0] if row else None
+
+    # ---- routed transfers ------------------------------------------------------------------
+
+    def routed_docs(self) -> set[str]:
+        return {doc for (doc,) in self.conn.execute("SELECT doc FROM routed")}
+
+    def mark_routed(self, doc: str, to_origin: str, seq: int) -> None:
+        self.conn.execute(
+            "INSERT INTO routed(doc, to_origin, seq) VALUES (?, ?, ?)", (doc, to_origin, seq)
+        )
+
+    # ---- ingest log ------------------------------------------------------------------------
+
+    def note_ingest(self, origin: str, wall_ms: int) -> None:
+        self.conn.execute(
+            "INSERT INTO ingest_log(origin, last_ingest_ms) VALUES (?, ?) "
+            "ON CONFLICT(origin) DO UPDATE SET last_ingest_ms = excluded.last_ingest_ms",
+            (origin, wall_ms),
+        )
+
+    def last_ingest_ms(self) -> dict[str, int]:
+        """Per origin, the wall time (ms) of the last delivery ingest stored from it."""
+        return dict(self.conn.execute("SELECT origin, last_ingest_ms FROM ingest_log"))
+
+    # ---- NATS identities -------------------------------------------------------------------
+
+    def hub_seed(self) -> str | None:
+        row = self.conn.execute("SELECT seed FROM nats_identities WHERE name = 'hub'").fetchone()
+        return row[0] if row else None
+
+    def add_hub_identity(self, public_key: str, seed: str) -> None:
+        """First writer wins: `nats serve --hub-db` and `hub serve` may race here."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO nats_identities(name, role, public_key, seed) "
+            "VALUES ('hub', 'hub', ?, ?)",
+            (public_key, seed),
+        )
+
+    def has_identity(self, name: str) -> bool:
+        return bool(
+            self.conn.execute("SELECT 1 FROM nats_identities WHERE name = ?", (name,)).fetchone()
+        )
+
+    def add_node_identity(self, node: str, location: str, public_key: str) -> None:
+        self.conn.execute(
+            "INSERT INTO nats_identities(name, role, location, public_key) "
+            "VALUES (?, 'node', ?, ?)",
+            (node, location, public_key),
+        )
+
+    def node_identities(self) -> list[tuple[str, str, str]]:
+        """(node, location, public key) of every registered node."""
+        return self.conn.execute(
+            "SELECT name, location, public_key FROM nats_identities WHERE role = 'node' "
+            "ORDER BY name"
+        ).fetchall()

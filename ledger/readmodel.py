@@ -1,0 +1,257 @@
+"""Every question the node, the hub and the reports ask of a replica's derived state.
+
+The read model only reads: stock, cost, lots, documents, movements, alerts, master data.
+Callers outside the ledger never write SQL against these tables; they ask here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import msgspec
+
+from protocol import documents, fold
+from protocol.allocation import LotLevel
+from protocol.documents import DocMovement, DocumentStatus
+from protocol.events import Document
+
+_document_decoder = msgspec.msgpack.Decoder(Document)
+
+
+class StockRow(msgspec.Struct, frozen=True):
+    location: str
+    sku: str
+    lot: str | None
+    qty: int
+
+
+class CostRow(msgspec.Struct, frozen=True):
+    location: str
+    sku: str
+    qty: int
+    value: int
+    last_cost: int | None
+
+
+class Product(msgspec.Struct, frozen=True):
+    sku: str
+    name: str | None
+    barcode: str | None
+    unit: str
+    price: int | None
+
+
+class Alert(msgspec.Struct, frozen=True):
+    kind: str
+    location: str | None
+    sku: str | None
+    lot: str | None
+    qty: int | None
+    origin: str
+    seq: int
+    message: str | None
+
+
+def _filters(location: str | None, sku: str | None) -> tuple[str, list[str]]:
+    """A WHERE clause for the optional location and sku filters."""
+    where, args = "1=1", []
+    for column, value in (("location", location), ("sku", sku)):
+        if value is not None:
+            where += f" AND {column} = ?"
+            args.append(value)
+    return where, args
+
+
+class ReadModel:
+    """Queries over one replica's folded state."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # ---- stock and cost ----------------------------------------------------------------------
+
+    def stock(
+        self, location: str | None = None, sku: str | None = None, include_virtual: bool = False
+    ) -> list[StockRow]:
+        where, args = _filters(location, sku)
+        if not include_virtual:
+            where += " AND location NOT LIKE '@%'"
+        rows = self.conn.execute(
+            f"SELECT location, sku, lot, qty FROM stock WHERE {where} ORDER BY location, sku, lot",
+            args,
+        )
+        return [StockRow(loc, s, lot or None, q) for loc, s, lot, q in rows]
+
+    def lot_levels(self, location: str, sku: str) -> list[LotLevel]:
+        """What each lot of `sku` holds at `location`, with expiry: what a sale draws from."""
+        return [
+            LotLevel(lot or None, expiry, qty)
+            for lot, expiry, qty in self.conn.execute(
+                "SELECT s.lot, l.expiry, s.qty FROM stock s "
+                "LEFT JOIN lots l ON l.sku = s.sku AND l.lot = s.lot "
+                "WHERE s.location = ? AND s.sku = ?",
+                (location, sku),
+            )
+        ]
+
+    def cost(self, location: str | None = None, sku: str | None = None) -> list[CostRow]:
+        where, args = _filters(location, sku)
+        rows = self.conn.execute(
+            f"SELECT location, sku, qty, value, last_cost FROM cost WHERE {where} "
+            "ORDER BY location, sku",
+            args,
+        )
+        return [CostRow(*row) for row in rows]
+
+    def cogs(self) -> dict[tuple[str, int, str], int]:
+        """Cost of goods that left each real location, per event: (origin, seq, location)."""
+        return {
+            (origin, seq, location): value
+            for origin, seq, location, value in self.conn.execute(
+                "SELECT origin, seq, location, cogs FROM cost_journal WHERE qty < 0"
+            )
+        }
+
+    def variances(self) -> dict[tuple[str, int], int]:
+        return {
+            (origin, seq): v
+            for origin, seq, v in self.conn.execute(
+                "SELECT origin, seq, variance FROM stock_journal WHERE counted IS NOT NULL"
+            )
+        }
+
+    def alerts(self) -> list[Alert]:
+        return [
+            Alert(*row)
+            for row in self.conn.execute(
+                "SELECT kind, location, sku, lot, qty, origin, seq, message FROM alerts ORDER BY id"
+            )
+        ]
+
+    # ---- documents ---------------------------------------------------------------------------
+
+    def document_header(self, doc: str) -> Document | None:
+        """The first header folded under this document number."""
+        row = self.conn.execute("SELECT body FROM documents WHERE doc = ?", (doc,)).fetchone()
+        return _document_decoder.decode(row[0]) if row else None
+
+    def document_movements(self, doc: str) -> list[DocMovement]:
+        return [
+            DocMovement(sku, lot, qty, src, dst)
+            for sku, lot, qty, src, dst in self.conn.execute(
+                "SELECT sku, lot, qty, src, dst FROM doc_movements WHERE doc = ?", (doc,)
+            )
+        ]
+
+    def document(self, doc: str) -> DocumentStatus | None:
+        """The header and its derived status; movements may have arrived before the header."""
+        header = self.document_header(doc)
+        if header is None:
+            return None
+        return documents.document_status(header, self.document_movements(doc))
+
+    def document_ids(self, types: tuple[str, ...]) -> list[str]:
+        """Documents of these types, in fold order."""
+        return [doc for doc, _ in self.document_origins(types)]
+
+    def document_origins(self, types: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(document, origin that wrote its header) of these types, in fold order."""
+        marks = ", ".join("?" * len(types))
+        return self.conn.execute(
+            f"SELECT doc, origin FROM documents WHERE type IN ({marks}) ORDER BY hlc, origin, seq",
+            types,
+        ).fetchall()
+
+    def moved(self, doc: str, src: str, dst: str) -> dict[str, int]:
+        """Per SKU, how much `doc` moved from `src` to `dst` (all lots)."""
+        return dict(
+            self.conn.execute(
+                "SELECT sku, sum(qty) FROM doc_movements WHERE doc = ? AND src = ? AND dst = ? "
+                "GROUP BY sku",
+                (doc, src, dst),
+            )
+        )
+
+    # ---- master data -------------------------------------------------------------------------
+
+    def product(self, sku: str) -> Product | None:
+        row = self.conn.execute(
+            "SELECT sku, name, barcode, unit, price FROM products WHERE sku = ?", (sku,)
+        ).fetchone()
+        return Product(row[0], row[1], row[2], row[3] or "pcs", row[4]) if row else None
+
+    def product_by_barcode(self, barcode: str) -> Product | None:
+        row = self.conn.execute(
+            "SELECT sku FROM products WHERE barcode = ? ORDER BY sku LIMIT 1", (barcode,)
+        ).fetchone()
+        return self.product(row[0]) if row else None
+
+    def product_by_gtin(self, gtin14: str) -> Product | None:
+        """The product whose numeric barcode is this GTIN in any length (8, 12, 13 or 14)."""
+        row = self.conn.execute(
+            "SELECT sku FROM products WHERE barcode GLOB '[0-9]*' "
+            "AND substr('00000000000000' || barcode, -14) = ? ORDER BY sku LIMIT 1",
+            (gtin14,),
+        ).fetchone()
+        return self.product(row[0]) if row else None
+
+    def product_by_plu(self, plu: str) -> Product | None:
+        """A label scale's PLU: stored as the barcode, as 'plu:<n>', or as the SKU itself."""
+        row = self.conn.execute(
+            "SELECT sku FROM products WHERE barcode IN (?, ?) OR sku = ? ORDER BY sku LIMIT 1",
+            (plu, f"plu:{plu}", plu),
+        ).fetchone()
+        return self.product(row[0]) if row else None
+
+    def products(self) -> list[Product]:
+        return [
+            Product(sku, name, barcode, unit or "pcs", price)
+            for sku, name, barcode, unit, price in self.conn.execute(
+                "SELECT sku, name, barcode, unit, price FROM products ORDER BY sku"
+            )
+        ]
+
+    def registers(self) -> dict[tuple[str, str, str], tuple[int, str, object]]:
+        return {
+            (entity, key, name): (hlc, origin, json.loads(value))
+            for entity, key, name, value, hlc, origin in self.conn.execute(
+                "SELECT entity, key, field, value, hlc, origin FROM registers"
+            )
+        }
+
+    # ---- comparing replicas --------------------------------------------------------------------
+
+    def snapshot(self) -> fold.Snapshot:
+        """The derived state in the shape of the reference fold, to compare replicas."""
+        snap = fold.Snapshot()
+        snap.stock = {(r.location, r.sku, r.lot): r.qty for r in self.stock(include_virtual=True)}
+        snap.cost = {
+            (r.location, r.sku): fold.CostState(r.qty, r.value, r.last_cost) for r in self.cost()
+        }
+        snap.cogs = self.cogs()
+        snap.variances = self.variances()
+        snap.registers = self.registers()
+        snap.levels_after = {
+            (loc, sku, lot or None, hlc, origin, seq): level
+            for loc, sku, lot, hlc, origin, seq, level in self.conn.execute(
+                "SELECT location, sku, lot, hlc, origin, seq, level_after FROM stock_journal"
+            )
+        }
+        snap.costs_after = {
+            (row[0], row[1], row[2], row[3], row[4]): fold.CostState(*row[5:])
+            for row in self.conn.execute(
+                "SELECT location, sku, hlc, origin, seq, qty_after, value_after, "
+                "last_cost_after FROM cost_journal"
+            )
+        }
+        snap.lot_expiry = {
+            (sku, lot): expiry
+            for sku, lot, expiry in self.conn.execute(
+                "SELECT sku, lot, expiry FROM lots WHERE expiry IS NOT NULL"
+            )
+        }
+        snap.ignored = {
+            (o, s): r for o, s, r in self.conn.execute("SELECT origin, seq, reason FROM ignored")
+        }
+        return snap

@@ -1,0 +1,182 @@
+"""The ledger's tables, as versioned migrations: every replica (node or hub) has them.
+
+Scripts are applied in order and never edited once released: a ledger file records how
+many it has run (`schema_versions`), so a new script goes at the end.
+"""
+
+from __future__ import annotations
+
+DERIVED_TABLES = """
+    CREATE TABLE stock(
+        location TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        lot TEXT NOT NULL DEFAULT '',
+        qty INTEGER NOT NULL,
+        PRIMARY KEY(location, sku, lot)
+    ) WITHOUT ROWID;
+    CREATE TABLE stock_journal(
+        location TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        lot TEXT NOT NULL,
+        hlc INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        delta INTEGER,
+        counted INTEGER,
+        variance INTEGER,
+        level_after INTEGER NOT NULL,
+        PRIMARY KEY(location, sku, lot, hlc, origin, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE cost_journal(
+        location TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        hlc INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        qty INTEGER NOT NULL,
+        unit_cost INTEGER,
+        doc TEXT,
+        cogs INTEGER NOT NULL DEFAULT 0,
+        qty_after INTEGER NOT NULL DEFAULT 0,
+        value_after INTEGER NOT NULL DEFAULT 0,
+        last_cost_after INTEGER,
+        PRIMARY KEY(location, sku, hlc, origin, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE cost(
+        location TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        qty INTEGER NOT NULL,
+        value INTEGER NOT NULL,
+        last_cost INTEGER,
+        PRIMARY KEY(location, sku)
+    ) WITHOUT ROWID;
+    CREATE TABLE lots(
+        sku TEXT NOT NULL,
+        lot TEXT NOT NULL,
+        expiry TEXT,
+        PRIMARY KEY(sku, lot)
+    ) WITHOUT ROWID;
+    CREATE TABLE registers(
+        entity TEXT NOT NULL,
+        key TEXT NOT NULL,
+        field TEXT NOT NULL,
+        value TEXT,
+        hlc INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        PRIMARY KEY(entity, key, field)
+    ) WITHOUT ROWID;
+    CREATE TABLE products(
+        sku TEXT PRIMARY KEY,
+        name TEXT,
+        barcode TEXT,
+        unit TEXT,
+        price INTEGER
+    );
+    CREATE INDEX products_barcode ON products(barcode);
+    CREATE TABLE documents(
+        doc TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        location TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE TABLE doc_movements(
+        doc TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        sku TEXT NOT NULL,
+        lot TEXT,
+        qty INTEGER NOT NULL,
+        src TEXT NOT NULL,
+        dst TEXT NOT NULL,
+        PRIMARY KEY(doc, origin, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE ignored(
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY(origin, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE alerts(
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        location TEXT,
+        sku TEXT,
+        lot TEXT,
+        qty INTEGER,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        message TEXT
+    )
+"""
+
+MIGRATIONS = [
+    """
+    CREATE TABLE events(
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY(origin, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE heads(
+        origin TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        hash BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE clock(id INTEGER PRIMARY KEY CHECK (id = 1), hlc INTEGER NOT NULL);
+    INSERT INTO clock(id, hlc) VALUES (1, 0);
+    CREATE TABLE held(
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        since_ms INTEGER NOT NULL,
+        PRIMARY KEY(origin, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE rejected(
+        id INTEGER PRIMARY KEY,
+        origin TEXT,
+        seq INTEGER,
+        reason TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        at_hlc INTEGER NOT NULL
+    );
+    """
+    + DERIVED_TABLES,
+    """
+    CREATE TABLE outbox(
+        origin TEXT PRIMARY KEY,
+        published_seq INTEGER NOT NULL DEFAULT 0,
+        stream_seq INTEGER NOT NULL DEFAULT 0,
+        last_ack_ms INTEGER,
+        safe_seq INTEGER NOT NULL DEFAULT 0,
+        last_safe_ms INTEGER
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE folded(origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO folded(origin, seq) SELECT origin, seq FROM heads;
+    """,
+    # which movement gave a lot its expiry: the earliest in fold order wins on every replica
+    """
+    ALTER TABLE lots ADD COLUMN expiry_hlc INTEGER;
+    ALTER TABLE lots ADD COLUMN expiry_origin TEXT;
+    ALTER TABLE lots ADD COLUMN expiry_seq INTEGER;
+    """,
+    # verified events still in the batch they arrived in (see ingest_batch_in_transaction)
+    """
+    CREATE TABLE verified_batches(
+        origin TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        last_hlc INTEGER NOT NULL,
+        payload BLOB NOT NULL,
+        PRIMARY KEY(origin, first_seq)
+    ) WITHOUT ROWID;
+    """,
+]
