@@ -1,30 +1,54 @@
 # The two quick-start commands: `make demo` and `make test`. Each creates .venv if missing.
+# .ci/run does the same steps as `make test` on a machine without make: keep the two alike.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# pyright's PyPI wrapper would otherwise ask PyPI for a newer release on every run.
+export PYRIGHT_PYTHON_IGNORE_WARNINGS := 1
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-fast ruff imports pytest-cov typecheck lint format bench clean
 
-$(STAMP): pyproject.toml
+# constraints.txt: the versions CI tested (`pip freeze --exclude-editable` of a working venv).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/kucun demo
 
-test: $(STAMP)
+# Everything CI checks, in this order; typecheck last.
+test: ruff imports pytest-cov typecheck
+
+# The whole suite without the slow chaos/soak/property tests: well under a minute.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
+
+ruff: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+
+imports: $(STAMP)
+	$(BIN)/lint-imports --no-logo --no-cache
+
+# The whole suite with coverage (fail_under and the packages: [tool.coverage] in pyproject.toml).
+pytest-cov: $(STAMP)
+	$(BIN)/pytest -q --cov --cov-report=term:skip-covered
+
+typecheck: $(STAMP)
+	$(BIN)/pyright
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Not part of `make test` yet: the tree is not formatted.
+format: $(STAMP)
+	$(BIN)/ruff format .
+
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .demo .pytest_cache .ruff_cache .hypothesis .coverage .coverage.* .import_linter_cache

@@ -34,6 +34,7 @@ def snapshot(db, tmp_path):
     return stock(db), kucun("node", "stock", "--db", db, "--json").stdout
 
 
+@pytest.mark.slow
 def test_receive_sell_count_and_stock_json(store):
     kucun(
         "node",
@@ -81,6 +82,7 @@ def test_receive_sell_count_and_stock_json(store):
         (["product", "add", "B2", "--name", "B", "--price", "1.001"], "decimal places"),
     ],
 )
+@pytest.mark.slow
 def test_refused_commands_explain_and_write_nothing(store, tmp_path, args, message):
     before = snapshot(store, tmp_path)
     result = (

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from kucun.natsserver import free_port
 from tests.helpers import kucun
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path):
     result = kucun(
         "demo",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from tests.helpers import kucun, wait_until
 
 
+@pytest.mark.slow
 def test_sale_made_offline_reaches_hub_once(tmp_path, nats_server, hub):
     db = str(tmp_path / "store.db")
     kucun("node", "init", "--db", db, "--node", "S01", "--nats", nats_server.url, check=True)
@@ -45,6 +48,7 @@ def test_sale_made_offline_reaches_hub_once(tmp_path, nats_server, hub):
     assert hub.stock(location="S01") == hub.stock(sku="A1")
 
 
+@pytest.mark.slow
 def test_two_counters_of_one_store_merge_at_the_hub(tmp_path, nats_server, hub):
     t1, t2 = str(tmp_path / "t1.db"), str(tmp_path / "t2.db")
     for db, node in ((t1, "S01-T1"), (t2, "S01-T2")):

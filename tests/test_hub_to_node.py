@@ -46,6 +46,7 @@ def documents(db: str) -> list[dict]:
         "items"]
 
 
+@pytest.mark.slow
 def test_products_from_head_office_reach_the_counter(tmp_path, nats_server, hub):
     db = init_node(tmp_path, nats_server, "S01")
     status, body = post(hub, "/api/v1/products",
@@ -77,6 +78,7 @@ def test_bad_product_requests_are_refused_clearly(hub, body, message):
     assert hub.get("/healthz", auth=False)[1]["origins"] == before
 
 
+@pytest.mark.slow
 def test_purchase_order_received_in_two_deliveries(tmp_path, nats_server, hub):
     db = init_node(tmp_path, nats_server, "S01")
     kucun("node", "product", "add", "--db", db, "RICE", "--name", "Rice", "--unit", "kg",
@@ -103,6 +105,7 @@ def test_purchase_order_received_in_two_deliveries(tmp_path, nats_server, hub):
     assert documents(db) == []
 
 
+@pytest.mark.slow
 def test_transfer_is_routed_and_a_short_delivery_stays_visible(tmp_path, nats_server, hub):
     warehouse = init_node(tmp_path, nats_server, "W01")
     store = init_node(tmp_path, nats_server, "S01")
@@ -129,6 +132,7 @@ def test_transfer_is_routed_and_a_short_delivery_stays_visible(tmp_path, nats_se
     assert stock == {"S01": "11.000", "W01": "28.000"}
 
 
+@pytest.mark.slow
 def test_node_lag_and_gaps_are_reported(tmp_path, nats_server, hub):
     db = init_node(tmp_path, nats_server, "S01")
     kucun("node", "product", "add", "--db", db, "A", "--name", "A", check=True)
@@ -140,6 +144,7 @@ def test_node_lag_and_gaps_are_reported(tmp_path, nats_server, hub):
     assert item["last_ingest_age_s"] is not None
 
 
+@pytest.mark.slow
 def test_users_and_corrections_from_head_office(tmp_path, nats_server, hub):
     db = init_node(tmp_path, nats_server, "S01")
     kucun("node", "product", "add", "--db", db, "A", "--name", "A", check=True)

@@ -66,6 +66,7 @@ async def _client(url: str, seed: str | None, node: str | None, errors: list[str
                               allow_reconnect=False, **options)
 
 
+@pytest.mark.slow
 def test_a_node_can_sync_as_itself_and_nothing_else(tmp_path, secured):
     server, hub, configs = secured
     db = str(tmp_path / "s01.db")
@@ -115,6 +116,7 @@ def test_a_node_can_sync_as_itself_and_nothing_else(tmp_path, secured):
     assert hub.get("/api/v1/rejected")[1]["items"] == []
 
 
+@pytest.mark.slow
 def test_no_credentials_no_connection(secured):
     server, _, _ = secured
 
@@ -125,6 +127,7 @@ def test_no_credentials_no_connection(secured):
         asyncio.run(attempt())
 
 
+@pytest.mark.slow
 def test_a_node_added_while_everything_runs_syncs_after_sighup(tmp_path):
     """`kucun nats serve --hub-db` rewrites its config on SIGHUP and nats-server reloads it;
     the running hub creates the new node's consumer: no restart of either."""

@@ -139,6 +139,7 @@ def garbage(rng: random.Random) -> list[tuple[str, bytes, str]]:
     return out
 
 
+@pytest.mark.slow
 def test_garbage_on_the_event_subjects_is_rejected_and_ingest_goes_on(tmp_path, nats_server, hub):
     seed = int(os.environ.get("KUCUN_FUZZ_SEED") or random.randrange(2**32))
     print(f"\nfuzz seed {seed} (replay: KUCUN_FUZZ_SEED={seed})")

@@ -70,6 +70,7 @@ def test_a_poll_cut_short_by_the_deadline_still_reports_motion(protocol, thread_
     assert isinstance(r, ScaleError) and r.kind is ErrorKind.MOTION, r
 
 
+@pytest.mark.slow
 def test_a_scale_that_goes_quiet_mid_read_is_a_timeout(thread_sim, session_for):
     """Full command timeouts after unstable readings mean the scale stopped answering."""
     sim = thread_sim("toledo8217", weight="1.250", stable=False)

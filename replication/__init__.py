@@ -1,0 +1,1 @@
+"""Replication between replicas over NATS JetStream: publishing logs, pulling and ingesting them."""
