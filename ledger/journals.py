@@ -11,12 +11,14 @@ to the end of the key's journal). Everything a call adds is folded once per key.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 
 import msgspec
 
 from ledger import registers
 from ledger.quarantine import Quarantine
+from ledger.sqlite import write_cache
 from protocol import fold
 from protocol.events import COUNT, Count, Document, Event, Movement, Upsert, is_virtual
 from protocol.fold import CostState
@@ -27,36 +29,57 @@ _document_encoder = msgspec.msgpack.Encoder()
 Position = tuple[int, str, int]
 
 
-def fold_events(conn: sqlite3.Connection, events: list[Event]) -> None:
-    """Fold verified events, wherever they fall in the order: the result is the reference
-    fold of everything folded so far. Work is per journal key, once per call."""
-    batch = _Batch(conn)
-    quarantine = Quarantine(conn)
-    for event in sorted(events, key=lambda e: e.order_key):
-        reason = fold.invalid_reason(event)
-        if reason:
-            quarantine.ignore(event.origin, event.seq, event.hlc, reason)
-            continue
-        match event.body:
-            case Movement() as m:
-                batch.movement(event.order_key, m)
-            case Count() as c:
-                batch.count(event.order_key, c)
-            case Upsert() as u:
-                registers.upsert(conn, u, event)
-            case Document() as d:
+class Journals:
+    """Folds verified events into the journals and the tables derived from them.
+
+    Each key's journal tail (position and state after its last row) is remembered with the
+    connection between calls (`ledger.sqlite.write_cache`: dropped on rollback and when
+    another connection has committed), so a chunk of appends reads nothing back.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def fold(self, events: list[Event]) -> None:
+        """Fold verified events, wherever they fall in the order: the result is the
+        reference fold of everything folded so far. Work is per journal key, once per call."""
+        if not events:
+            return
+        batch = _Batch(
+            self.conn, write_cache(self.conn, "stock_tails"), write_cache(self.conn, "cost_tails")
+        )
+        quarantine = Quarantine(self.conn)
+        events = sorted(events, key=_fold_order)
+        invalid = fold.invalid_reason
+        for event in events:
+            body = event.body
+            at = (event.hlc, event.origin, event.seq)
+            reason = invalid(event)
+            if reason:
+                quarantine.ignore(event.origin, event.seq, event.hlc, reason)
+                continue
+            if type(body) is Movement:
+                batch.movement(at, body)
+            elif type(body) is Document:
                 batch.documents.append(
                     (
-                        d.doc,
-                        d.type,
-                        d.location,
+                        body.doc,
+                        body.type,
+                        body.location,
                         event.origin,
                         event.seq,
                         event.hlc,
-                        _document_encoder.encode(d),
+                        _document_encoder.encode(body),
                     )
                 )
-    batch.write()
+            elif type(body) is Count:
+                batch.count(at, body)
+            elif type(body) is Upsert:
+                registers.upsert(self.conn, body, event)
+        batch.write()
+
+
+_fold_order = operator.attrgetter("hlc", "origin", "seq")
 
 
 # ---- stock and cost journals ------------------------------------------------------------
@@ -70,6 +93,8 @@ _STOCK_KEY = "location = ? AND sku = ? AND lot = ?"
 _COST_KEY = "location = ? AND sku = ?"
 _NEWEST_FIRST = "ORDER BY hlc DESC, origin DESC, seq DESC LIMIT 1"
 _OLDEST_FIRST = "ORDER BY hlc, origin, seq"
+#: a tail not looked up yet (None means: the key has no journal rows)
+_UNKNOWN: object = object()
 
 
 class _Batch:
@@ -82,8 +107,15 @@ class _Batch:
     counts whose variance changed mark their cost rows for re-folding.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        stock_tails: dict[StockKey, tuple[Position, int]],
+        cost_tails: dict[CostKey, tuple[Position, CostState]],
+    ) -> None:
         self.conn = conn
+        self.stock_tails = stock_tails
+        self.cost_tails = cost_tails
         self.stock: dict[StockKey, list[tuple[Position, int | None, int | None]]] = {}
         self.cost: dict[CostKey, list[list]] = {}
         self.virtual: dict[StockKey, int] = {}
@@ -97,20 +129,26 @@ class _Batch:
         self.cost_states: list[tuple] = []
 
     def movement(self, at: Position, m: Movement) -> None:
-        if m.lot is not None and m.expiry is not None and (m.sku, m.lot) not in self.lots:
-            self.lots[(m.sku, m.lot)] = (m.expiry, at)  # events come in fold order
+        sku, lot = m.sku, m.lot
+        if lot is not None and m.expiry is not None and (sku, lot) not in self.lots:
+            self.lots[(sku, lot)] = (m.expiry, at)  # events come in fold order
         if m.doc is not None:
-            self.doc_moves.append((m.doc, at[1], at[2], m.sku, m.lot, m.qty, m.src, m.dst))
-        for delta in fold.movement_deltas(m):
-            key = (delta.location, m.sku, m.lot or "")
-            if is_virtual(delta.location):
-                self.virtual[key] = self.virtual.get(key, 0) + delta.qty
+            self.doc_moves.append((m.doc, at[1], at[2], sku, lot, m.qty, m.src, m.dst))
+        lot_key = lot or ""
+        for location, qty in fold.movement_deltas_of(m):
+            key = (location, sku, lot_key)
+            if is_virtual(location):
+                self.virtual[key] = self.virtual.get(key, 0) + qty
                 continue
-            self.stock.setdefault(key, []).append((at, delta.qty, None))
-            unit_cost = m.unit_cost if delta.qty > 0 else None
-            self.cost.setdefault((delta.location, m.sku), []).append(
-                [at, delta.qty, unit_cost, m.doc, None]
-            )
+            rows = self.stock.get(key)
+            if rows is None:
+                rows = self.stock[key] = []
+            rows.append((at, qty, None))
+            cost_key = (location, sku)
+            cost_rows = self.cost.get(cost_key)
+            if cost_rows is None:
+                cost_rows = self.cost[cost_key] = []
+            cost_rows.append([at, qty, m.unit_cost if qty > 0 else None, m.doc, None])
 
     def count(self, at: Position, c: Count) -> None:
         key = (c.location, c.sku, c.lot or "")
@@ -145,7 +183,11 @@ class _Batch:
                 self.doc_moves,
             )
         levels: list[tuple] = []
-        for key, rows in self.stock.items():
+        negative: list[tuple] = []
+        # Keys in primary-key order, rows within a key in fold order: the appended rows of
+        # every key go in with one statement each, already sorted.
+        for key in sorted(self.stock):
+            rows = self.stock[key]
             final, count_shift = self._fold_stock(key, rows)
             levels.append((*key, final))
             if count_shift:
@@ -153,7 +195,12 @@ class _Batch:
                     self.virtual.get((COUNT, key[1], key[2]), 0) + count_shift
                 )
             if final < 0:
-                _alert(conn, "negative_stock", rows[-1][0], key, final)
+                negative.append(("negative_stock", *key[:2], key[2] or None, final, *rows[-1][0]))
+        conn.executemany(
+            "INSERT INTO alerts(kind, location, sku, lot, qty, hlc, origin, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            negative,
+        )
         conn.executemany(
             "INSERT INTO stock(location, sku, lot, qty) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(location, sku, lot) DO UPDATE SET qty = excluded.qty",
@@ -164,19 +211,18 @@ class _Batch:
             "ON CONFLICT(location, sku, lot) DO UPDATE SET qty = qty + excluded.qty",
             [(*key, qty) for key, qty in self.virtual.items()],
         )
-        for key in set(self.cost) | set(self.changed_counts):
+        for key in sorted(set(self.cost) | set(self.changed_counts)):
             self._fold_cost(key, self.cost.get(key, []), self.changed_counts.get(key, []))
-        # Appended rows of every key at once, in primary-key order: one statement each.
         conn.executemany(
             "INSERT INTO stock_journal(location, sku, lot, hlc, origin, seq, delta, counted, "
             "variance, level_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            sorted(self.stock_appends),
+            self.stock_appends,
         )
         conn.executemany(
             "INSERT INTO cost_journal(location, sku, hlc, origin, seq, qty, unit_cost, doc, "
             "cogs, qty_after, value_after, last_cost_after) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            sorted(self.cost_appends, key=lambda row: row[:5]),
+            self.cost_appends,
         )
         conn.executemany(
             "INSERT INTO cost(location, sku, qty, value, last_cost) VALUES (?, ?, ?, ?, ?) "
@@ -190,13 +236,16 @@ class _Batch:
     ) -> tuple[int, int]:
         """Journal the new rows of one stock key; return its level and the change to @count."""
         conn = self.conn
-        tail = conn.execute(
-            f"SELECT hlc, origin, seq, level_after FROM stock_journal WHERE {_STOCK_KEY} "
-            f"{_NEWEST_FIRST}",
-            key,
-        ).fetchone()
-        if tail is None or (tail[0], tail[1], tail[2]) < rows[0][0]:
-            level, count_shift, inserts = (tail[3] if tail else 0), 0, []
+        tail = self.stock_tails.get(key, _UNKNOWN)
+        if tail is _UNKNOWN:
+            row = conn.execute(
+                f"SELECT hlc, origin, seq, level_after FROM stock_journal WHERE {_STOCK_KEY} "
+                f"{_NEWEST_FIRST}",
+                key,
+            ).fetchone()
+            tail = ((row[0], row[1], row[2]), row[3]) if row else None
+        if tail is None or tail[0] < rows[0][0]:
+            level, count_shift, inserts = (tail[1] if tail else 0), 0, []
             for at, delta, counted in rows:
                 if counted is None:
                     level += delta
@@ -208,6 +257,7 @@ class _Batch:
                     level = counted
                     inserts.append((*key, *at, None, counted, variance, level))
             self.stock_appends += inserts
+            self.stock_tails[key] = (rows[-1][0], level)
             return level, count_shift
         # Late rows: insert them at their places, then re-fold the key from the earliest.
         conn.executemany(
@@ -250,6 +300,7 @@ class _Batch:
             f"UPDATE stock_journal SET level_after = ?, variance = ? WHERE {_STOCK_KEY} AND {_AT}",
             updates,
         )
+        self.stock_tails[key] = (max(tail[0], rows[-1][0]), level)
         return level, count_shift
 
     def _fold_cost(
@@ -259,18 +310,23 @@ class _Batch:
         for row in rows:
             if row[4] is not None:  # a count: its quantity is its variance
                 row[1] = self.variances[(row[4], row[0])]
-        tail = conn.execute(
-            f"SELECT hlc, origin, seq, qty_after, value_after, last_cost_after FROM cost_journal "
-            f"WHERE {_COST_KEY} {_NEWEST_FIRST}",
-            key,
-        ).fetchone()
-        if not changed and (tail is None or (tail[0], tail[1], tail[2]) < rows[0][0]):
-            state = CostState(*tail[3:]) if tail else CostState()
+        tail = self.cost_tails.get(key, _UNKNOWN)
+        if tail is _UNKNOWN:
+            row = conn.execute(
+                f"SELECT hlc, origin, seq, qty_after, value_after, last_cost_after "
+                f"FROM cost_journal WHERE {_COST_KEY} {_NEWEST_FIRST}",
+                key,
+            ).fetchone()
+            tail = ((row[0], row[1], row[2]), CostState(*row[3:])) if row else None
+        if not changed and (tail is None or tail[0] < rows[0][0]):
+            state = tail[1] if tail else CostState()
             inserts = []
+            step = fold.cost_step
             for at, qty, unit_cost, doc, _ in rows:
-                state, cogs = fold.cost_step(state, qty, unit_cost)
+                state, cogs = step(state, qty, unit_cost)
                 inserts.append((*key, *at, qty, unit_cost, doc, cogs, *state))
             self.cost_appends += inserts
+            self.cost_tails[key] = (rows[-1][0], state)
         else:
             conn.executemany(
                 "INSERT INTO cost_journal(location, sku, hlc, origin, seq, qty, unit_cost, doc) "
@@ -283,6 +339,8 @@ class _Batch:
             )
             first = min([r[0] for r in rows] + [at for at, _ in changed])
             state = _refold_cost(conn, key, first)
+            last = max([r[0] for r in rows] + ([tail[0]] if tail else []))
+            self.cost_tails[key] = (last, state)
         self.cost_states.append((*key, *state))
 
 
@@ -308,19 +366,3 @@ def _refold_cost(conn: sqlite3.Connection, key: CostKey, first: Position) -> Cos
         updates,
     )
     return state
-
-
-def _alert(
-    conn: sqlite3.Connection,
-    kind: str,
-    at: Position,
-    key: StockKey | None = None,
-    qty: int | None = None,
-    message: str | None = None,
-) -> None:
-    location, sku, lot = key or (None, None, None)
-    conn.execute(
-        "INSERT INTO alerts(kind, location, sku, lot, qty, hlc, origin, seq, message) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (kind, location, sku, lot or None, qty, *at, message),
-    )

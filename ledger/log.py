@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ledger.quarantine import Quarantine, Quarantined
+from ledger.sqlite import require_durable
 from protocol import codec, limits
 from protocol.events import Body, Event
 from protocol.hlc import ClockSkewError, HybridClock
@@ -24,6 +25,10 @@ from protocol.hlc import ClockSkewError, HybridClock
 DEFAULT_MAX_SKEW_MS = 10 * 60 * 1000
 
 _INSERT_EVENTS = "INSERT INTO events(origin, seq, hlc, kind, raw, hash) VALUES (?, ?, ?, ?, ?, ?)"
+
+def _by_seq(event: Event) -> int:
+    return event.seq
+
 
 #: Per origin: the head before, and the events that just joined its verified prefix.
 Advanced = dict[str, tuple[int, list[Event]]]
@@ -67,6 +72,7 @@ class EventLog:
     ) -> list[Event]:
         """Stamp, chain and store local events of `origin` (one of the logs this replica
         writes; by default its own). Refuses what no replica could store."""
+        require_durable(self.conn)
         origin = origin or self.origin
         seq, prev = self.head(origin)
         clock = HybridClock(self.clock())
@@ -106,6 +112,7 @@ class EventLog:
         result: IngestResult | None = None,
     ) -> IngestResult:
         """`ingest` for events the caller decoded (with `codec.decode`, so canonical)."""
+        require_durable(self.conn)
         result = result or IngestResult()
         decoded: dict[tuple[str, int], Event] = {}
         fresh: dict[tuple[str, int], bytes] = {}
@@ -306,9 +313,31 @@ class EventLog:
         return [(seq, raw) for seq, raw, _ in self._verified(origin, after_seq, upto)]
 
     def verified_events(self, origin: str, after_seq: int, upto: int) -> list[Event]:
-        """`origin`'s verified events after `after_seq` up to `upto`, decoded, in seq order."""
+        """`origin`'s verified events after `after_seq` up to `upto`, decoded, in seq order.
+
+        The projector reads every event through here, so batches are decoded straight from
+        their payload without building rows first."""
+        if upto <= after_seq:
+            return []
         decode = codec.decode_verified
-        return [event or decode(raw) for _, raw, event in self._verified(origin, after_seq, upto)]
+        found = [
+            (seq, decode(raw))
+            for seq, raw in self.conn.execute(
+                "SELECT seq, raw FROM events WHERE origin = ? AND seq > ? AND seq <= ? "
+                "ORDER BY seq",
+                (origin, after_seq, upto),
+            )
+        ]
+        batched: list[Event] = []
+        for first, payload in self._batches_within(origin, after_seq, upto):
+            raws = codec.decode_batch(payload)
+            lo, hi = max(after_seq + 1, first) - first, min(upto, first + len(raws) - 1) - first
+            batched += [decode(raw) for raw in raws[lo : hi + 1]]
+        if not found:
+            return batched
+        events = [event for _, event in found] + batched
+        events.sort(key=_by_seq)
+        return events
 
     def event(self, origin: str, seq: int) -> Event | None:
         found = self._verified(origin, seq - 1, seq)
@@ -328,11 +357,7 @@ class EventLog:
                 (origin, after_seq, upto),
             )
         ]
-        batches = self.conn.execute(
-            "SELECT first_seq, payload FROM verified_batches WHERE origin = ? "
-            "AND last_seq > ? AND first_seq <= ? ORDER BY first_seq",
-            (origin, after_seq, upto),
-        ).fetchall()
+        batches = self._batches_within(origin, after_seq, upto)
         if not batches:
             return found
         for first, payload in batches:
@@ -341,6 +366,14 @@ class EventLog:
                     found.append((seq, raw, None))
         found.sort(key=lambda row: row[0])
         return found
+
+    def _batches_within(self, origin: str, after_seq: int, upto: int) -> list[tuple[int, bytes]]:
+        """(first seq, payload) of the stored batches holding any of after_seq+1..upto."""
+        return self.conn.execute(
+            "SELECT first_seq, payload FROM verified_batches WHERE origin = ? "
+            "AND last_seq > ? AND first_seq <= ? ORDER BY first_seq",
+            (origin, after_seq, upto),
+        ).fetchall()
 
     def events(self, origin: str | None = None) -> Iterator[Event]:
         """Every verified event (of `origin`, or of all), in fold order."""

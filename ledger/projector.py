@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from ledger.journals import fold_events
+from ledger.journals import Journals
 from ledger.log import Advanced, EventLog
 from protocol.events import Event
 
@@ -23,6 +23,7 @@ class Projector:
     def __init__(self, conn: sqlite3.Connection, log: EventLog) -> None:
         self.conn = conn
         self.log = log
+        self.journals = Journals(conn)
 
     def fold_new(self, advanced: Advanced) -> None:
         """Fold events that just joined their origins' verified prefixes. Folded straight
@@ -36,7 +37,7 @@ class Projector:
                 self._set_folded(origin, events[-1].seq)
             else:
                 behind = True
-        fold_events(self.conn, direct)
+        self.journals.fold(direct)
         if behind:
             self.project(per_origin=None)
 
@@ -50,7 +51,7 @@ class Projector:
             upto = head if per_origin is None else min(head, done + per_origin)
             events += self.log.verified_events(origin, done, upto)
             self._set_folded(origin, upto)
-        fold_events(self.conn, events)
+        self.journals.fold(events)
         return len(events)
 
     def set_aside_unfoldable(self, origin: str, reason: str) -> int:

@@ -94,6 +94,9 @@ class Replica:
         return self.ingest([], wall_ms, fold)
 
     def project(self, per_origin: int | None = 20_000, only: str | None = None) -> int:
-        """Fold up to `per_origin` unfolded events of each origin; 0 when current."""
-        with self.work():
+        """Fold up to `per_origin` unfolded events of each origin; 0 when current.
+
+        Folding writes only derived state, which the log can always rebuild, so its own
+        unit skips the fsync (a caller's durable unit around it keeps its fsync)."""
+        with transaction(self.conn, durable=False):
             return self.projector.project(per_origin, only)

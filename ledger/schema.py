@@ -179,4 +179,20 @@ MIGRATIONS = [
         PRIMARY KEY(origin, first_seq)
     ) WITHOUT ROWID;
     """,
+    # documents keyed by their number alone: no rowid beside the key, one B-tree per insert
+    """
+    CREATE TABLE documents_by_number(
+        doc TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        location TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hlc INTEGER NOT NULL,
+        body BLOB NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO documents_by_number SELECT doc, type, location, origin, seq, hlc, body
+        FROM documents;
+    DROP TABLE documents;
+    ALTER TABLE documents_by_number RENAME TO documents;
+    """,
 ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 
 class Connection(sqlite3.Connection):
@@ -19,7 +20,9 @@ class Connection(sqlite3.Connection):
         super().__init__(*args, **kwargs)
         self.work_depth = 0
         self.work_failed = False
-        self.rollback_hooks: list[Callable[[], None]] = []
+        self.work_durable = True
+        #: memory of what this connection wrote (journal tails); cleared on rollback
+        self.write_cache: dict[str, Any] = {}
 
 
 def connect(path: str | Path) -> Connection:
@@ -80,18 +83,29 @@ class transaction:
     Entered while another unit is open on the same connection, it joins that one: the
     outermost decides. An inner unit that failed dooms the outer one even if its error was
     caught, so a half-done operation is never committed.
+
+    `durable=False` is for units that write only what can be derived again from the log
+    (folding): their commit skips the fsync (synchronous=NORMAL for that commit). Such a
+    commit is still atomic; a power cut may only undo it, and the next durable commit makes
+    it durable too (WAL frames are synced in order). Log writes refuse to run in one
+    (`require_durable`).
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, durable: bool = True) -> None:
         self.conn = conn
+        self.durable = durable
 
     def __enter__(self) -> sqlite3.Connection:
         conn = self.conn
         depth = getattr(conn, "work_depth", 0)
         if depth == 0:
+            relaxed = not self.durable and isinstance(conn, Connection)
+            if relaxed:
+                conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("BEGIN IMMEDIATE")
             if isinstance(conn, Connection):
                 conn.work_failed = False
+                conn.work_durable = not relaxed
         if isinstance(conn, Connection):
             conn.work_depth = depth + 1
         return conn
@@ -111,17 +125,34 @@ class transaction:
             conn.work_failed = True
         if conn.work_depth:
             return
-        if not conn.work_failed:
-            conn.execute("COMMIT")
-            return
-        conn.execute("ROLLBACK")
-        for hook in conn.rollback_hooks:
-            hook()
+        try:
+            if not conn.work_failed:
+                conn.execute("COMMIT")
+                return
+            conn.execute("ROLLBACK")
+            conn.write_cache.clear()
+        finally:
+            if not conn.work_durable:
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.work_durable = True
         if exc_type is None:
             raise NestedWorkFailed("an inner step failed, so nothing of this unit was written")
 
 
-def on_rollback(conn: sqlite3.Connection, hook: Callable[[], None]) -> None:
-    """Call `hook` whenever a unit of work on `conn` rolls back (caches of what it wrote)."""
-    if isinstance(conn, Connection):
-        conn.rollback_hooks.append(hook)
+def require_durable(conn: sqlite3.Connection) -> None:
+    """Refuse to write the log inside a unit whose commit may be undone by a power cut."""
+    if not getattr(conn, "work_durable", True):
+        raise RuntimeError("log writes need a durable unit of work (durable=True)")
+
+
+def write_cache(conn: sqlite3.Connection, name: str) -> dict:
+    """A dict that lives with `conn` and is emptied whenever one of its units rolls back or
+    another connection has committed since it was last asked for (`PRAGMA data_version`):
+    what it remembers of the database is never stale. A plain connection gets a fresh one."""
+    if not isinstance(conn, Connection):
+        return {}
+    version = conn.execute("PRAGMA data_version").fetchone()[0]
+    if conn.write_cache.get("data_version") != version:
+        conn.write_cache.clear()
+        conn.write_cache["data_version"] = version
+    return conn.write_cache.setdefault(name, {})

@@ -30,11 +30,14 @@ class StockDelta(NamedTuple):
     qty: int
 
 
+def movement_deltas_of(m: Movement) -> tuple[tuple[str, int], tuple[str, int]]:
+    """(location, signed qty) for both sides of a movement: `src` loses, `dst` gains."""
+    return ((m.src, -m.qty), (m.dst, m.qty))
+
+
 def movement_deltas(m: Movement) -> tuple[StockDelta, StockDelta]:
-    return (
-        StockDelta(m.src, m.sku, m.lot, -m.qty),
-        StockDelta(m.dst, m.sku, m.lot, m.qty),
-    )
+    (src, out), (dst, into) = movement_deltas_of(m)
+    return (StockDelta(src, m.sku, m.lot, out), StockDelta(dst, m.sku, m.lot, into))
 
 
 def count_variance(counted: int, level_before: int) -> int:
