@@ -10,6 +10,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+#: The scale protocols, by the names every command line offers (`--protocol`,
+#: `--scale-protocol`): the one list, here so that listing them imports no parser.
+#: `devices.scales.PROTOCOLS` maps the same names to the parsers.
+PROTOCOL_NAMES = ("mt-sics", "toledo8217", "ad", "cas")
+
 _EXPORTS = {
     # scales
     "ScaleSession": "devices.scales.session",
@@ -44,6 +49,7 @@ _EXPORTS = {
 __all__ = [
     "DEFAULT_PATTERNS",
     "PROTOCOLS",
+    "PROTOCOL_NAMES",
     "Ack",
     "Backoff",
     "BarcodeKind",

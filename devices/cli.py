@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from devices import PROTOCOL_NAMES
 from devices.transport import SerialSettings
 
-PROTOCOL_NAMES = ("mt-sics", "toledo8217", "ad", "cas")
 EXIT_OK, EXIT_DEVICE, EXIT_USAGE, EXIT_PORT = 0, 1, 2, 3
 
 
@@ -39,12 +39,22 @@ def _terminate_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _serial_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("line settings (default: the protocol's usual settings)")
+def _shared(*flags: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """An option several commands share, as an argparse parent parser (`parents=[...]`):
+    defined once, with one help text."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(*flags, **kwargs)
+    return parent
+
+
+def _serial_settings() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    g = parent.add_argument_group("line settings (default: the protocol's usual settings)")
     g.add_argument("--baud", type=int, help="baud rate, e.g. 9600")
     g.add_argument("--bytesize", type=int, choices=(7, 8), help="data bits")
     g.add_argument("--parity", choices=("N", "E", "O"), help="parity: N none, E even, O odd")
     g.add_argument("--stopbits", type=int, choices=(1, 2), help="stop bits")
+    return parent
 
 
 def _settings(args: argparse.Namespace, default: SerialSettings) -> SerialSettings:
@@ -231,7 +241,8 @@ def cmd_parse_barcode(args: argparse.Namespace) -> int:
 
     patterns = [] if args.no_default_patterns else list(DEFAULT_PATTERNS)
     try:
-        for spec in reversed(args.pattern or ()):
+        given: list[str] = args.pattern or []
+        for spec in reversed(given):
             template, sep, measure = spec.rpartition(":")
             if not sep or measure not in ("weight", "price"):
                 template, measure = spec, "weight"
@@ -256,15 +267,24 @@ def cmd_parse_barcode(args: argparse.Namespace) -> int:
 
 
 def _add_commands(sub: Any) -> None:
+    port = _shared("--port", required=True, help="the serial port, any pyserial URL: "
+                   "/dev/ttyUSB0, /dev/pts/3, socket://host:4001, loop://")
+    protocol = _shared("--protocol", required=True, choices=PROTOCOL_NAMES,
+                       help="the scale's protocol")
+    as_json = _shared("--json", action="store_true", help="print JSON, one object per line")
+    serial = _serial_settings()
+    framing = _shared("--suffix", choices=("cr", "lf", "crlf"), default="cr",
+                      help="what the scanner sends after each code (default cr)")
+    framing.add_argument("--prefix", default="", help="what the scanner sends before each "
+                         "code, if anything; escapes allowed (e.g. \\x02)")
+    link = _shared("--link", help="also make this symlink to the pty (stable path)")
+
     p = sub.add_parser(
-        "read-scale", help="read one weight from a scale (or keep reading with --follow)",
+        "read-scale", parents=[port, protocol, as_json, serial],
+        help="read one weight from a scale (or keep reading with --follow)",
         description="Ask a scale for one weight (or wait for one, for continuous protocols), "
                     "print it and exit 0. An error reply (overload, motion, timeout, ...) is "
                     "printed to stderr and exits 1.")
-    p.add_argument("--port", required=True,
-                   help="pyserial URL: /dev/ttyUSB0, /dev/pts/3, socket://host:4001, loop://")
-    p.add_argument("--protocol", required=True, choices=PROTOCOL_NAMES)
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--follow", action="store_true", help="keep printing readings until killed")
     p.add_argument("--count", type=int, default=0, help="with --follow: stop after N lines")
     p.add_argument("--timeout", type=float, default=3.0,
@@ -277,20 +297,14 @@ def _add_commands(sub: Any) -> None:
                    help="unit the scale is set to; only the toledo8217 protocol needs it")
     p.add_argument("--interval", type=float, default=0.1,
                    help="seconds between polls when waiting or following (default 0.1)")
-    _serial_args(p)
     p.set_defaults(func=cmd_read_scale)
 
     p = sub.add_parser(
-        "listen-scanner", help="print one line per barcode scanned on a serial scanner",
+        "listen-scanner", parents=[port, framing, as_json, serial],
+        help="print one line per barcode scanned on a serial scanner",
         description="Listen to a serial barcode scanner and print one line per scan. AIM "
                     "identifiers are stripped (see --json), GS separators shown as <GS>, a "
                     "repeat of the same code within --repeat-window seconds is dropped.")
-    p.add_argument("--port", required=True, help="pyserial URL of the scanner")
-    p.add_argument("--suffix", choices=("cr", "lf", "crlf"), default="cr",
-                   help="what the scanner sends after each code (default cr)")
-    p.add_argument("--prefix", default="", help="prefix the scanner sends before each code, "
-                                                "escapes allowed (e.g. \\x02)")
-    p.add_argument("--json", action="store_true", help="one JSON object per scan")
     p.add_argument("--interpret", action="store_true",
                    help="with --json: add the barcode interpretation")
     p.add_argument("--count", type=int, default=0, help="exit after N scans")
@@ -298,16 +312,15 @@ def _add_commands(sub: Any) -> None:
                    help="ignore the same code again within S seconds (default 0.6)")
     p.add_argument("--timeout", type=float, default=5.0,
                    help="seconds to wait for the port to open (default 5)")
-    _serial_args(p)
     p.set_defaults(func=cmd_listen_scanner)
 
     p = sub.add_parser(
-        "sim-scale", help="simulate a scale on a new pty; prints the pty path first",
+        "sim-scale", parents=[protocol, link],
+        help="simulate a scale on a new pty; prints the pty path first",
         description="Simulate a scale on a pseudo-terminal. The first stdout line is the path "
                     "to open. Serves until killed. Control on stdin, one command per line: "
                     "weight N, stable, unstable, toggle, overload, underload, normal, silent, "
                     "talk, garble, state, quit. SIGUSR1 toggles stability.")
-    p.add_argument("--protocol", required=True, choices=PROTOCOL_NAMES)
     p.add_argument("--weight", default="0", help="weight on the platter (default 0)")
     p.add_argument("--unstable", action="store_true", help="start in motion")
     p.add_argument("--unit", default="kg", help="display unit (default kg)")
@@ -316,28 +329,25 @@ def _add_commands(sub: Any) -> None:
     p.add_argument("--interval", type=float, default=0.1,
                    help="seconds between frames of continuous protocols (default 0.1)")
     p.add_argument("--stream", action="store_true", help="ad: stream frames continuously")
-    p.add_argument("--link", help="also make this symlink to the pty (stable path)")
     p.set_defaults(func=cmd_sim_scale)
 
     p = sub.add_parser(
-        "sim-scanner", help="simulate a serial scanner on a new pty; prints the pty path first",
+        "sim-scanner", parents=[framing, link],
+        help="simulate a serial scanner on a new pty; prints the pty path first",
         description="Simulate a serial barcode scanner on a pseudo-terminal. The first stdout "
                     "line is the path to open. Sends the codes from --codes round-robin every "
                     "--interval seconds, and `scan CODE` lines from stdin at once.")
     p.add_argument("--codes", help="file with one code per line (GS as \\x1d or <GS>)")
     p.add_argument("--interval", type=float, default=1.0,
                    help="seconds between codes from --codes (default 1)")
-    p.add_argument("--suffix", choices=("cr", "lf", "crlf"), default="cr")
-    p.add_argument("--prefix", default="", help="prefix before each code, escapes allowed")
-    p.add_argument("--link", help="also make this symlink to the pty (stable path)")
     p.set_defaults(func=cmd_sim_scanner)
 
     p = sub.add_parser(
-        "parse-barcode", help="explain a barcode: product, weight, price, lot, expiry",
+        "parse-barcode", parents=[as_json],
+        help="explain a barcode: product, weight, price, lot, expiry",
         description="Interpret a barcode as the till would. GS separators may be written "
                     "\\x1d or <GS>. Exit 1 with the reason when the code is invalid or unknown.")
-    p.add_argument("code", metavar="CODE")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("code", metavar="CODE", help="the barcode's text, as a scanner sends it")
     p.add_argument("--pattern", action="append", metavar="TEMPLATE[:weight|price]",
                    help="extra in-store pattern, tried first, e.g. '22PPPPP{NNNDD}C:price'")
     p.add_argument("--no-default-patterns", action="store_true",

@@ -46,7 +46,7 @@ class SerialTransport:
         self.url = url
         self.settings = settings or SerialSettings()
         self.read_timeout = read_timeout
-        self._port: serial.SerialBase | None = None
+        self._port: serial.Serial | None = None
 
     @property
     def is_open(self) -> bool:
@@ -102,7 +102,7 @@ class SerialTransport:
         except (serial.SerialException, OSError) as exc:
             raise PortGone(f"write to {self.url} failed: {_reason(exc)}") from exc
 
-    def _require(self) -> serial.SerialBase:
+    def _require(self) -> serial.Serial:
         if self._port is None:
             raise PortGone(f"{self.url} is not open")
         return self._port

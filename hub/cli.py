@@ -10,6 +10,9 @@ from hub.store import HubError, HubStore
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    # every hub command's --db: an argparse parent parser, defined once with one help text
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--db", required=True, help="path of the hub's SQLite database")
     hub = subparsers.add_parser(
         "hub", help="the head-office hub (总部)", description="Set up and run the head-office hub."
     )
@@ -19,16 +22,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "init",
         help="create the hub database and print an admin API token",
         description="Create the hub database; print an admin API token.",
+        parents=[db],
     )
-    p.add_argument("--db", required=True, help="path of the hub's SQLite database")
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser(
         "serve",
         help="ingest node events and serve the HTTP API",
         description="Ingest node events from NATS and serve the HTTP API.",
+        parents=[db],
     )
-    p.add_argument("--db", required=True, help="path of the hub's SQLite database")
     p.add_argument("--nats", required=True, help="NATS URL, e.g. nats://127.0.0.1:4222")
     p.add_argument(
         "--http", default="127.0.0.1:8080", help="listen address, default 127.0.0.1:8080"
@@ -41,9 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Register a node (till, store or warehouse) and print its config with its "
         "NKEY seed. The seed is shown once and not stored at the hub. Then reload NATS "
         "(kill -HUP the `kucun nats serve --hub-db` process).",
+        parents=[db],
     )
     p.add_argument("node", metavar="NODE", help="the node id, e.g. S02 or S02-T1")
-    p.add_argument("--db", required=True, help="path of the hub's SQLite database")
     p.add_argument("--location", help="its stock location (default: the node id)")
     p.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS URL the node uses")
     p.set_defaults(func=cmd_add_node)

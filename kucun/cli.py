@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hub import cli as hub_cli
 from kucun import __version__, logs, natsserver
@@ -18,7 +19,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kucun {__version__}")
     parser.add_argument(
-        "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="what is logged to stderr (default warning)",
     )
     parser.add_argument(
         "--log-format",
@@ -84,13 +88,10 @@ def nats_authorization(hub_db: str) -> str:
 
 
 def _nats_serve(args) -> int:
-    authorization = None
+    authorization: Callable[[], str] | None = None
     if args.hub_db:
         nats_authorization(args.hub_db)  # fail now, with a clear message, if it is not a hub db
-
-        def authorization() -> str:
-            return nats_authorization(args.hub_db)
-
+        authorization = functools.partial(nats_authorization, args.hub_db)
     return natsserver.serve_foreground(args.port, args.data, args.host, authorization)
 
 

@@ -82,13 +82,15 @@ def simulated_devices(root: Path):
                 text=True,
             )
             sims.append(proc)
+            assert proc.stdout is not None  # stdout=PIPE
             paths.append(proc.stdout.readline().strip())
         yield DeviceConfig(scanner=paths[1], scale=paths[0], scale_protocol="mt-sics")
     finally:
         for proc in sims:
             proc.kill()
             proc.wait()
-            proc.stdout.close()
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 def _exit_on_signal(signum, _frame) -> None:

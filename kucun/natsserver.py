@@ -65,7 +65,7 @@ def authorization_block(
 ) -> str:
     """NKEY users: the hub may do everything, each node only what its permissions allow.
     Only public keys appear here; the config file holds no secret."""
-    users = [{"nkey": hub_public_key}]
+    users: list[dict[str, object]] = [{"nkey": hub_public_key}]
     users += [{"nkey": public, "permissions": permissions} for public, permissions in nodes]
     return "authorization {\n  users = " + json.dumps(users, indent=2) + "\n}\n"
 

@@ -7,18 +7,32 @@ import asyncio
 import json
 import sys
 
+from devices import PROTOCOL_NAMES
 from node import cli_logistics
 from node.errors import NodeError
 from node.service import Node
+from protocol.events import document_header
 from protocol.units import format_money, format_qty
 
 #: `sync --once` sent everything, but the hub has not confirmed it in time.
 EXIT_UNCONFIRMED = 3
 
-DB_HELP = "path of the node's SQLite ledger, e.g. store.db"
+SKU_HELP = "the product's SKU, e.g. A1"
+
+
+def shared_option(*flags: str, **kwargs) -> argparse.ArgumentParser:
+    """An option several commands share, as an argparse parent parser (`parents=[...]`):
+    defined once, with one help text."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(*flags, **kwargs)
+    return parent
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    db = shared_option("--db", required=True,
+                       help="path of the node's SQLite ledger, e.g. store.db")
+    as_json = shared_option("--json", action="store_true", help="print JSON instead of text")
+    nats = shared_option("--nats", help="override the NATS URL stored at init")
     node = subparsers.add_parser(
         "node",
         help="a store or warehouse node (门店/仓库节点)",
@@ -26,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = node.add_subparsers(dest="node_command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("init", help="create a node ledger", description="Create a node ledger.")
-    p.add_argument("--db", required=True, help=DB_HELP)
+    p = sub.add_parser("init", parents=[db], help="create a node ledger",
+                       description="Create a node ledger.")
     p.add_argument(
         "--config",
         metavar="TOML",
@@ -44,11 +58,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     product = sub.add_parser("product", help="products (商品)", description="Manage products.")
     psub = product.add_subparsers(dest="product_command", required=True, metavar="COMMAND")
     p = psub.add_parser(
-        "add", help="add or update a product", description="Add a product, or update its fields."
+        "add", parents=[db], help="add or update a product",
+        description="Add a product, or update its fields.",
     )
-    p.add_argument("--db", required=True, help=DB_HELP)
-    p.add_argument("sku", metavar="SKU")
-    p.add_argument("--name", required=True)
+    p.add_argument("sku", metavar="SKU", help="the product's SKU, e.g. A1 (updated if it exists)")
+    p.add_argument("--name", required=True, help="the product's name")
     p.add_argument("--barcode", help="GTIN / EAN-13 printed on the pack")
     p.add_argument("--price", help="selling price per unit, e.g. 12.80")
     p.add_argument("--unit", default="pcs", choices=["pcs", "kg"], help="base unit (default pcs)")
@@ -56,63 +70,61 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "receive",
+        parents=[db],
         help="receive stock from a supplier (入库)",
         description="Receive QTY of SKU into this node's location.",
     )
-    p.add_argument("--db", required=True, help=DB_HELP)
-    p.add_argument("sku", metavar="SKU")
+    p.add_argument("sku", metavar="SKU", help=SKU_HELP)
     p.add_argument("qty", metavar="QTY", help='quantity, e.g. "10" or "1.250"')
     p.add_argument("--cost", help="unit cost, e.g. 9.50")
-    p.add_argument("--lot")
+    p.add_argument("--lot", help="lot or batch number printed on the pack")
     p.add_argument("--expiry", help="expiry date, e.g. 2027-01-31")
-    p.add_argument("--supplier")
+    p.add_argument("--supplier", help="who delivered it")
     p.set_defaults(func=cmd_receive)
 
     p = sub.add_parser(
         "sell",
+        parents=[db],
         help="sell to a customer (销售)",
         description="Sell QTY of SKU from this node's location.",
     )
-    p.add_argument("--db", required=True, help=DB_HELP)
-    p.add_argument("sku", metavar="SKU")
-    p.add_argument("qty", metavar="QTY")
+    p.add_argument("sku", metavar="SKU", help=SKU_HELP)
+    p.add_argument("qty", metavar="QTY", help='quantity, e.g. "2" or "0.350"')
     p.add_argument("--price", help="unit price, default the product's price")
     p.add_argument("--tender", default="cash", help="payment method (default cash)")
     p.set_defaults(func=cmd_sell)
 
     p = sub.add_parser(
         "count",
+        parents=[db],
         help="record a stocktake (盘点)",
         description="Stocktake: QTY is what is on the shelf now.",
     )
-    p.add_argument("--db", required=True, help=DB_HELP)
-    p.add_argument("sku", metavar="SKU")
-    p.add_argument("qty", metavar="QTY")
-    p.add_argument("--lot")
+    p.add_argument("sku", metavar="SKU", help=SKU_HELP)
+    p.add_argument("qty", metavar="QTY", help="what is on the shelf now, e.g. 7 (0 allowed)")
+    p.add_argument("--lot", help="count only this lot")
     p.set_defaults(func=cmd_count)
 
-    p = sub.add_parser("stock", help="show stock on hand (库存)", description="Show stock.")
-    p.add_argument("--db", required=True, help=DB_HELP)
-    p.add_argument("--sku")
-    p.add_argument("--location")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("stock", parents=[db, as_json], help="show stock on hand (库存)",
+                       description="Show stock.")
+    p.add_argument("--sku", help="only this product")
+    p.add_argument("--location", help="only this location, e.g. S01")
     p.set_defaults(func=cmd_stock)
 
     p = sub.add_parser(
         "sync",
+        parents=[db, nats, as_json],
         help="send events to the hub and fetch its updates (同步)",
-        description="Push unsent events to the hub and pull hub events.",
+        description="Push unsent events to the hub and pull hub events. With --once and "
+        "--json: a one-line JSON summary.",
     )
-    p.add_argument("--db", required=True, help=DB_HELP)
     p.add_argument("--once", action="store_true", help="sync until caught up, then exit")
-    p.add_argument("--nats", help="override the NATS URL stored at init")
     p.add_argument(
         "--interval",
         type=float,
         default=5.0,
         help="seconds between syncs without --once (default 5)",
     )
-    p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
     p.add_argument(
         "--confirm-timeout",
         type=float,
@@ -121,15 +133,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=cmd_sync)
 
-    cli_logistics.register(sub)
+    cli_logistics.register(sub, db=db, as_json=as_json)
 
     p = sub.add_parser(
         "run",
+        parents=[db, nats],
         help="the counter UI (收银台)",
         description="Run the counter UI, syncing in the background.",
     )
-    p.add_argument("--db", required=True, help=DB_HELP)
-    p.add_argument("--nats", help="override the NATS URL stored at init")
     p.add_argument(
         "--sync-interval",
         type=float,
@@ -151,7 +162,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--scale-protocol",
         default="mt-sics",
-        choices=["mt-sics", "toledo8217", "ad", "cas"],
+        choices=PROTOCOL_NAMES,
         help="the scale's protocol (default mt-sics)",
     )
     p.set_defaults(func=cmd_run)
@@ -197,14 +208,14 @@ def cmd_product_add(args) -> int:
 def cmd_receive(args) -> int:
     node = _open(args)
     events = node.receive(args.sku, args.qty, args.cost, args.lot, args.expiry, args.supplier)
-    print(f"received {args.qty} {args.sku} (document {events[0].body.doc})")
+    print(f"received {args.qty} {args.sku} (document {document_header(events).doc})")
     return 0
 
 
 def cmd_sell(args) -> int:
     node = _open(args)
     events = node.sell(args.sku, args.qty, args.price, args.tender)
-    header = events[0].body
+    header = document_header(events)
     total = sum(t.amount for t in header.tenders)
     print(f"sold {args.qty} {args.sku}, total {format_money(total)} (document {header.doc})")
     return 0

@@ -17,6 +17,7 @@ from devices import interpret
 from node.errors import NodeError, UnknownProduct
 from node.i18n import language
 from node.service import Node, Product
+from protocol.events import Movement, document_header
 from protocol.units import format_money, format_qty
 
 #: Reads a stable weight in milli-kg from the scale, or raises NodeError with the reason.
@@ -132,7 +133,7 @@ def sell_line(node: Node, line: str, weigh: Weigh | None = None) -> SaleOutcome:
     else:
         qty = "1"
     events = node.sell(product.sku, qty, lot=found.lot, label_total=found.label_total)
-    header = events[0].body
-    sold = sum(e.body.qty for e in events[1:])
+    header = document_header(events)
+    sold = sum(e.body.qty for e in events[1:] if isinstance(e.body, Movement))
     total = sum(t.amount for t in header.tenders)
     return SaleOutcome(header.doc, product.sku, format_qty(sold), format_money(total))

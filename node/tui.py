@@ -9,7 +9,7 @@ ledger happens on the UI's event loop, one sale at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -21,13 +21,17 @@ from node.service import Node
 from node.sync import SyncWorker
 from protocol.units import format_qty
 
+if TYPE_CHECKING:  # devices loads on first use (only with a scanner or scale attached)
+    from devices import ScaleSession, ScannerReader
+    from devices.scanner.framing import Suffix
+
 
 @dataclass(frozen=True)
 class DeviceConfig:
     """Serial devices at the counter: any pyserial URL (/dev/ttyUSB0, socket://, a pty)."""
 
     scanner: str | None = None
-    scanner_suffix: str = "cr"
+    scanner_suffix: Suffix = "cr"
     scale: str | None = None
     scale_protocol: str = "mt-sics"
 
@@ -48,8 +52,8 @@ class CounterApp(App):
         self.sync_worker = SyncWorker(node, nats_url, sync_interval)
         self.status = self.sync_worker.status
         self.devices = devices or DeviceConfig()
-        self.scanner = None
-        self.scale = None
+        self.scanner: ScannerReader | None = None
+        self.scale: ScaleSession | None = None
         self.title = f"{t('title')} · {node.config.node} @ {node.config.location}"
 
     def compose(self) -> ComposeResult:
@@ -99,15 +103,16 @@ class CounterApp(App):
         self.handle_line(event.value)
 
     def handle_line(self, line: str) -> None:
-        if self.scale is not None and counter.needs_weight(self.node, line):
+        scale = self.scale
+        if scale is not None and counter.needs_weight(self.node, line):
             self.query_one("#message", Static).update(t("weighing"))
-            self.run_worker(lambda: self._weigh(line), thread=True, group="scale")
+            self.run_worker(lambda: self._weigh(scale, line), thread=True, group="scale")
             return
         self.sell(line)
 
-    def _weigh(self, line: str) -> None:
+    def _weigh(self, scale: ScaleSession, line: str) -> None:
         """On a worker thread: wait for a stable weight, then sell on the UI thread."""
-        reading = self.scale.read_weight(timeout=5.0)
+        reading = scale.read_weight(timeout=5.0)
         self.call_from_thread(self.sell, line, reading)
 
     def sell(self, line: str, reading=None) -> None:

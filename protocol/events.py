@@ -8,6 +8,7 @@ Quantities are integer milli-units, money integer fen (see `protocol.units`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
 
 import msgspec
@@ -150,3 +151,12 @@ class Event(msgspec.Struct, **_VALUE):
     def order_key(self) -> tuple[int, str, int]:
         """The total order every replica folds in."""
         return (self.hlc, self.origin, self.seq)
+
+
+def document_header(events: Sequence[Event]) -> Document:
+    """The header of one document as written: the body of its first event (a document's
+    events are its header, then the lines that cite it)."""
+    body = events[0].body
+    if not isinstance(body, Document):
+        raise TypeError(f"a document starts with its header, not a {type(body).__name__}")
+    return body

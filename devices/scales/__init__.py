@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from devices import PROTOCOL_NAMES
 from devices.scales.ad import AndStandard
 from devices.scales.base import ScaleProtocol
 from devices.scales.cas import CasContinuous
@@ -21,11 +22,11 @@ from devices.scales.mt_sics import MtSics
 from devices.scales.toledo8217 import Toledo8217
 
 PROTOCOLS: dict[str, Callable[..., ScaleProtocol]] = {
-    "mt-sics": MtSics,
-    "toledo8217": Toledo8217,
-    "ad": AndStandard,
-    "cas": CasContinuous,
+    parser.name: parser for parser in (MtSics, Toledo8217, AndStandard, CasContinuous)
 }
+if tuple(PROTOCOLS) != PROTOCOL_NAMES:
+    raise RuntimeError(f"devices.PROTOCOL_NAMES {PROTOCOL_NAMES} do not match the parsers' "
+                       f"names {tuple(PROTOCOLS)}")
 
 
 def make_protocol(name: str, *, unit: str = "kg") -> ScaleProtocol:
