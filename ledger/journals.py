@@ -1,12 +1,15 @@
 """Folding verified events into derived tables, incrementally.
 
-The rules are the pure step functions of `protocol.fold`; this module keeps, per real
-(location, sku, lot) a stock journal and per real (location, sku) a cost journal, each
-ordered by (hlc, origin, seq) and holding the state after every row. Events that land after
-a key's last row, the common case, are folded in memory from that row and appended; events
-that arrive late are inserted at their places and only that key is re-folded from the
-earliest of them (a later count absorbs a stock shift as a changed variance; cost re-folds
-to the end of the key's journal). Everything a call adds is folded once per key.
+The rules are the pure step functions of `protocol.fold`. Every stock change at a real
+location is one row of `journal`, ordered per (location, sku) by (hlc, origin, seq), holding
+two states after it: the level of its own lot (the stock key: location, sku, lot) and the
+moving-average cost of the whole (location, sku) (the cost key). A movement side or a count
+changes exactly one lot's level and one cost, so one row carries both.
+
+Rows that land after a key's last row, the common case, are folded in memory from that row
+and appended; rows that arrive late are put at their places and only that key is re-folded
+from the earliest of them (a later count absorbs a stock shift as a changed variance; cost
+re-folds to the end of the key's journal). Everything a call adds is folded once per key.
 """
 
 from __future__ import annotations
@@ -82,50 +85,80 @@ class Journals:
 _fold_order = operator.attrgetter("hlc", "origin", "seq")
 
 
-# ---- stock and cost journals ------------------------------------------------------------
+# ---- the journal -------------------------------------------------------------------------
 
 StockKey = tuple[str, str, str]  # location, sku, lot ('' for none)
 CostKey = tuple[str, str]  # location, sku
+_POS = "hlc, origin, seq"
 _BEFORE = "(hlc, origin, seq) < (?, ?, ?)"
 _FROM = "(hlc, origin, seq) >= (?, ?, ?)"
-_AT = "hlc = ? AND origin = ? AND seq = ?"
-_STOCK_KEY = "location = ? AND sku = ? AND lot = ?"
-_COST_KEY = "location = ? AND sku = ?"
+_AT = "location = ? AND sku = ? AND hlc = ? AND origin = ? AND seq = ?"
 _NEWEST_FIRST = "ORDER BY hlc DESC, origin DESC, seq DESC LIMIT 1"
 _OLDEST_FIRST = "ORDER BY hlc, origin, seq"
 #: a tail not looked up yet (None means: the key has no journal rows)
 _UNKNOWN: object = object()
 
 
-class _Batch:
-    """The stock and cost rows a set of events adds, gathered per key, then folded.
+def _lot_rows(lot: str) -> str:
+    """The WHERE clause for one lot's rows: lotted rows through their partial index."""
+    return "location = ? AND sku = ? AND lot = ?" + (" AND lot != ''" if lot else "")
 
-    Per key, new rows that all come after the journal's last row (the common case) are
-    folded in memory from that last row and inserted with executemany; otherwise they are
-    inserted at their places and the key's journal is re-folded from the earliest of them.
-    A count's variance is known only after its stock key is folded, so stock goes first;
-    counts whose variance changed mark their cost rows for re-folding.
+
+class _Row:
+    """One new journal row while it is folded: its stock fields, then its cost fields."""
+
+    __slots__ = ("at", "counted", "delta", "doc", "level", "lot", "unit_cost", "variance")
+
+    def __init__(
+        self,
+        at: Position,
+        lot: str,
+        delta: int | None,
+        counted: int | None,
+        unit_cost: int | None,
+        doc: str | None,
+    ) -> None:
+        self.at = at
+        self.lot = lot
+        self.delta = delta
+        self.counted = counted
+        self.variance: int | None = None
+        self.level = 0
+        self.unit_cost = unit_cost
+        self.doc = doc
+
+    @property
+    def qty(self) -> int:
+        """The change to the (location, sku) quantity: a count's is its variance."""
+        return self.delta if self.delta is not None else self.variance  # type: ignore[return-value]
+
+
+class _Batch:
+    """The journal rows a set of events adds, gathered per key, then folded.
+
+    Levels first (a count's variance is known only once its lot's level before it is),
+    then cost. Per key, rows that all come after its last row are folded in memory and
+    appended with one statement for every key; late rows re-fold the key from the earliest.
     """
 
     def __init__(
         self,
         conn: sqlite3.Connection,
-        stock_tails: dict[StockKey, tuple[Position, int]],
-        cost_tails: dict[CostKey, tuple[Position, CostState]],
+        stock_tails: dict[StockKey, tuple[Position, int] | None],
+        cost_tails: dict[CostKey, tuple[Position, CostState] | None],
     ) -> None:
         self.conn = conn
         self.stock_tails = stock_tails
         self.cost_tails = cost_tails
-        self.stock: dict[StockKey, list[tuple[Position, int | None, int | None]]] = {}
-        self.cost: dict[CostKey, list[list]] = {}
+        self.by_lot: dict[StockKey, list[_Row]] = {}
+        self.by_cost: dict[CostKey, list[_Row]] = {}
         self.virtual: dict[StockKey, int] = {}
         self.lots: dict[tuple[str, str], tuple[str, Position]] = {}
         self.documents: list[tuple] = []
         self.doc_moves: list[tuple] = []
-        self.variances: dict[tuple[StockKey, Position], int] = {}
-        self.changed_counts: dict[CostKey, list[tuple[Position, int]]] = {}
-        self.stock_appends: list[tuple] = []
-        self.cost_appends: list[tuple] = []
+        #: per cost key, the earliest existing row whose qty (a count's variance) changed
+        self.refold_from: dict[CostKey, Position] = {}
+        self.appends: list[tuple] = []
         self.cost_states: list[tuple] = []
 
     def movement(self, at: Position, m: Movement) -> None:
@@ -136,25 +169,26 @@ class _Batch:
             self.doc_moves.append((m.doc, at[1], at[2], sku, lot, m.qty, m.src, m.dst))
         lot_key = lot or ""
         for location, qty in fold.movement_deltas_of(m):
-            key = (location, sku, lot_key)
             if is_virtual(location):
+                key = (location, sku, lot_key)
                 self.virtual[key] = self.virtual.get(key, 0) + qty
                 continue
-            rows = self.stock.get(key)
-            if rows is None:
-                rows = self.stock[key] = []
-            rows.append((at, qty, None))
-            cost_key = (location, sku)
-            cost_rows = self.cost.get(cost_key)
-            if cost_rows is None:
-                cost_rows = self.cost[cost_key] = []
-            cost_rows.append([at, qty, m.unit_cost if qty > 0 else None, m.doc, None])
+            self._add(
+                location, sku, _Row(at, lot_key, qty, None, m.unit_cost if qty > 0 else None, m.doc)
+            )
 
     def count(self, at: Position, c: Count) -> None:
-        key = (c.location, c.sku, c.lot or "")
-        self.stock.setdefault(key, []).append((at, None, c.qty))
-        # qty is the variance, known once the stock key is folded
-        self.cost.setdefault((c.location, c.sku), []).append([at, None, None, c.doc, key])
+        self._add(c.location, c.sku, _Row(at, c.lot or "", None, c.qty, None, c.doc))
+
+    def _add(self, location: str, sku: str, row: _Row) -> None:
+        rows = self.by_lot.get((location, sku, row.lot))
+        if rows is None:
+            rows = self.by_lot[(location, sku, row.lot)] = []
+        rows.append(row)
+        rows = self.by_cost.get((location, sku))
+        if rows is None:
+            rows = self.by_cost[(location, sku)] = []
+        rows.append(row)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -184,18 +218,15 @@ class _Batch:
             )
         levels: list[tuple] = []
         negative: list[tuple] = []
-        # Keys in primary-key order, rows within a key in fold order: the appended rows of
-        # every key go in with one statement each, already sorted.
-        for key in sorted(self.stock):
-            rows = self.stock[key]
-            final, count_shift = self._fold_stock(key, rows)
+        for key in sorted(self.by_lot):
+            rows = self.by_lot[key]
+            final, count_shift = self._fold_levels(key, rows)
             levels.append((*key, final))
             if count_shift:
-                self.virtual[(COUNT, key[1], key[2])] = (
-                    self.virtual.get((COUNT, key[1], key[2]), 0) + count_shift
-                )
+                at_count = (COUNT, key[1], key[2])
+                self.virtual[at_count] = self.virtual.get(at_count, 0) + count_shift
             if final < 0:
-                negative.append(("negative_stock", *key[:2], key[2] or None, final, *rows[-1][0]))
+                negative.append(("negative_stock", *key[:2], key[2] or None, final, *rows[-1].at))
         conn.executemany(
             "INSERT INTO alerts(kind, location, sku, lot, qty, hlc, origin, seq) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -211,18 +242,15 @@ class _Batch:
             "ON CONFLICT(location, sku, lot) DO UPDATE SET qty = qty + excluded.qty",
             [(*key, qty) for key, qty in self.virtual.items()],
         )
-        for key in sorted(set(self.cost) | set(self.changed_counts)):
-            self._fold_cost(key, self.cost.get(key, []), self.changed_counts.get(key, []))
+        for key in sorted(set(self.by_cost) | set(self.refold_from)):
+            self._fold_cost(key, self.by_cost.get(key, []))
+        # Keys in primary-key order, rows within a key in fold order: every key's appended
+        # rows go in with one statement, already sorted.
         conn.executemany(
-            "INSERT INTO stock_journal(location, sku, lot, hlc, origin, seq, delta, counted, "
-            "variance, level_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.stock_appends,
-        )
-        conn.executemany(
-            "INSERT INTO cost_journal(location, sku, hlc, origin, seq, qty, unit_cost, doc, "
-            "cogs, qty_after, value_after, last_cost_after) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.cost_appends,
+            "INSERT INTO journal(location, sku, hlc, origin, seq, lot, delta, counted, "
+            "variance, level_after, qty, unit_cost, doc, cogs, qty_after, value_after, "
+            "last_cost_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.appends,
         )
         conn.executemany(
             "INSERT INTO cost(location, sku, qty, value, last_cost) VALUES (?, ?, ?, ?, ?) "
@@ -231,138 +259,164 @@ class _Batch:
             self.cost_states,
         )
 
-    def _fold_stock(
-        self, key: StockKey, rows: list[tuple[Position, int | None, int | None]]
-    ) -> tuple[int, int]:
-        """Journal the new rows of one stock key; return its level and the change to @count."""
+    def _fold_levels(self, key: StockKey, rows: list[_Row]) -> tuple[int, int]:
+        """Give the new rows of one lot their levels (and a count its variance); re-level
+        the lot's later rows when some arrived late. Returns the lot's level and the
+        change to @count."""
         conn = self.conn
+        location, sku, lot = key
         tail = self.stock_tails.get(key, _UNKNOWN)
         if tail is _UNKNOWN:
             row = conn.execute(
-                f"SELECT hlc, origin, seq, level_after FROM stock_journal WHERE {_STOCK_KEY} "
-                f"{_NEWEST_FIRST}",
+                f"SELECT {_POS}, level_after FROM journal WHERE {_lot_rows(lot)} {_NEWEST_FIRST}",
                 key,
             ).fetchone()
             tail = ((row[0], row[1], row[2]), row[3]) if row else None
-        if tail is None or tail[0] < rows[0][0]:
-            level, count_shift, inserts = (tail[1] if tail else 0), 0, []
-            for at, delta, counted in rows:
-                if counted is None:
-                    level += delta
-                    inserts.append((*key, *at, delta, None, None, level))
+        count_shift = 0
+        if tail is None or tail[0] < rows[0].at:  # type: ignore[index]
+            level = tail[1] if tail else 0  # type: ignore[index]
+            for row in rows:
+                if row.counted is None:
+                    level += row.delta  # type: ignore[operator]
                 else:
-                    variance = fold.count_variance(counted, level)
-                    self.variances[(key, at)] = variance
-                    count_shift -= variance
-                    level = counted
-                    inserts.append((*key, *at, None, counted, variance, level))
-            self.stock_appends += inserts
-            self.stock_tails[key] = (rows[-1][0], level)
+                    row.variance = fold.count_variance(row.counted, level)
+                    count_shift -= row.variance
+                    level = row.counted
+                row.level = level
+            self.stock_tails[key] = (rows[-1].at, level)
             return level, count_shift
-        # Late rows: insert them at their places, then re-fold the key from the earliest.
-        conn.executemany(
-            "INSERT INTO stock_journal(location, sku, lot, hlc, origin, seq, delta, counted, "
-            "variance, level_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
-            [(*key, *at, delta, counted) for at, delta, counted in rows],
-        )
-        first = rows[0][0]
+        # Late rows: walk the lot's rows from the earliest new one, old and new merged.
+        first = rows[0].at
         before = conn.execute(
-            f"SELECT level_after FROM stock_journal WHERE {_STOCK_KEY} AND {_BEFORE} "
-            f"{_NEWEST_FIRST}",
+            f"SELECT level_after FROM journal WHERE {_lot_rows(lot)} AND {_BEFORE} {_NEWEST_FIRST}",
             (*key, *first),
         ).fetchone()
         level = before[0] if before else 0
-        new = {at for at, _, _ in rows}
-        count_shift, updates = 0, []
-        for hlc, origin, seq, delta, counted, old_variance, old_level in conn.execute(
-            f"SELECT hlc, origin, seq, delta, counted, variance, level_after FROM stock_journal "
-            f"WHERE {_STOCK_KEY} AND {_FROM} {_OLDEST_FIRST}",
+        stored = conn.execute(
+            f"SELECT {_POS}, delta, counted, variance, level_after FROM journal "
+            f"WHERE {_lot_rows(lot)} AND {_FROM} {_OLDEST_FIRST}",
             (*key, *first),
-        ).fetchall():
-            at = (hlc, origin, seq)
+        ).fetchall()
+        merged: list[tuple[Position, _Row | None, tuple | None]] = [
+            (r.at, r, None) for r in rows
+        ] + [((s[0], s[1], s[2]), None, s) for s in stored]
+        merged.sort(key=lambda item: item[0])
+        updates = []
+        for at, new, old in merged:
+            if new is not None:
+                if new.counted is None:
+                    level += new.delta  # type: ignore[operator]
+                else:
+                    new.variance = fold.count_variance(new.counted, level)
+                    count_shift -= new.variance
+                    level = new.counted
+                new.level = level
+                continue
+            _, _, _, delta, counted, old_variance, old_level = old  # type: ignore[misc]
             variance = None
             if counted is None:
                 level += delta
             else:
                 variance = fold.count_variance(counted, level)
                 level = counted
-                if at in new:
-                    self.variances[(key, at)] = variance
-                    count_shift -= variance
-                elif variance != old_variance:
+                if variance != old_variance:
                     count_shift -= variance - old_variance
-                    self.changed_counts.setdefault((key[0], key[1]), []).append(
-                        (at, variance - old_variance)
-                    )
-            if at in new or level != old_level or variance != old_variance:
-                updates.append((level, variance, *key, *at))
+                    cost_key = (location, sku)
+                    if cost_key not in self.refold_from or at < self.refold_from[cost_key]:
+                        self.refold_from[cost_key] = at
+            if level != old_level or variance != old_variance:
+                # a count's qty in the cost columns is its variance
+                updates.append((level, variance, variance, location, sku, *at))
         conn.executemany(
-            f"UPDATE stock_journal SET level_after = ?, variance = ? WHERE {_STOCK_KEY} AND {_AT}",
+            f"UPDATE journal SET level_after = ?, variance = ?, qty = coalesce(?, qty) WHERE {_AT}",
             updates,
         )
-        self.stock_tails[key] = (max(tail[0], rows[-1][0]), level)
+        self.stock_tails[key] = (max(tail[0], rows[-1].at), level)  # type: ignore[index]
         return level, count_shift
 
-    def _fold_cost(
-        self, key: CostKey, rows: list[list], changed: list[tuple[Position, int]]
-    ) -> None:
+    def _fold_cost(self, key: CostKey, rows: list[_Row]) -> None:
+        """Cost the new rows of one (location, sku) and append them; when some arrived late
+        or an earlier count's variance changed, insert them and re-fold from there."""
         conn = self.conn
-        for row in rows:
-            if row[4] is not None:  # a count: its quantity is its variance
-                row[1] = self.variances[(row[4], row[0])]
         tail = self.cost_tails.get(key, _UNKNOWN)
         if tail is _UNKNOWN:
-            row = conn.execute(
-                f"SELECT hlc, origin, seq, qty_after, value_after, last_cost_after "
-                f"FROM cost_journal WHERE {_COST_KEY} {_NEWEST_FIRST}",
+            found = conn.execute(
+                f"SELECT {_POS}, qty_after, value_after, last_cost_after FROM journal "
+                f"WHERE location = ? AND sku = ? {_NEWEST_FIRST}",
                 key,
             ).fetchone()
-            tail = ((row[0], row[1], row[2]), CostState(*row[3:])) if row else None
-        if not changed and (tail is None or tail[0] < rows[0][0]):
-            state = tail[1] if tail else CostState()
-            inserts = []
-            step = fold.cost_step
-            for at, qty, unit_cost, doc, _ in rows:
-                state, cogs = step(state, qty, unit_cost)
-                inserts.append((*key, *at, qty, unit_cost, doc, cogs, *state))
-            self.cost_appends += inserts
-            self.cost_tails[key] = (rows[-1][0], state)
+            tail = ((found[0], found[1], found[2]), CostState(*found[3:])) if found else None
+        changed = self.refold_from.get(key)
+        if changed is None and (tail is None or tail[0] < rows[0].at):  # type: ignore[index]
+            state = tail[1] if tail else CostState()  # type: ignore[index]
+            step, appends = fold.cost_step, self.appends
+            for row in rows:
+                qty = row.qty
+                state, cogs = step(state, qty, row.unit_cost)
+                appends.append(
+                    (
+                        *key,
+                        *row.at,
+                        row.lot,
+                        row.delta,
+                        row.counted,
+                        row.variance,
+                        row.level,
+                        qty,
+                        row.unit_cost,
+                        row.doc,
+                        cogs,
+                        *state,
+                    )
+                )
+            self.cost_tails[key] = (rows[-1].at, state)
         else:
             conn.executemany(
-                "INSERT INTO cost_journal(location, sku, hlc, origin, seq, qty, unit_cost, doc) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*key, *at, qty, unit_cost, doc) for at, qty, unit_cost, doc, _ in rows],
+                "INSERT INTO journal(location, sku, hlc, origin, seq, lot, delta, counted, "
+                "variance, level_after, qty, unit_cost, doc) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        *key,
+                        *r.at,
+                        r.lot,
+                        r.delta,
+                        r.counted,
+                        r.variance,
+                        r.level,
+                        r.qty,
+                        r.unit_cost,
+                        r.doc,
+                    )
+                    for r in rows
+                ],
             )
-            conn.executemany(
-                f"UPDATE cost_journal SET qty = qty + ? WHERE {_COST_KEY} AND {_AT}",
-                [(shift, *key, *at) for at, shift in changed],
-            )
-            first = min([r[0] for r in rows] + [at for at, _ in changed])
+            first = min([r.at for r in rows] + ([changed] if changed else []))
             state = _refold_cost(conn, key, first)
-            last = max([r[0] for r in rows] + ([tail[0]] if tail else []))
+            last = max([r.at for r in rows] + ([tail[0]] if tail else []))  # type: ignore[index]
             self.cost_tails[key] = (last, state)
         self.cost_states.append((*key, *state))
 
 
 def _refold_cost(conn: sqlite3.Connection, key: CostKey, first: Position) -> CostState:
-    """Recompute the cost journal of one (location, sku) from `first` to its end."""
+    """Recompute the cost columns of one (location, sku) from `first` to its end."""
     prev = conn.execute(
-        f"SELECT qty_after, value_after, last_cost_after FROM cost_journal "
-        f"WHERE {_COST_KEY} AND {_BEFORE} {_NEWEST_FIRST}",
+        f"SELECT qty_after, value_after, last_cost_after FROM journal "
+        f"WHERE location = ? AND sku = ? AND {_BEFORE} {_NEWEST_FIRST}",
         (*key, *first),
     ).fetchone()
     state = CostState(*prev) if prev else CostState()
     updates = []
     for hlc, origin, seq, qty, unit_cost in conn.execute(
-        f"SELECT hlc, origin, seq, qty, unit_cost FROM cost_journal "
-        f"WHERE {_COST_KEY} AND {_FROM} {_OLDEST_FIRST}",
+        f"SELECT {_POS}, qty, unit_cost FROM journal "
+        f"WHERE location = ? AND sku = ? AND {_FROM} {_OLDEST_FIRST}",
         (*key, *first),
     ).fetchall():
         state, cogs = fold.cost_step(state, qty, unit_cost)
         updates.append((cogs, *state, *key, hlc, origin, seq))
     conn.executemany(
-        f"UPDATE cost_journal SET cogs = ?, qty_after = ?, value_after = ?, "
-        f"last_cost_after = ? WHERE {_COST_KEY} AND {_AT}",
+        f"UPDATE journal SET cogs = ?, qty_after = ?, value_after = ?, last_cost_after = ? "
+        f"WHERE {_AT}",
         updates,
     )
     return state

@@ -109,7 +109,7 @@ class ReadModel:
         return {
             (origin, seq, location): value
             for origin, seq, location, value in self.conn.execute(
-                "SELECT origin, seq, location, cogs FROM cost_journal WHERE qty < 0"
+                "SELECT origin, seq, location, cogs FROM journal WHERE qty < 0"
             )
         }
 
@@ -117,7 +117,7 @@ class ReadModel:
         return {
             (origin, seq): v
             for origin, seq, v in self.conn.execute(
-                "SELECT origin, seq, variance FROM stock_journal WHERE counted IS NOT NULL"
+                "SELECT origin, seq, variance FROM journal WHERE counted IS NOT NULL"
             )
         }
 
@@ -235,14 +235,14 @@ class ReadModel:
         snap.levels_after = {
             (loc, sku, lot or None, hlc, origin, seq): level
             for loc, sku, lot, hlc, origin, seq, level in self.conn.execute(
-                "SELECT location, sku, lot, hlc, origin, seq, level_after FROM stock_journal"
+                "SELECT location, sku, lot, hlc, origin, seq, level_after FROM journal"
             )
         }
         snap.costs_after = {
             (row[0], row[1], row[2], row[3], row[4]): fold.CostState(*row[5:])
             for row in self.conn.execute(
                 "SELECT location, sku, hlc, origin, seq, qty_after, value_after, "
-                "last_cost_after FROM cost_journal"
+                "last_cost_after FROM journal"
             )
         }
         snap.lot_expiry = {

@@ -195,4 +195,37 @@ MIGRATIONS = [
     DROP TABLE documents;
     ALTER TABLE documents_by_number RENAME TO documents;
     """,
+    # one journal row per stock change: its lot's level and its (location, sku)'s cost
+    """
+    CREATE TABLE journal(
+        location TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        hlc INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        lot TEXT NOT NULL,
+        delta INTEGER,
+        counted INTEGER,
+        variance INTEGER,
+        level_after INTEGER NOT NULL,
+        qty INTEGER NOT NULL,
+        unit_cost INTEGER,
+        doc TEXT,
+        cogs INTEGER NOT NULL DEFAULT 0,
+        qty_after INTEGER NOT NULL DEFAULT 0,
+        value_after INTEGER NOT NULL DEFAULT 0,
+        last_cost_after INTEGER,
+        PRIMARY KEY(location, sku, hlc, origin, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX journal_lots ON journal(location, sku, lot, hlc, origin, seq)
+        WHERE lot != '';
+    INSERT INTO journal
+        SELECT c.location, c.sku, c.hlc, c.origin, c.seq, s.lot, s.delta, s.counted,
+            s.variance, s.level_after, c.qty, c.unit_cost, c.doc, c.cogs, c.qty_after,
+            c.value_after, c.last_cost_after
+        FROM cost_journal c JOIN stock_journal s ON s.location = c.location
+            AND s.sku = c.sku AND s.hlc = c.hlc AND s.origin = c.origin AND s.seq = c.seq;
+    DROP TABLE stock_journal;
+    DROP TABLE cost_journal;
+    """,
 ]

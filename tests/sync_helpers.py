@@ -231,9 +231,8 @@ def log_rows(db: Path | str, origin: str) -> list[tuple[int, bytes]]:
 
 
 DERIVED = {
-    "stock_journal": "location, sku, lot, hlc, origin, seq, delta, counted, variance, level_after",
-    "cost_journal": "location, sku, hlc, origin, seq, qty, unit_cost, doc, cogs, qty_after, "
-    "value_after, last_cost_after",
+    "journal": "location, sku, hlc, origin, seq, lot, delta, counted, variance, level_after, "
+    "qty, unit_cost, doc, cogs, qty_after, value_after, last_cost_after",
     "stock": "location, sku, lot, qty",
     "cost": "location, sku, qty, value, last_cost",
 }
