@@ -51,14 +51,14 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import nats  # noqa: E402
 from nats.js.errors import NotFoundError  # noqa: E402
 
-from hub.ingest import FETCH_BATCH  # noqa: E402
 from kucun.natsserver import NatsServer, free_port, wait_for_port  # noqa: E402
-from ledger.publisher import batches  # noqa: E402
 from ledger.sqlite import connect, transaction  # noqa: E402
 from node import sync  # noqa: E402
 from node.service import Node  # noqa: E402
 from protocol import codec, subjects  # noqa: E402
 from protocol.events import Body, Document, Movement, Tender  # noqa: E402
+from replication.ingest import FETCH_BATCH  # noqa: E402
+from replication.publisher import batches  # noqa: E402
 
 TARGET = 100_000
 DAY_MS = 86_400_000

@@ -14,10 +14,13 @@ import nats
 from aiohttp import web
 
 from hub.api import make_app
-from hub.ingest import ensure_streams, run_ingest, watch_node_consumers
+from hub.ingest import run_ingest, watch_node_consumers
 from hub.store import HubError, HubStore
-from ledger.publisher import Publisher
 from protocol.events import is_hub_origin
+from replication.nats_transport import NatsTransport
+from replication.publisher import Publisher
+from replication.setup import ensure_streams
+from replication.transport import Publishing
 
 log = logging.getLogger("kucun.hub")
 
@@ -40,13 +43,13 @@ class HubOutbox:
     def wake(self) -> None:
         self.wake_event.set()
 
-    async def run(self, js, stop: asyncio.Event) -> None:
+    async def run(self, transport: Publishing, stop: asyncio.Event) -> None:
         publishers: dict[str, Publisher] = {}
         while not stop.is_set():
             for origin in self.store.events.log.heads():
                 if is_hub_origin(origin):
                     if origin not in publishers:
-                        publishers[origin] = Publisher(self.store.events, js, origin)
+                        publishers[origin] = Publisher(self.store.events, transport, origin)
                     await publishers[origin].publish_backlog()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.wake_event.wait(), self.interval)
@@ -75,13 +78,13 @@ async def _nats_loop(
             continue
         tasks: list[asyncio.Task] = []
         try:
-            js = nc.jetstream()
-            await ensure_streams(js)
+            transport = NatsTransport(nc.jetstream())
+            await ensure_streams(transport)
             log.info("connected to NATS at %s; ingesting", url)
             tasks = [
-                asyncio.create_task(run_ingest(store, js, stop, on_ingested=outbox.wake)),
-                asyncio.create_task(outbox.run(js, stop)),
-                asyncio.create_task(watch_node_consumers(js, store, stop)),
+                asyncio.create_task(run_ingest(store, transport, stop, on_ingested=outbox.wake)),
+                asyncio.create_task(outbox.run(transport, stop)),
+                asyncio.create_task(watch_node_consumers(store, transport, stop)),
             ]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:

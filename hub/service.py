@@ -8,7 +8,6 @@ the ledger's interface is a change to this file alone.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -31,6 +30,7 @@ from protocol.events import (
     valid_replica_id,
 )
 from protocol.hlc import physical_ms
+from replication.clock import wall_ms
 
 #: the roles a user may have (and, later, what an API token's role is checked against)
 ROLES = ("cashier", "clerk", "manager", "finance", "admin")
@@ -45,10 +45,6 @@ class Refused(HubError):
 
 class NotFound(HubError):
     """What was asked for is not at the hub."""
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 # ---- document ids ----------------------------------------------------------------------

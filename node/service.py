@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -35,12 +34,9 @@ from protocol.events import (
     valid_replica_id,
 )
 from protocol.subjects import node_inbox_prefix
+from replication.clock import wall_ms
 
 UNITS = ("pcs", "kg")
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """The node's side of replication: its log to the hub, the hub's logs to it.
 
+This is the orchestration (connections, rounds, the status the counter shows); the
+pieces it uses, over `replication.transport`, are replication's: the publisher, the pull
+of hub logs, the watermark read.
+
 `sync_once` is the `kucun node sync --once` round: connect (bounded), publish the backlog,
 apply hub events, wait briefly for the hub's watermark, close. `SyncWorker` is the same on
 one long-lived connection for the counter UI: it connects in the background, so selling
@@ -18,24 +22,19 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import nats
+from nats.aio.client import Client as NatsClient
 from nats.errors import NoServersError
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
-from ledger.publisher import (
-    CONNECTION_ERRORS,
-    OutboxState,
-    Publisher,
-    StreamMissing,
-    load_state,
-    save_state,
-)
-from ledger.streams import node_consumer_config
+from ledger.outbox import Outbox, OutboxState
 from node.errors import NodeError
-from node.service import Node, wall_ms
+from node.service import Node
 from protocol import codec, subjects
 from protocol.hlc import physical_ms
+from replication.clock import wall_ms
+from replication.nats_transport import NatsTransport
+from replication.publisher import CONNECTION_ERRORS, Publisher
+from replication.pull import apply_hub_logs, open_hub_consumer, read_watermark, record_safe
+from replication.transport import StreamMissing, Transport, TransportTimeout
 
 log = logging.getLogger("kucun.node.sync")
 
@@ -81,7 +80,7 @@ async def _log_nats_error(exc: Exception) -> None:
     log.info("NATS: %s", exc)
 
 
-async def connect_once(url: str, timeout: float = 3.0, auth: dict | None = None) -> nats.NATS:
+async def connect_once(url: str, timeout: float = 3.0, auth: dict | None = None) -> NatsClient:
     """One bounded connection attempt, for commands that must finish."""
     try:
         return await nats.connect(
@@ -104,7 +103,7 @@ async def connect_once(url: str, timeout: float = 3.0, auth: dict | None = None)
 
 async def connect_forever(
     url: str, status: SyncStatus | None = None, auth: dict | None = None
-) -> nats.NATS:
+) -> NatsClient:
     """A store's long-lived connection: retry forever, notice a dead link within seconds,
     and never buffer unboundedly while disconnected (the ledger is the buffer). Run it in a
     background task: with max_reconnect_attempts=-1 even the first connect never gives up.
@@ -134,72 +133,29 @@ async def connect_forever(
     )
 
 
-async def pull(node: Node, js: JetStreamContext) -> int:
+async def pull(node: Node, transport: Transport) -> int:
     """Apply hub events through this node's durable consumer until none are waiting."""
-    durable = subjects.node_consumer(node.config.node)
     try:
-        await js.consumer_info(subjects.HUB_STREAM, durable)
-    except NotFoundError:
-        try:
-            await js.add_consumer(
-                subjects.HUB_STREAM,
-                node_consumer_config(node.config.node, node.config.location),
-            )
-        except NotFoundError:
-            log.warning("hub stream %s not found; nothing to pull yet", subjects.HUB_STREAM)
-            return 0
-        except (TimeoutError, NatsTimeout):
-            if not node.config.nkey_seed:
-                raise
-            # With credentials a node may not create consumers: NATS refuses the request.
-            raise HubUnreachable(
-                f"the hub has not created consumer {durable} yet: check that this node is "
-                "registered (kucun hub add-node), NATS reloaded and `kucun hub serve` running"
-            ) from None
-    sub = await js.pull_subscribe_bind(durable=durable, stream=subjects.HUB_STREAM)
-    applied = 0
+        consumer = await open_hub_consumer(transport, node.config.node, node.config.location)
+    except TransportTimeout:
+        if not node.config.nkey_seed:
+            raise
+        # With credentials a node may not create consumers: NATS refuses the request.
+        raise HubUnreachable(
+            f"the hub has not created consumer {subjects.node_consumer(node.config.node)} yet: "
+            "check that this node is registered (kucun hub add-node), NATS reloaded and "
+            "`kucun hub serve` running"
+        ) from None
+    if consumer is None:
+        return 0
     try:
-        while True:
-            try:
-                msgs = await sub.fetch(batch=64, timeout=0.5)
-            except (TimeoutError, NatsTimeout):
-                return applied
-            raws: list[bytes] = []
-            for msg in msgs:
-                try:
-                    raws.extend(codec.decode_batch(msg.data))
-                except codec.BadEvent as exc:
-                    log.error("ignoring malformed hub message on %s: %s", msg.subject, exc)
-            result = node.store.ingest(raws, wall_ms())
-            for problem in result.rejected:
-                log.error("hub event rejected: %s", problem)
-            for msg in msgs:
-                await msg.ack()
-            applied += result.applied
+        return await apply_hub_logs(node.store, consumer)
     finally:
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
-
-
-async def read_watermark(js: JetStreamContext, origin: str) -> int | None:
-    try:
-        msg = await js.get_last_msg(
-            subjects.WATERMARK_STREAM, subjects.watermark_subject(origin), direct=True
-        )
-    except (NotFoundError, nats.errors.NoRespondersError):
-        return None
-    try:
-        return int((msg.data or b"0").decode())
-    except ValueError:
-        log.error("malformed watermark for %s: %r", origin, msg.data)
-        return None
+        await consumer.close()
 
 
 def _record_safe(node: Node, state: OutboxState, safe: int | None) -> None:
-    if safe is not None and safe != state.safe_seq:
-        state.safe_seq = safe
-        state.last_safe_ms = wall_ms()
-        save_state(node.store, node.config.node, state)
+    record_safe(node.store, node.config.node, state, safe)
 
 
 def summary_of(node: Node, state: OutboxState, sent: int = 0, pulled: int = 0) -> SyncSummary:
@@ -217,7 +173,7 @@ def summary_of(node: Node, state: OutboxState, sent: int = 0, pulled: int = 0) -
 
 
 async def sync_round(
-    node: Node, js: JetStreamContext, publisher: Publisher, progress: Progress | None = None
+    node: Node, transport: Transport, publisher: Publisher, progress: Progress | None = None
 ) -> SyncSummary:
     try:
         sent = await publisher.publish_backlog(progress)
@@ -225,8 +181,8 @@ async def sync_round(
         raise HubUnreachable(
             "the hub has not created its streams yet: start `kucun hub serve` once, then sync again"
         ) from None
-    pulled = await pull(node, js)
-    _record_safe(node, publisher.state, await read_watermark(js, node.config.node))
+    pulled = await pull(node, transport)
+    _record_safe(node, publisher.state, await read_watermark(transport, node.config.node))
     return summary_of(node, publisher.state, sent, pulled)
 
 
@@ -239,13 +195,13 @@ async def sync_once(
 ) -> SyncSummary:
     nc = await connect_once(url or node.config.nats, timeout, node.config.nats_auth())
     try:
-        js = nc.jetstream()
-        publisher = Publisher(node.store, js, node.config.node)
-        summary = await sync_round(node, js, publisher, progress)
+        transport = NatsTransport(nc.jetstream())
+        publisher = Publisher(node.store, transport, node.config.node)
+        summary = await sync_round(node, transport, publisher, progress)
         deadline = asyncio.get_running_loop().time() + confirm_timeout
         while summary.unconfirmed and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.1)
-            _record_safe(node, publisher.state, await read_watermark(js, node.config.node))
+            _record_safe(node, publisher.state, await read_watermark(transport, node.config.node))
             summary = summary_of(node, publisher.state, summary.sent_events, summary.pulled_events)
         return summary
     except CONNECTION_ERRORS as exc:
@@ -275,7 +231,7 @@ class SyncWorker:
         self._wake.set()
 
     def refresh_status(self) -> None:
-        state = load_state(self.node.store, self.node.config.node)
+        state = Outbox(self.node.store.conn).load(self.node.config.node)
         summary = summary_of(self.node, state)
         self.status.backlog = summary.backlog
         self.status.unconfirmed = summary.unconfirmed
@@ -310,16 +266,16 @@ class SyncWorker:
                     await nc.close()
             await self._sleep()
 
-    async def _rounds(self, nc: nats.NATS) -> None:
-        js = nc.jetstream()
-        publisher = Publisher(self.node.store, js, self.node.config.node)
+    async def _rounds(self, nc: NatsClient) -> None:
+        transport = NatsTransport(nc.jetstream())
+        publisher = Publisher(self.node.store, transport, self.node.config.node)
         reconnects = nc.stats["reconnects"]
         while True:
             if nc.stats["reconnects"] != reconnects:  # the stream may have moved on
                 reconnects = nc.stats["reconnects"]
                 await publisher.reconcile()
             if nc.is_connected:
-                summary = await sync_round(self.node, js, publisher)
+                summary = await sync_round(self.node, transport, publisher)
                 self.status.connected = True
                 self.status.last_error = None
                 if summary.sent_events or summary.pulled_events:

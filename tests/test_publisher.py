@@ -1,4 +1,4 @@
-"""`ledger.publisher.Publisher` against a real nats-server: exactly once, whatever is lost.
+"""`replication.publisher.Publisher` against a real nats-server: exactly once, whatever is lost.
 
 Small batches (`max_batch_bytes`) make a few thousand events many messages. Every test
 ends by reading the node's subject raw: events 1..head, each exactly once, in order.
@@ -12,12 +12,14 @@ import nats
 import pytest
 from nats.js.errors import APIError
 
-from hub.ingest import ensure_streams
-from ledger.publisher import WRONG_LAST_SEQUENCE, Publisher, StreamMissing, batches
 from ledger.replica import Replica
 from ledger.sqlite import connect
 from protocol import codec, subjects
 from protocol.events import Movement
+from replication.nats_transport import WRONG_LAST_SEQUENCE, NatsTransport
+from replication.publisher import Publisher, batches
+from replication.setup import ensure_streams
+from replication.transport import StreamMissing
 from tests.sync_helpers import assert_exactly_once, days_ago_ms, make_event, subject_batches
 
 ORIGIN = "S01"
@@ -55,7 +57,7 @@ def append(store: Replica, events: int) -> int:
 async def js(nats_server):
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
-    await ensure_streams(js)
+    await ensure_streams(NatsTransport(js))
     yield js
     await nc.close()
 
@@ -68,7 +70,7 @@ async def exactly_once(js, head: int) -> list:
 
 async def test_backlog_is_published_in_chained_batches(tmp_path, js):
     store = ledger(tmp_path / "n.db", 3000)
-    publisher = Publisher(store, js, ORIGIN, max_batch_bytes=SMALL)
+    publisher = Publisher(store, NatsTransport(js), ORIGIN, max_batch_bytes=SMALL)
     seen: list[tuple[int, int]] = []
     assert await publisher.publish_backlog(lambda s, t: seen.append((s, t))) == 3000
     held = await exactly_once(js, 3000)
@@ -82,7 +84,7 @@ async def test_backlog_is_published_in_chained_batches(tmp_path, js):
 @pytest.mark.parametrize("lost", ["row deleted", "reset to zero", "stale hint", "in memory"])
 async def test_losing_the_outbox_state_publishes_nothing_twice(tmp_path, js, lost):
     store = ledger(tmp_path / "n.db", 3000)
-    first = Publisher(store, js, ORIGIN, max_batch_bytes=SMALL)
+    first = Publisher(store, NatsTransport(js), ORIGIN, max_batch_bytes=SMALL)
     await first.publish_backlog()
     if lost == "row deleted":
         store.conn.execute("DELETE FROM outbox")
@@ -95,7 +97,7 @@ async def test_losing_the_outbox_state_publishes_nothing_twice(tmp_path, js, los
         first.state.published_seq, first.state.stream_seq = 1500, 3
         publisher = first
     else:
-        publisher = Publisher(store, js, ORIGIN, max_batch_bytes=SMALL)
+        publisher = Publisher(store, NatsTransport(js), ORIGIN, max_batch_bytes=SMALL)
     assert await publisher.publish_backlog() == 700
     await exactly_once(js, head)
     assert publisher.state.published_seq == head
@@ -107,7 +109,7 @@ async def test_a_stored_batch_whose_ack_was_lost_is_not_sent_again(tmp_path, js,
     """The server stored the next batch but the publisher never learnt it (ack lost, or
     the node killed right after): outbox unchanged, stream one batch ahead."""
     store = ledger(tmp_path / "n.db", 3000)
-    publisher = Publisher(store, js, ORIGIN, max_batch_bytes=SMALL)
+    publisher = Publisher(store, NatsTransport(js), ORIGIN, max_batch_bytes=SMALL)
     await publisher.publish_backlog()
     head = append(store, 2000)
     before = (publisher.state.published_seq, publisher.state.stream_seq)
@@ -126,7 +128,7 @@ async def test_a_stored_batch_whose_ack_was_lost_is_not_sent_again(tmp_path, js,
     assert not ack.duplicate
     assert (publisher.state.published_seq, publisher.state.stream_seq) == before
     if restarted:
-        publisher = Publisher(store, js, ORIGIN, max_batch_bytes=SMALL)
+        publisher = Publisher(store, NatsTransport(js), ORIGIN, max_batch_bytes=SMALL)
     reconciled = publisher.reconciliations
     assert await publisher.publish_backlog() == head - batch[-1][0]
     assert publisher.reconciliations == reconciled + 1
@@ -136,13 +138,13 @@ async def test_a_stored_batch_whose_ack_was_lost_is_not_sent_again(tmp_path, js,
 @pytest.mark.parametrize("fresh", [False, True], ids=["same publisher", "new publisher"])
 async def test_stream_deleted_and_recreated_starts_again_from_zero(tmp_path, js, fresh):
     store = ledger(tmp_path / "n.db", 3000)
-    publisher = Publisher(store, js, ORIGIN, max_batch_bytes=SMALL)
+    publisher = Publisher(store, NatsTransport(js), ORIGIN, max_batch_bytes=SMALL)
     await publisher.publish_backlog()
     await js.delete_stream(subjects.EVENTS_STREAM)
     head = append(store, 500)
-    await ensure_streams(js)  # the hub comes back with an empty stream
+    await ensure_streams(NatsTransport(js))  # the hub comes back with an empty stream
     if fresh:
-        publisher = Publisher(store, js, ORIGIN, max_batch_bytes=SMALL)
+        publisher = Publisher(store, NatsTransport(js), ORIGIN, max_batch_bytes=SMALL)
     assert await publisher.publish_backlog() == head  # all of it again, from seq 1
     await exactly_once(js, head)
 
@@ -154,7 +156,7 @@ async def test_publishing_while_the_stream_is_missing_says_so(tmp_path, js):
     `nats.js.errors.NoStreamResponseError`, which is not the `NoRespondersError` that
     `Publisher._publish` catches, so the raw nats-py error escapes instead."""
     store = ledger(tmp_path / "n.db", 3000)
-    publisher = Publisher(store, js, ORIGIN, max_batch_bytes=SMALL)
+    publisher = Publisher(store, NatsTransport(js), ORIGIN, max_batch_bytes=SMALL)
     await publisher.publish_backlog()
     await js.delete_stream(subjects.EVENTS_STREAM)
     append(store, 500)
@@ -193,8 +195,10 @@ async def test_two_publishers_of_one_log_race_without_duplicates(tmp_path, js):
     is behind is refused (wrong last sequence), reconciles and sends nothing twice."""
     store = ledger(tmp_path / "n.db", 3000)
     other = Replica(connect(tmp_path / "n.db"), ORIGIN)
-    a = Publisher(store, js, ORIGIN, max_batch_bytes=SMALL)
-    b = Publisher(other, js, ORIGIN, max_batch_bytes=SMALL // 2)  # other batch boundaries
+    a = Publisher(store, NatsTransport(js), ORIGIN, max_batch_bytes=SMALL)
+    b = Publisher(
+        other, NatsTransport(js), ORIGIN, max_batch_bytes=SMALL // 2
+    )  # other batch boundaries
     await a.reconcile()
     await b.reconcile()
     assert await a.publish_backlog() == 3000
@@ -209,7 +213,9 @@ async def test_two_publishers_of_one_log_race_without_duplicates(tmp_path, js):
 async def test_publishes_that_time_out_after_being_stored_are_not_duplicated(tmp_path, js):
     """nats-py may time out a publish the server then stores: every timeout reconciles."""
     store = ledger(tmp_path / "n.db", 3000)
-    publisher = Publisher(store, js, ORIGIN, publish_timeout=0.0005, max_batch_bytes=SMALL)
+    publisher = Publisher(
+        store, NatsTransport(js), ORIGIN, publish_timeout=0.0005, max_batch_bytes=SMALL
+    )
     await asyncio.wait_for(publisher.publish_backlog(), 120)
     print(f"\n{publisher.reconciliations} reconciliations after timeouts")
     await exactly_once(js, 3000)
@@ -231,6 +237,6 @@ async def test_a_foreign_batch_on_the_subject_does_not_make_the_node_skip_events
     )
     await js.publish(SUBJECT, codec.encode_batch([codec.encode(foreign)]))
     store = ledger(tmp_path / "n.db", 500)
-    await Publisher(store, js, ORIGIN, max_batch_bytes=SMALL).publish_backlog()
+    await Publisher(store, NatsTransport(js), ORIGIN, max_batch_bytes=SMALL).publish_backlog()
     ours = [b for b in await subject_batches(js, ORIGIN) if b.origins == {ORIGIN}]
     assert [s for b in ours for s in b.seqs] == list(range(1, 501))

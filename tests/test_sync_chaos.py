@@ -24,9 +24,10 @@ from pathlib import Path
 import nats
 import pytest
 
-from hub.ingest import ACK_WAIT_S, PROJECT_CHUNK
 from node.service import Node
 from protocol import subjects
+from replication.ingest import PROJECT_CHUNK
+from replication.setup import ACK_WAIT_S
 from tests.helpers import serve_hub, wait_until
 from tests.sync_helpers import (
     HOUR_MS,

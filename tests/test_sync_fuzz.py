@@ -19,10 +19,11 @@ import msgspec
 import nats
 import pytest
 
-from hub.ingest import ensure_streams
 from node.service import Node
 from protocol import codec, subjects
 from protocol.events import Movement, Upsert
+from replication.nats_transport import NatsTransport
+from replication.setup import ensure_streams
 from tests.helpers import HubProcess, start_hub, wait_until
 from tests.sync_helpers import (
     HOUR_MS,
@@ -218,7 +219,7 @@ def poison_then_valid(url: str, poison: list[tuple[str, bytes]]) -> None:
     async def go() -> None:
         nc = await nats.connect(url)
         js = nc.jetstream()
-        await ensure_streams(js)
+        await ensure_streams(NatsTransport(js))
         for subject, payload in [*poison, ("kucun.ev.V1", one("V1"))]:
             await js.publish(subject, payload)
         await nc.close()

@@ -1,4 +1,4 @@
-"""Publishing a replica's own log to JetStream, exactly once, whatever fails.
+"""Publishing a replica's own log to its stream, exactly once, whatever fails.
 
 The outbox is the log itself: rows are never deleted, and `outbox.published_seq` is only a
 hint of where to resume. Each batch of consecutive events carries
@@ -8,41 +8,34 @@ hint of where to resume. Each batch of consecutive events carries
   stored only directly after the previous one, and correctness never depends on the
   duplicate window.
 
-After a publish timeout (with nats-py a timed-out publish may still have been stored), a
-wrong-last-sequence error, a duplicate ack or a reconnect, the publisher asks the stream for
-the last message on its subject and resumes after what is really there.
+After a publish timeout (a timed-out publish may still have been stored), a
+wrong-last-sequence refusal, a duplicate ack or a reconnect, the publisher asks the stream
+for the last message on its subject and resumes after what is really there.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable
-
-from nats.errors import ConnectionClosedError, NoRespondersError, OutboundBufferLimitError
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js import JetStreamContext
-from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
 from ledger.outbox import Outbox, OutboxState
 from ledger.replica import Replica
 from protocol import codec, subjects
+from replication.clock import SYSTEM_CLOCK, Clock
+from replication.transport import (
+    Disconnected,
+    Publishing,
+    StoredMessage,
+    TransportTimeout,
+    WrongLastSequence,
+)
 
 log = logging.getLogger("kucun.publisher")
 
-#: JetStream's error code for "wrong last sequence" on Nats-Expected-Last-Subject-Sequence.
-WRONG_LAST_SEQUENCE = 10071
-
 Progress = Callable[[int, int], None]
 
-
-class StreamMissing(Exception):
-    """The stream to publish on does not exist (the hub has not set it up yet)."""
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
+#: errors after which a new connection and a reconcile are the way on
+CONNECTION_ERRORS = (Disconnected, TransportTimeout)
 
 
 def batches(rows: list[tuple[int, bytes]], max_bytes: int) -> list[list[tuple[int, bytes]]]:
@@ -62,47 +55,40 @@ def batches(rows: list[tuple[int, bytes]], max_bytes: int) -> list[list[tuple[in
     return out
 
 
-def load_state(store: Replica, origin: str) -> OutboxState:
-    return Outbox(store.conn).load(origin)
-
-
-def save_state(store: Replica, origin: str, state: OutboxState) -> None:
-    Outbox(store.conn).save(origin, state)
-
-
 class Publisher:
     """Sends one origin's log; create one per connection (it reconciles on first use)."""
 
     def __init__(
         self,
-        store: Replica,
-        js: JetStreamContext,
+        replica: Replica,
+        transport: Publishing,
         origin: str,
         publish_timeout: float = 10.0,
         max_batch_bytes: int = subjects.MAX_BATCH_BYTES,
+        clock: Clock = SYSTEM_CLOCK,
     ):
-        self.store = store
-        self.js = js
+        self.replica = replica
+        self.transport = transport
         self.origin = origin
         self.stream, self.subject = subjects.publish_target(origin)
         self.timeout = publish_timeout
         self.max_batch_bytes = max_batch_bytes
-        self.state = load_state(store, origin)
+        self.clock = clock
+        self.outbox = Outbox(replica.conn)
+        self.state: OutboxState = self.outbox.load(origin)
         self._reconciled = False
         self.reconciliations = 0
 
     async def reconcile(self) -> None:
-        """Resume after the last batch the stream really holds for our subject."""
-        try:
-            msg = await self.js.get_last_msg(self.stream, self.subject, direct=True)
-        except NotFoundError:
+        """Resume after the last batch the stream really holds for our subject; raises
+        `StreamMissing` when there is no stream to publish on."""
+        msg = await self.transport.last_message(self.stream, self.subject)
+        if msg is None:
             last, stream_seq = 0, 0
-        except NoRespondersError:
-            raise StreamMissing(f"stream {self.stream} does not exist yet") from None
         else:
-            stream_seq = msg.seq or 0
+            stream_seq = msg.seq
             last = self._last_seq_in(msg)
-        head = self.store.log.head_seq(self.origin)
+        head = self.replica.log.head_seq(self.origin)
         if last > head:
             log.error(
                 "stream holds %s up to seq %d but this ledger only has %d: the ledger was "
@@ -116,14 +102,14 @@ class Publisher:
         self.state.stream_seq = stream_seq
         self._reconciled = True
         self.reconciliations += 1
-        save_state(self.store, self.origin, self.state)
+        self.outbox.save(self.origin, self.state)
 
-    def _last_seq_in(self, msg) -> int:
-        parsed = subjects.parse_batch_msg_id((msg.headers or {}).get("Nats-Msg-Id", ""))
+    def _last_seq_in(self, msg: StoredMessage) -> int:
+        parsed = subjects.parse_batch_msg_id(msg.headers.get("Nats-Msg-Id", ""))
         if parsed and parsed[0] == self.origin:
             return parsed[2]
         try:
-            event = codec.decode(codec.decode_batch(msg.data or b"")[-1])
+            event = codec.decode(codec.decode_batch(msg.data)[-1])
         except (codec.BadEvent, IndexError):
             event = None
         if event is not None and event.origin == self.origin:
@@ -136,9 +122,9 @@ class Publisher:
         if not self._reconciled:
             await self.reconcile()
         sent = 0
-        total = self.store.log.head_seq(self.origin) - self.state.published_seq
+        total = self.replica.log.head_seq(self.origin) - self.state.published_seq
         while True:
-            rows = self.store.log.raw_events(self.origin, self.state.published_seq, limit=20_000)
+            rows = self.replica.log.raw_events(self.origin, self.state.published_seq, limit=20_000)
             if not rows:
                 return sent
             for batch in batches(rows, self.max_batch_bytes):
@@ -152,39 +138,25 @@ class Publisher:
     async def _publish(self, batch: list[tuple[int, bytes]]) -> bool:
         """One batch; False when the stream's state must be re-read first."""
         first, last = batch[0][0], batch[-1][0]
-        headers = {
-            "Nats-Msg-Id": subjects.batch_msg_id(self.origin, first, last),
-            "Nats-Expected-Last-Subject-Sequence": str(self.state.stream_seq),
-        }
         payload = codec.encode_batch([raw for _, raw in batch])
         try:
-            ack = await self.js.publish(
-                self.subject, payload, timeout=self.timeout, headers=headers
+            ack = await self.transport.publish(
+                self.subject,
+                payload,
+                msg_id=subjects.batch_msg_id(self.origin, first, last),
+                expected_last_subject_seq=self.state.stream_seq,
+                timeout=self.timeout,
             )
-        except APIError as exc:
-            if exc.err_code == WRONG_LAST_SEQUENCE:
-                log.info("%s: stream moved on (%s); reconciling", self.origin, exc.description)
-                return False
-            raise
-        except (NoRespondersError, NoStreamResponseError):
-            raise StreamMissing(f"stream {self.stream} does not exist yet") from None
-        except (TimeoutError, NatsTimeout):
+        except WrongLastSequence as exc:
+            log.info("%s: stream moved on (%s); reconciling", self.origin, exc)
+            return False
+        except TransportTimeout:
             log.info("%s: publish of %d-%d timed out; reconciling", self.origin, first, last)
             return False
         if ack.duplicate:
             return False
         self.state.published_seq = last
         self.state.stream_seq = ack.seq
-        self.state.last_ack_ms = wall_ms()
-        save_state(self.store, self.origin, self.state)
+        self.state.last_ack_ms = self.clock.wall_ms()
+        self.outbox.save(self.origin, self.state)
         return True
-
-
-#: errors after which a new connection and a reconcile are the way on
-CONNECTION_ERRORS = (
-    ConnectionClosedError,
-    OutboundBufferLimitError,
-    NatsTimeout,
-    asyncio.TimeoutError,
-    OSError,
-)

@@ -1,0 +1,290 @@
+"""The hub's side of the node logs: store what arrives, confirm it, fold it later.
+
+A durable pull consumer hands out batches; each fetch is stored and chain-verified in one
+unit of work and acknowledged only after the commit, so a hub killed mid-batch gets the
+same messages again and the idempotent log ignores what it already has. A message that
+cannot be used is kept in quarantine with its reason and bytes, acknowledged, and ingest
+goes on. After each commit the hub puts each changed origin's watermark — the highest
+contiguous seq it has — which is what a node counts as safe. Folding the stored events
+(and whatever the hub does after a projection, such as routing transfers) is a separate
+step, `project`, that follows as time allows (docs/architecture.md, "Hub ingest").
+
+Nothing of the hub is imported: it hands in its replica, its tables and its own steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from ledger.hub_tables import HubTables
+from ledger.log import IngestResult
+from ledger.replica import Replica
+from protocol import codec, subjects
+from protocol.events import Event, is_hub_origin
+from replication.clock import SYSTEM_CLOCK, Clock
+from replication.setup import HUB_INGEST
+from replication.transport import Consuming, KeyValue, Message, PullConsumer
+
+log = logging.getLogger("kucun.hub.ingest")
+
+#: Messages per fetch (each ≤ 512 KiB): one fetch is stored in well under the ack wait.
+FETCH_BATCH = 16
+#: Events of one origin folded per projection transaction (about a quarter of a second).
+PROJECT_CHUNK = 5000
+#: During a backlog, fold a chunk at least this often, so reports never stall.
+PROJECT_EVERY_S = 2.0
+
+#: The hub's step after each projection, in its unit of work: (replica, tables, wall_ms).
+AfterProjection = Callable[[Replica, HubTables, int], object]
+
+
+class IngestTransport(Consuming, KeyValue, Protocol):
+    """What the ingest loop needs of a connection."""
+
+
+#: errors that come from what a message carries, not from the hub's disk or database
+_DATA_ERRORS = (OverflowError, ValueError, sqlite3.IntegrityError, sqlite3.InterfaceError)
+
+
+def ingest_messages(
+    replica: Replica,
+    tables: HubTables,
+    msgs: Sequence[Message],
+    clock: Clock = SYSTEM_CLOCK,
+) -> IngestResult:
+    """Store one fetch's worth of messages in one unit of work.
+
+    Should a message the checks let through still fail to store, the fetch is redone one
+    message per unit and the failing message alone is dead-lettered: otherwise it would
+    never be acknowledged and would block every message fetched with it, for ever.
+    """
+    try:
+        return _ingest_together(replica, tables, msgs, clock)
+    except _DATA_ERRORS as exc:
+        if len(msgs) == 1:
+            return _dead_letter(replica, msgs[0], exc, clock)
+        log.error("a fetch of %d messages failed (%s); storing them one by one", len(msgs), exc)
+        total = IngestResult()
+        for msg in msgs:
+            total.add(ingest_messages(replica, tables, [msg], clock))
+        return total
+
+
+def _ingest_together(
+    replica: Replica, tables: HubTables, msgs: Sequence[Message], clock: Clock
+) -> IngestResult:
+    now = clock.wall_ms()
+    with replica.work():
+        pairs: list[tuple[bytes, Event]] = []
+        appended = 0
+        for msg in msgs:
+            origin = subjects.origin_of_subject(msg.subject)
+            try:
+                if origin is not None and is_hub_origin(origin):
+                    raise codec.BadEvent(f"{origin!r} is the hub's own log: no node may send it")
+                raws = codec.decode_batch(msg.data)
+                # the common case: it continues its origin's log, stored whole
+                if origin is not None and (
+                    simple := replica.ingest_batch(origin, msg.data, raws, now)
+                ):
+                    appended += simple.applied
+                    tables.note_ingest(origin, now)
+                    continue
+                batch = [(raw, codec.decode(raw)) for raw in raws]
+                for _, event in batch:
+                    if event.origin != origin:
+                        raise codec.BadEvent(
+                            f"event from {event.origin!r} arrived on {msg.subject!r}"
+                        )
+            except codec.BadEvent as exc:
+                log.error("rejected message on %s: %s", msg.subject, exc)
+                replica.quarantine.reject(origin, None, str(exc), msg.data, now)
+                continue
+            pairs.extend(batch)
+            # origin is None here only for an empty batch on a malformed subject
+            tables.note_ingest(origin, now)  # pyright: ignore[reportArgumentType]
+        result = replica.ingest_decoded(pairs, now, fold=False)
+        result.applied += appended
+    for origin, seq, reason in result.rejected:
+        log.error("rejected event %s:%s: %s", origin, seq, reason)
+    for origin, seq, reason in result.held:
+        log.warning("holding %s:%s: %s", origin, seq, reason)
+    return result
+
+
+def _dead_letter(replica: Replica, msg: Message, exc: Exception, clock: Clock) -> IngestResult:
+    origin = subjects.origin_of_subject(msg.subject)
+    reason = f"could not be stored: {type(exc).__name__}: {exc}"
+    log.error("rejected message on %s: %s", msg.subject, reason)
+    with replica.work():
+        quarantined = replica.quarantine.reject(origin, None, reason, msg.data, clock.wall_ms())
+    return IngestResult(rejected=[quarantined])
+
+
+class Watermarks:
+    """Puts each origin's verified head in the watermark bucket when it changes."""
+
+    def __init__(self, kv: KeyValue, replica: Replica) -> None:
+        self.kv = kv
+        self.replica = replica
+        self.sent: dict[str, int] = {}
+
+    async def publish_changed(self) -> None:
+        for origin, seq in self.replica.log.heads().items():
+            if self.sent.get(origin) != seq and not is_hub_origin(origin):
+                await self.kv.kv_put(subjects.WATERMARK_BUCKET, origin, str(seq).encode())
+                self.sent[origin] = seq
+
+
+def project(
+    replica: Replica,
+    tables: HubTables,
+    per_origin: int | None = PROJECT_CHUNK,
+    after_projection: AfterProjection | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> int:
+    """Fold a chunk of what ingest stored into stock, cost and documents, then run
+    `after_projection` (the hub routes the transfers it completes), in one unit of work;
+    return how many events were folded.
+
+    Should a chunk fail to store (a sum beyond 64 bits, say), it is redone one event per
+    unit and the failing event alone is set aside as ignored, with the reason."""
+    try:
+        return _project(replica, tables, per_origin, after_projection, clock)
+    except _DATA_ERRORS as exc:
+        log.error("folding a chunk failed (%s); folding one event at a time", exc)
+    folded = 0
+    for origin, done, head in replica.projector.unfolded_spans():
+        for _ in range(min(head - done, per_origin or head)):
+            try:
+                folded += _project(replica, tables, 1, after_projection, clock, only=origin)
+            except _DATA_ERRORS as exc:
+                reason = f"cannot be folded: {type(exc).__name__}: {exc}"
+                with replica.work():
+                    seq = replica.projector.set_aside_unfoldable(origin, reason)
+                log.error("ignoring %s:%s: %s", origin, seq, reason)
+    return folded
+
+
+def _project(
+    replica: Replica,
+    tables: HubTables,
+    per_origin: int | None,
+    after_projection: AfterProjection | None,
+    clock: Clock,
+    only: str | None = None,
+) -> int:
+    with replica.work():
+        folded = replica.project(per_origin, only)
+        if folded and after_projection is not None:
+            after_projection(replica, tables, clock.wall_ms())
+    return folded
+
+
+class IngestLoop:
+    """One hub's ingest, a round at a time: `run_ingest` turns it; a simulation steps it.
+
+    A node counts an event safe once it is stored and verified here, so a backlog is
+    confirmed at the speed of storing, not of folding. Folding runs whenever no message
+    waits, and at least every PROJECT_EVERY_S during a long backlog, so reports lag by
+    seconds in normal trading and catch up after a flood (`unfolded` in /healthz).
+    """
+
+    def __init__(
+        self,
+        replica: Replica,
+        tables: HubTables,
+        consumer: PullConsumer,
+        kv: KeyValue,
+        after_projection: AfterProjection | None = None,
+        on_ingested: Callable[[], None] | None = None,
+        batch: int = FETCH_BATCH,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.replica = replica
+        self.tables = tables
+        self.consumer = consumer
+        self.watermarks = Watermarks(kv, replica)
+        self.after_projection = after_projection
+        self.on_ingested = on_ingested
+        self.batch = batch
+        self.clock = clock
+        self.behind = replica.projector.unfolded() > 0
+        self.last_projection = clock.monotonic()
+
+    @classmethod
+    async def start(
+        cls,
+        replica: Replica,
+        tables: HubTables,
+        transport: IngestTransport,
+        after_projection: AfterProjection | None = None,
+        on_ingested: Callable[[], None] | None = None,
+        batch: int = FETCH_BATCH,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> IngestLoop:
+        """Bind the hub's consumer (created if missing) and confirm what is stored."""
+        await transport.ensure_consumer(HUB_INGEST)
+        consumer = await transport.pull_consumer(HUB_INGEST)
+        loop = cls(
+            replica, tables, consumer, transport, after_projection, on_ingested, batch, clock
+        )
+        await loop.watermarks.publish_changed()
+        return loop
+
+    async def step(self) -> None:
+        """One fetch: stored, acknowledged after the commit, confirmed; or, when nothing
+        came, held events retried and a chunk folded."""
+        replica = self.replica
+        msgs = await self.consumer.fetch(self.batch, 0.05 if self.behind else 1.0)
+        if not msgs:
+            if replica.quarantine.held():
+                replica.release_held(self.clock.wall_ms(), fold=False)
+                await self.watermarks.publish_changed()
+            self.behind = self.behind or replica.projector.unfolded() > 0
+            if self.behind:
+                self.fold_some()
+            return
+        result = ingest_messages(replica, self.tables, msgs, self.clock)
+        for msg in msgs:
+            await msg.ack()
+        await self.watermarks.publish_changed()
+        if result.applied:
+            log.info("ingested %d events from %d messages", result.applied, len(msgs))
+            self.behind = True
+        if self.behind and self.clock.monotonic() - self.last_projection >= PROJECT_EVERY_S:
+            self.fold_some()
+
+    def fold_some(self) -> None:
+        folded = project(
+            self.replica, self.tables, after_projection=self.after_projection, clock=self.clock
+        )
+        if folded and self.on_ingested:
+            self.on_ingested()
+        self.behind = self.replica.projector.unfolded() > 0
+        self.last_projection = self.clock.monotonic()
+
+
+async def run_ingest(
+    replica: Replica,
+    tables: HubTables,
+    transport: IngestTransport,
+    stop: asyncio.Event,
+    after_projection: AfterProjection | None = None,
+    on_ingested: Callable[[], None] | None = None,
+    batch: int = FETCH_BATCH,
+    clock: Clock = SYSTEM_CLOCK,
+) -> None:
+    """Take node events in and confirm them first; fold them into reports as time allows."""
+    loop = await IngestLoop.start(
+        replica, tables, transport, after_projection, on_ingested, batch, clock
+    )
+    try:
+        while not stop.is_set():
+            await loop.step()
+    finally:
+        await loop.consumer.close()
