@@ -70,6 +70,7 @@ def test_products_from_head_office_reach_the_counter(tmp_path, nats_server, hub)
         ({"sku": "X", "unit": "box"}, "unit must be"),
     ],
 )
+@pytest.mark.slow
 def test_bad_product_requests_are_refused_clearly(hub, body, message):
     before = hub.get("/healthz", auth=False)[1]["origins"]
     status, reply = post(hub, "/api/v1/products", body)
