@@ -26,8 +26,7 @@ class NodeIdentity:
 def new_user_seed() -> tuple[str, str]:
     """(seed, public key) of a fresh NATS user NKEY."""
     seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
-    public = nkeys.from_seed(bytearray(seed)).public_key
-    return seed.decode(), public.decode()
+    return seed.decode(), _public_key(seed)
 
 
 def hub_seed(store: HubStore) -> str:
@@ -44,7 +43,12 @@ def hub_seed(store: HubStore) -> str:
 
 
 def hub_public_key(store: HubStore) -> str:
-    return nkeys.from_seed(bytearray(hub_seed(store).encode())).public_key.decode()
+    return _public_key(hub_seed(store).encode())
+
+
+def _public_key(seed: bytes) -> str:
+    public: bytes = nkeys.from_seed(bytearray(seed)).public_key  # type: ignore[assignment]
+    return public.decode()
 
 
 def add_node(store: HubStore, node: str, location: str | None = None) -> str:

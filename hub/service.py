@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import msgspec
 
 from hub.schemas import CorrectionIn, LineIn, ProductIn, PurchaseOrderIn, UserIn
 from hub.store import HubError, HubStore
+from ledger.readmodel import CostRow, StockRow
 from protocol import units
 from protocol.documents import DocumentStatus
 from protocol.events import (
@@ -23,6 +23,7 @@ from protocol.events import (
     Body,
     DocLine,
     Document,
+    Entity,
     Event,
     Movement,
     Upsert,
@@ -130,32 +131,6 @@ def _product_fields(body: ProductIn) -> dict:
 # ---- what the reads return -------------------------------------------------------------
 
 
-class StockRow(Protocol):
-    """A stock row of the read model, whichever ledger module defines it."""
-
-    @property
-    def location(self) -> str: ...
-    @property
-    def sku(self) -> str: ...
-    @property
-    def lot(self) -> str | None: ...
-    @property
-    def qty(self) -> int: ...
-
-
-class CostRow(Protocol):
-    """A cost row of the read model: quantity in milli-units, value in fen."""
-
-    @property
-    def location(self) -> str: ...
-    @property
-    def sku(self) -> str: ...
-    @property
-    def qty(self) -> int: ...
-    @property
-    def value(self) -> int: ...
-
-
 @dataclass(frozen=True)
 class Health:
     origins: dict[str, int]
@@ -257,7 +232,7 @@ class HubService:
 
         return self._post(location, correction_id, bodies)
 
-    def _upsert(self, entity: str, key: str, fields: dict) -> Event:
+    def _upsert(self, entity: Entity, key: str, fields: dict) -> Event:
         """Master data goes on the hub's log `hub`, which every node reads."""
         (event,) = self.store.events.append(
             [Upsert(entity=entity, key=key, fields=fields)], API_USER, self.clock()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ledger.hub_tables import HUB_MIGRATIONS, HubTables, is_hub_database
 from ledger.replica import Replica
-from ledger.sqlite import connect, migrate, transaction
+from ledger.sqlite import connect, migrate, transaction, tune_for_bulk
 from protocol.events import HUB_ORIGIN
 
 
@@ -29,6 +29,7 @@ def _digest(token: str) -> bytes:
 class HubStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        tune_for_bulk(conn)
         self.events = Replica(conn, HUB_ORIGIN)
         migrate(conn, "hub", HUB_MIGRATIONS)
         self.tables = HubTables(conn)

@@ -14,6 +14,7 @@ re-folds to the end of the key's journal). Everything a call adds is folded once
 
 from __future__ import annotations
 
+import json
 import operator
 import sqlite3
 
@@ -27,6 +28,8 @@ from protocol.events import COUNT, Count, Document, Event, Movement, Upsert, is_
 from protocol.fold import CostState
 
 _document_encoder = msgspec.msgpack.Encoder()
+#: a document's own lines: [(origin, seq, sku, lot, qty, src, dst), ...]
+_lines_encoder = msgspec.msgpack.Encoder()
 
 #: Where an event falls in the fold order every replica shares: (hlc, origin, seq).
 Position = tuple[int, str, int]
@@ -64,8 +67,8 @@ class Journals:
             if type(body) is Movement:
                 batch.movement(at, body)
             elif type(body) is Document:
-                batch.documents.append(
-                    (
+                if body.doc not in batch.documents:  # the first header of a number stays
+                    batch.documents[body.doc] = (
                         body.doc,
                         body.type,
                         body.location,
@@ -74,7 +77,6 @@ class Journals:
                         event.hlc,
                         _document_encoder.encode(body),
                     )
-                )
             elif type(body) is Count:
                 batch.count(at, body)
             elif type(body) is Upsert:
@@ -154,8 +156,9 @@ class _Batch:
         self.by_cost: dict[CostKey, list[_Row]] = {}
         self.virtual: dict[StockKey, int] = {}
         self.lots: dict[tuple[str, str], tuple[str, Position]] = {}
-        self.documents: list[tuple] = []
-        self.doc_moves: list[tuple] = []
+        self.documents: dict[str, tuple] = {}
+        #: movements that cite a document: (doc, origin, seq, sku, lot, qty, src, dst)
+        self.cited: list[tuple] = []
         #: per cost key, the earliest existing row whose qty (a count's variance) changed
         self.refold_from: dict[CostKey, Position] = {}
         self.appends: list[tuple] = []
@@ -166,7 +169,7 @@ class _Batch:
         if lot is not None and m.expiry is not None and (sku, lot) not in self.lots:
             self.lots[(sku, lot)] = (m.expiry, at)  # events come in fold order
         if m.doc is not None:
-            self.doc_moves.append((m.doc, at[1], at[2], sku, lot, m.qty, m.src, m.dst))
+            self.cited.append((m.doc, at[1], at[2], sku, lot, m.qty, m.src, m.dst))
         lot_key = lot or ""
         for location, qty in fold.movement_deltas_of(m):
             if is_virtual(location):
@@ -194,12 +197,7 @@ class _Batch:
 
     def write(self) -> None:
         conn = self.conn
-        if self.documents:  # the first header of a document number stays
-            conn.executemany(
-                "INSERT OR IGNORE INTO documents(doc, type, location, origin, seq, hlc, "
-                "body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                self.documents,
-            )
+        self._write_documents()
         if self.lots:  # the expiry of the earliest movement (in fold order) that gives one
             conn.executemany(
                 "INSERT INTO lots(sku, lot, expiry, expiry_hlc, expiry_origin, expiry_seq) "
@@ -209,12 +207,6 @@ class _Batch:
                 "WHERE lots.expiry IS NULL OR (excluded.expiry_hlc, excluded.expiry_origin, "
                 "excluded.expiry_seq) < (lots.expiry_hlc, lots.expiry_origin, lots.expiry_seq)",
                 [(sku, lot, expiry, *at) for (sku, lot), (expiry, at) in self.lots.items()],
-            )
-        if self.doc_moves:
-            conn.executemany(
-                "INSERT OR IGNORE INTO doc_movements(doc, origin, seq, sku, lot, qty, src, dst) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                self.doc_moves,
             )
         levels: list[tuple] = []
         negative: list[tuple] = []
@@ -259,6 +251,42 @@ class _Batch:
             self.cost_states,
         )
 
+    def _write_documents(self) -> None:
+        """Headers first folded here, each with the movements of this batch that cite it
+        (its own lines, as a rule) inside its row; a movement citing a document stored
+        earlier (a receipt against an order) gets a `doc_movements` row. Either way every
+        folded movement that cites a document is kept exactly once."""
+        conn = self.conn
+        new = dict(self.documents)
+        if new:
+            for (doc,) in conn.execute(
+                "SELECT doc FROM documents WHERE doc IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(new)),),
+            ):
+                del new[doc]  # the first header of a document number stays
+        lines: dict[str, list[tuple]] = {}
+        elsewhere = []
+        for cite in self.cited:
+            if cite[0] in new:
+                lines.setdefault(cite[0], []).append(cite[1:])
+            else:
+                elsewhere.append(cite)
+        if new:
+            conn.executemany(
+                "INSERT INTO documents(doc, type, location, origin, seq, hlc, body, lines) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (*row, _lines_encoder.encode(lines[doc]) if doc in lines else None)
+                    for doc, row in new.items()
+                ],
+            )
+        if elsewhere:
+            conn.executemany(
+                "INSERT OR IGNORE INTO doc_movements(doc, origin, seq, sku, lot, qty, src, dst) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                elsewhere,
+            )
+
     def _fold_levels(self, key: StockKey, rows: list[_Row]) -> tuple[int, int]:
         """Give the new rows of one lot their levels (and a count its variance); re-level
         the lot's later rows when some arrived late. Returns the lot's level and the
@@ -297,9 +325,8 @@ class _Batch:
             f"WHERE {_lot_rows(lot)} AND {_FROM} {_OLDEST_FIRST}",
             (*key, *first),
         ).fetchall()
-        merged: list[tuple[Position, _Row | None, tuple | None]] = [
-            (r.at, r, None) for r in rows
-        ] + [((s[0], s[1], s[2]), None, s) for s in stored]
+        merged: list[tuple[Position, _Row | None, tuple | None]] = [(r.at, r, None) for r in rows]
+        merged += [((s[0], s[1], s[2]), None, s) for s in stored]
         merged.sort(key=lambda item: item[0])
         updates = []
         for at, new, old in merged:

@@ -26,6 +26,7 @@ DEFAULT_MAX_SKEW_MS = 10 * 60 * 1000
 
 _INSERT_EVENTS = "INSERT INTO events(origin, seq, hlc, kind, raw, hash) VALUES (?, ?, ?, ?, ?, ?)"
 
+
 def _by_seq(event: Event) -> int:
     return event.seq
 

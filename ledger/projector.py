@@ -10,7 +10,10 @@ Nothing here opens a transaction: callers hold a unit of work.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sqlite3
+from collections.abc import Iterator
 
 from ledger.journals import Journals
 from ledger.log import Advanced, EventLog
@@ -45,13 +48,14 @@ class Projector:
         """Fold up to `per_origin` verified, unfolded events of each origin (of `only`, if
         given); return how many were folded (0: the derived state is current)."""
         events: list[Event] = []
-        for origin, done, head in self.unfolded_spans():
-            if only is not None and origin != only:
-                continue
-            upto = head if per_origin is None else min(head, done + per_origin)
-            events += self.log.verified_events(origin, done, upto)
-            self._set_folded(origin, upto)
-        self.journals.fold(events)
+        with _cycle_collector_paused():
+            for origin, done, head in self.unfolded_spans():
+                if only is not None and origin != only:
+                    continue
+                upto = head if per_origin is None else min(head, done + per_origin)
+                events += self.log.verified_events(origin, done, upto)
+                self._set_folded(origin, upto)
+            self.journals.fold(events)
         return len(events)
 
     def set_aside_unfoldable(self, origin: str, reason: str) -> int:
@@ -92,3 +96,17 @@ class Projector:
             "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq",
             (origin, seq),
         )
+
+
+@contextlib.contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """A chunk allocates hundreds of thousands of short-lived tuples and rows, none of
+    them in a reference cycle; Python's cycle collector would scan them again and again
+    (an eighth of the fold's time). Reference counting frees them all the same."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -17,6 +17,7 @@ from protocol.documents import DocMovement, DocumentStatus
 from protocol.events import Document
 
 _document_decoder = msgspec.msgpack.Decoder(Document)
+_lines_decoder = msgspec.msgpack.Decoder(list[tuple[str, int, str, str | None, int, str, str]])
 
 
 class StockRow(msgspec.Struct, frozen=True):
@@ -137,10 +138,18 @@ class ReadModel:
         return _document_decoder.decode(row[0]) if row else None
 
     def document_movements(self, doc: str) -> list[DocMovement]:
+        """Every folded movement citing `doc`: those folded with its header (kept in its
+        row) and those folded before or after it (a row each)."""
+        row = self.conn.execute("SELECT lines FROM documents WHERE doc = ?", (doc,)).fetchone()
+        own = _lines_decoder.decode(row[0]) if row and row[0] is not None else []
         return [
+            DocMovement(sku, lot, qty, src, dst) for _, _, sku, lot, qty, src, dst in own
+        ] + [
             DocMovement(sku, lot, qty, src, dst)
             for sku, lot, qty, src, dst in self.conn.execute(
-                "SELECT sku, lot, qty, src, dst FROM doc_movements WHERE doc = ?", (doc,)
+                "SELECT sku, lot, qty, src, dst FROM doc_movements WHERE doc = ? "
+                "ORDER BY origin, seq",
+                (doc,),
             )
         ]
 
@@ -165,13 +174,11 @@ class ReadModel:
 
     def moved(self, doc: str, src: str, dst: str) -> dict[str, int]:
         """Per SKU, how much `doc` moved from `src` to `dst` (all lots)."""
-        return dict(
-            self.conn.execute(
-                "SELECT sku, sum(qty) FROM doc_movements WHERE doc = ? AND src = ? AND dst = ? "
-                "GROUP BY sku",
-                (doc, src, dst),
-            )
-        )
+        totals: dict[str, int] = {}
+        for m in self.document_movements(doc):
+            if m.src == src and m.dst == dst:
+                totals[m.sku] = totals.get(m.sku, 0) + m.qty
+        return totals
 
     # ---- master data -------------------------------------------------------------------------
 

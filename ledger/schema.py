@@ -228,4 +228,8 @@ MIGRATIONS = [
     DROP TABLE stock_journal;
     DROP TABLE cost_journal;
     """,
+    # a document's own lines, folded with its header, inside its row (journals.py)
+    """
+    ALTER TABLE documents ADD COLUMN lines BLOB;
+    """,
 ]

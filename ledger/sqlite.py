@@ -156,3 +156,12 @@ def write_cache(conn: sqlite3.Connection, name: str) -> dict:
         conn.write_cache.clear()
         conn.write_cache["data_version"] = version
     return conn.write_cache.setdefault(name, {})
+
+
+def tune_for_bulk(conn: sqlite3.Connection) -> None:
+    """For a replica that takes whole backlogs in (the hub): checkpoint the WAL every
+    ~40 MB instead of every 4 MB, so the pages a fold chunk dirties again and again (each
+    key's journal tail) are copied into the database once per checkpoint, not once per
+    chunk; and a 64 MB page cache for the journals' working set."""
+    conn.execute("PRAGMA wal_autocheckpoint=10000")
+    conn.execute("PRAGMA cache_size=-65536")

@@ -42,23 +42,6 @@ class Identified:
     lot: str | None = None
 
 
-def _by_gtin(node: Node, gtin14: str) -> Product | None:
-    row = node.conn.execute(
-        "SELECT sku FROM products WHERE barcode GLOB '[0-9]*' "
-        "AND substr('00000000000000' || barcode, -14) = ?",
-        (gtin14,),
-    ).fetchone()
-    return node.product(row[0]) if row else None
-
-
-def _by_plu(node: Node, plu: str) -> Product | None:
-    row = node.conn.execute(
-        "SELECT sku FROM products WHERE barcode IN (?, ?) OR sku = ? ORDER BY sku LIMIT 1",
-        (plu, f"plu:{plu}", plu),
-    ).fetchone()
-    return node.product(row[0]) if row else None
-
-
 def identify(node: Node, code: str) -> Identified:
     """A stored barcode or SKU first; then the code's own meaning."""
     product = node.product_by_barcode(code)
@@ -72,11 +55,12 @@ def identify(node: Node, code: str) -> Identified:
     result = interpret(code)
     if not result.ok:
         reason = result.reason_zh if language() == "zh-CN" and result.reason_zh else result.reason
-        raise UnknownProduct(f"unknown code {code!r}: {reason}" if result.kind == "unknown"
-                             else str(reason))
-    found = _by_gtin(node, result.gtin14) if result.gtin14 else None
+        raise UnknownProduct(
+            f"unknown code {code!r}: {reason}" if result.kind == "unknown" else str(reason)
+        )
+    found = node.read.product_by_gtin(result.gtin14) if result.gtin14 else None
     if found is None and result.plu:
-        found = _by_plu(node, result.plu)
+        found = node.read.product_by_plu(result.plu)
     if found is None:
         raise UnknownProduct(
             f"unknown code {code!r}: no product here has this barcode"
@@ -88,8 +72,7 @@ def identify(node: Node, code: str) -> Identified:
     if result.price is not None:
         label_total = int((result.price * 100).to_integral_value(ROUND_HALF_UP))
         if qty is None and found.price:
-            qty = int((Decimal(label_total) * 1000 / found.price).to_integral_value(
-                ROUND_HALF_UP))
+            qty = int((Decimal(label_total) * 1000 / found.price).to_integral_value(ROUND_HALF_UP))
     return Identified(found, qty, label_total, result.lot)
 
 
@@ -127,8 +110,10 @@ def sell_line(node: Node, line: str, weigh: Weigh | None = None) -> SaleOutcome:
         qty = format_qty(found.qty_milli)
     elif product.unit == "kg":
         if weigh is None:
-            raise NodeError(f"{product.sku} is sold by weight and no scale is connected: "
-                            f"type the weight, e.g. '{product.sku} 0.350'")
+            raise NodeError(
+                f"{product.sku} is sold by weight and no scale is connected: "
+                f"type the weight, e.g. '{product.sku} 0.350'"
+            )
         qty = format_qty(weigh())
     else:
         qty = "1"

@@ -83,10 +83,14 @@ class Count(_Body, tag="count"):
 FieldValue = str | int | bool | None
 
 
+#: What master data an upsert changes.
+Entity = Literal["product", "price", "supplier", "store", "user"]
+
+
 class Upsert(_Body, tag="upsert"):
     """Master data: each field is a last-writer-wins register ordered by (hlc, origin)."""
 
-    entity: Literal["product", "price", "supplier", "store", "user"]
+    entity: Entity
     key: str
     fields: dict[str, FieldValue]
 

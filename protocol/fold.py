@@ -9,7 +9,7 @@ Every replica orders the events it holds by (hlc, origin, seq) and folds them:
   cost, issues take value out at the average, and the amount taken is that issue's COGS;
 * master data fields are last-writer-wins registers ordered by (hlc, origin).
 
-`ledger.derive` applies the same step functions incrementally in SQLite; `fold_events` here
+`ledger.journals` applies the same step functions incrementally in SQLite; `fold_events` here
 is the whole-set reference the property tests hold it to.
 """
 

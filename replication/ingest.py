@@ -33,8 +33,11 @@ log = logging.getLogger("kucun.hub.ingest")
 
 #: Messages per fetch (each ≤ 512 KiB): one fetch is stored in well under the ack wait.
 FETCH_BATCH = 16
-#: Events of one origin folded per projection transaction (about a quarter of a second).
+#: Events of one origin folded per projection unit during a flood (about 0.1 s).
 PROJECT_CHUNK = 5000
+#: ... and when no message waits: bigger units fold faster (fewer commits, each key's
+#: journal tail written once per chunk), about half a second each.
+PROJECT_IDLE_CHUNK = 20_000
 #: During a backlog, fold a chunk at least this often, so reports never stall.
 PROJECT_EVERY_S = 2.0
 
@@ -148,8 +151,13 @@ def project(
     clock: Clock = SYSTEM_CLOCK,
 ) -> int:
     """Fold a chunk of what ingest stored into stock, cost and documents, then run
-    `after_projection` (the hub routes the transfers it completes), in one unit of work;
-    return how many events were folded.
+    `after_projection` (the hub routes the transfers it completes); return how many events
+    were folded.
+
+    Folding commits without an fsync (it writes only what the log can rebuild); the step
+    after it may write the hub's log, so it runs in its own durable unit. A crash between
+    the two loses nothing: `after_projection` is idempotent and runs again after the next
+    fold (and when ingest starts).
 
     Should a chunk fail to store (a sum beyond 64 bits, say), it is redone one event per
     unit and the failing event alone is set aside as ignored, with the reason."""
@@ -178,9 +186,9 @@ def _project(
     clock: Clock,
     only: str | None = None,
 ) -> int:
-    with replica.work():
-        folded = replica.project(per_origin, only)
-        if folded and after_projection is not None:
+    folded = replica.project(per_origin, only)
+    if folded and after_projection is not None:
+        with replica.work():
             after_projection(replica, tables, clock.wall_ms())
     return folded
 
@@ -234,6 +242,9 @@ class IngestLoop:
             replica, tables, consumer, transport, after_projection, on_ingested, batch, clock
         )
         await loop.watermarks.publish_changed()
+        if after_projection is not None:  # what a crash left between fold and routing
+            with replica.work():
+                after_projection(replica, tables, clock.wall_ms())
         return loop
 
     async def step(self) -> None:
@@ -257,11 +268,15 @@ class IngestLoop:
             log.info("ingested %d events from %d messages", result.applied, len(msgs))
             self.behind = True
         if self.behind and self.clock.monotonic() - self.last_projection >= PROJECT_EVERY_S:
-            self.fold_some()
+            self.fold_some(PROJECT_CHUNK)
 
-    def fold_some(self) -> None:
+    def fold_some(self, per_origin: int = PROJECT_IDLE_CHUNK) -> None:
         folded = project(
-            self.replica, self.tables, after_projection=self.after_projection, clock=self.clock
+            self.replica,
+            self.tables,
+            per_origin,
+            after_projection=self.after_projection,
+            clock=self.clock,
         )
         if folded and self.on_ingested:
             self.on_ingested()
