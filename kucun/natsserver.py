@@ -182,6 +182,9 @@ def serve_foreground(
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, reload)
     signal.signal(signal.SIGTERM, stop)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # started as a background job (`… &` in a script ignores SIGINT): `kill -INT` still stops
+        signal.signal(signal.SIGINT, stop)
     try:
         return proc.wait()
     except KeyboardInterrupt:
