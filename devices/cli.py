@@ -67,9 +67,11 @@ def _settings(args: argparse.Namespace, default: SerialSettings) -> SerialSettin
 
 
 def _port_help(url: str, detail: str) -> str:
-    return (f"cannot open {url}: {detail}. Check the cable and the port name (ls /dev/ttyUSB* "
-            "/dev/ttyACM*), that no other program holds the port, and that your user may use "
-            "it (group dialout).")
+    return (
+        f"cannot open {url}: {detail}. Check the cable and the port name (ls /dev/ttyUSB* "
+        "/dev/ttyACM*), that no other program holds the port, and that your user may use "
+        "it (group dialout)."
+    )
 
 
 # -- read-scale ---------------------------------------------------------------------------
@@ -97,8 +99,11 @@ def cmd_read_scale(args: argparse.Namespace) -> int:
 
     protocol = make_protocol(args.protocol, unit=args.unit)
     session = ScaleSession(
-        args.port, protocol, settings=_settings(args, protocol.default_settings),
-        command_timeout=min(args.timeout, 2.0), poll_interval=args.interval,
+        args.port,
+        protocol,
+        settings=_settings(args, protocol.default_settings),
+        command_timeout=min(args.timeout, 2.0),
+        poll_interval=args.interval,
     )
     _terminate_on_sigterm()
     session.start()
@@ -106,9 +111,11 @@ def cmd_read_scale(args: argparse.Namespace) -> int:
         if not session.wait_ready(args.timeout):
             return _fail(_port_help(args.port, session.last_error or "no answer"), EXIT_PORT)
         if not args.follow:
-            result = session.read_weight(timeout=args.timeout,
-                                         require_stable=not args.immediate,
-                                         consecutive=args.consecutive)
+            result = session.read_weight(
+                timeout=args.timeout,
+                require_stable=not args.immediate,
+                consecutive=args.consecutive,
+            )
             return EXIT_OK if _print_scale_result(result, args.json) else EXIT_DEVICE
         for shown, result in enumerate(session.follow(), start=1):
             _print_scale_result(result, args.json)
@@ -138,17 +145,23 @@ def cmd_listen_scanner(args: argparse.Namespace) -> int:
             print(f"scanner: {detail}; reconnecting", file=sys.stderr, flush=True)
 
     reader = ScannerReader(
-        args.port, suffix=args.suffix, prefix=_prefix_bytes(args.prefix),
+        args.port,
+        suffix=args.suffix,
+        prefix=_prefix_bytes(args.prefix),
         repeat_window=args.repeat_window,
-        settings=_settings(args, SerialSettings(9600, 8, "N", 1)), on_state=on_state,
+        settings=_settings(args, SerialSettings(9600, 8, "N", 1)),
+        on_state=on_state,
     )
     _terminate_on_sigterm()
     reader.start()
     try:
         if not reader.wait_ready(args.timeout):
             return _fail(_port_help(args.port, reader.last_error or "no answer"), EXIT_PORT)
-        print(f"listening on {args.port} (suffix {args.suffix}); scan a barcode",
-              file=sys.stderr, flush=True)
+        print(
+            f"listening on {args.port} (suffix {args.suffix}); scan a barcode",
+            file=sys.stderr,
+            flush=True,
+        )
         seen = 0
         for event in reader.events():
             if not isinstance(event, Scan):
@@ -185,18 +198,28 @@ def cmd_sim_scale(args: argparse.Namespace) -> int:
         weight = Decimal(args.weight)
     except InvalidOperation:
         return _fail(f"--weight must be a number like 1.234, not {args.weight!r}", EXIT_USAGE)
-    model = ScaleModel(load=weight, unit=args.unit, stable=not args.unstable,
-                       capacity=Decimal(args.capacity), decimals=args.decimals)
+    model = ScaleModel(
+        load=weight,
+        unit=args.unit,
+        stable=not args.unstable,
+        capacity=Decimal(args.capacity),
+        decimals=args.decimals,
+    )
     device = make_device(args.protocol, model, stream=args.stream)
     _terminate_on_sigterm()
     with PtyPort(args.link) as port:
         print(port.path, flush=True)
-        print(f"simulating a {args.protocol} scale on {port.path} ({port.tty_path}); "
-              "commands on stdin: weight N, stable, unstable, overload, underload, normal, "
-              "silent, talk, garble, state, quit", file=sys.stderr, flush=True)
+        print(
+            f"simulating a {args.protocol} scale on {port.path} ({port.tty_path}); "
+            "commands on stdin: weight N, stable, unstable, overload, underload, normal, "
+            "silent, talk, garble, state, quit",
+            file=sys.stderr,
+            flush=True,
+        )
         with contextlib.suppress(KeyboardInterrupt):
-            serve_scale(device, port, out=sys.stdout, control_fd=_stdin_fd(),
-                        interval=args.interval)
+            serve_scale(
+                device, port, out=sys.stdout, control_fd=_stdin_fd(), interval=args.interval
+            )
     return EXIT_OK
 
 
@@ -216,12 +239,21 @@ def cmd_sim_scanner(args: argparse.Namespace) -> int:
     _terminate_on_sigterm()
     with PtyPort(args.link) as port:
         print(port.path, flush=True)
-        print(f"simulating a scanner on {port.path}; commands on stdin: scan CODE, garble, quit",
-              file=sys.stderr, flush=True)
+        print(
+            f"simulating a scanner on {port.path}; commands on stdin: scan CODE, garble, quit",
+            file=sys.stderr,
+            flush=True,
+        )
         with contextlib.suppress(KeyboardInterrupt):
-            serve_scanner(port, out=sys.stdout, codes=codes, interval=args.interval,
-                          suffix=suffix, prefix=_prefix_bytes(args.prefix),
-                          control_fd=_stdin_fd())
+            serve_scanner(
+                port,
+                out=sys.stdout,
+                codes=codes,
+                interval=args.interval,
+                suffix=suffix,
+                prefix=_prefix_bytes(args.prefix),
+                control_fd=_stdin_fd(),
+            )
     return EXIT_OK
 
 
@@ -246,8 +278,7 @@ def cmd_parse_barcode(args: argparse.Namespace) -> int:
             template, sep, measure = spec.rpartition(":")
             if not sep or measure not in ("weight", "price"):
                 template, measure = spec, "weight"
-            patterns.insert(0, VariableMeasurePattern.parse(
-                template, measure=measure))  # type: ignore[arg-type]
+            patterns.insert(0, VariableMeasurePattern.parse(template, measure=measure))  # type: ignore[arg-type]
     except PatternError as exc:
         return _fail(str(exc), EXIT_USAGE)
     result = interpret(unescape(args.code), patterns=patterns)
@@ -267,100 +298,163 @@ def cmd_parse_barcode(args: argparse.Namespace) -> int:
 
 
 def _add_commands(sub: Any) -> None:
-    port = _shared("--port", required=True, help="the serial port, any pyserial URL: "
-                   "/dev/ttyUSB0, /dev/pts/3, socket://host:4001, loop://")
-    protocol = _shared("--protocol", required=True, choices=PROTOCOL_NAMES,
-                       help="the scale's protocol")
+    port = _shared(
+        "--port",
+        required=True,
+        help="the serial port, any pyserial URL: "
+        "/dev/ttyUSB0, /dev/pts/3, socket://host:4001, loop://",
+    )
+    protocol = _shared(
+        "--protocol", required=True, choices=PROTOCOL_NAMES, help="the scale's protocol"
+    )
     as_json = _shared("--json", action="store_true", help="print JSON, one object per line")
     serial = _serial_settings()
-    framing = _shared("--suffix", choices=("cr", "lf", "crlf"), default="cr",
-                      help="what the scanner sends after each code (default cr)")
-    framing.add_argument("--prefix", default="", help="what the scanner sends before each "
-                         "code, if anything; escapes allowed (e.g. \\x02)")
+    framing = _shared(
+        "--suffix",
+        choices=("cr", "lf", "crlf"),
+        default="cr",
+        help="what the scanner sends after each code (default cr)",
+    )
+    framing.add_argument(
+        "--prefix",
+        default="",
+        help="what the scanner sends before each code, if anything; escapes allowed (e.g. \\x02)",
+    )
     link = _shared("--link", help="also make this symlink to the pty (stable path)")
 
     p = sub.add_parser(
-        "read-scale", parents=[port, protocol, as_json, serial],
+        "read-scale",
+        parents=[port, protocol, as_json, serial],
         help="read one weight from a scale (or keep reading with --follow)",
         description="Ask a scale for one weight (or wait for one, for continuous protocols), "
-                    "print it and exit 0. An error reply (overload, motion, timeout, ...) is "
-                    "printed to stderr and exits 1.")
+        "print it and exit 0. An error reply (overload, motion, timeout, ...) is "
+        "printed to stderr and exits 1.",
+    )
     p.add_argument("--follow", action="store_true", help="keep printing readings until killed")
     p.add_argument("--count", type=int, default=0, help="with --follow: stop after N lines")
-    p.add_argument("--timeout", type=float, default=3.0,
-                   help="seconds to wait for a (stable) weight (default 3)")
-    p.add_argument("--immediate", action="store_true",
-                   help="accept an unstable weight instead of waiting for stability")
-    p.add_argument("--consecutive", type=int, default=1,
-                   help="require N equal stable readings in a row (default 1)")
-    p.add_argument("--unit", default="kg",
-                   help="unit the scale is set to; only the toledo8217 protocol needs it")
-    p.add_argument("--interval", type=float, default=0.1,
-                   help="seconds between polls when waiting or following (default 0.1)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=3.0,
+        help="seconds to wait for a (stable) weight (default 3)",
+    )
+    p.add_argument(
+        "--immediate",
+        action="store_true",
+        help="accept an unstable weight instead of waiting for stability",
+    )
+    p.add_argument(
+        "--consecutive",
+        type=int,
+        default=1,
+        help="require N equal stable readings in a row (default 1)",
+    )
+    p.add_argument(
+        "--unit",
+        default="kg",
+        help="unit the scale is set to; only the toledo8217 protocol needs it",
+    )
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=0.1,
+        help="seconds between polls when waiting or following (default 0.1)",
+    )
     p.set_defaults(func=cmd_read_scale)
 
     p = sub.add_parser(
-        "listen-scanner", parents=[port, framing, as_json, serial],
+        "listen-scanner",
+        parents=[port, framing, as_json, serial],
         help="print one line per barcode scanned on a serial scanner",
         description="Listen to a serial barcode scanner and print one line per scan. AIM "
-                    "identifiers are stripped (see --json), GS separators shown as <GS>, a "
-                    "repeat of the same code within --repeat-window seconds is dropped.")
-    p.add_argument("--interpret", action="store_true",
-                   help="with --json: add the barcode interpretation")
+        "identifiers are stripped (see --json), GS separators shown as <GS>, a "
+        "repeat of the same code within --repeat-window seconds is dropped.",
+    )
+    p.add_argument(
+        "--interpret", action="store_true", help="with --json: add the barcode interpretation"
+    )
     p.add_argument("--count", type=int, default=0, help="exit after N scans")
-    p.add_argument("--repeat-window", type=float, default=0.6,
-                   help="ignore the same code again within S seconds (default 0.6)")
-    p.add_argument("--timeout", type=float, default=5.0,
-                   help="seconds to wait for the port to open (default 5)")
+    p.add_argument(
+        "--repeat-window",
+        type=float,
+        default=0.6,
+        help="ignore the same code again within S seconds (default 0.6)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        help="seconds to wait for the port to open (default 5)",
+    )
     p.set_defaults(func=cmd_listen_scanner)
 
     p = sub.add_parser(
-        "sim-scale", parents=[protocol, link],
+        "sim-scale",
+        parents=[protocol, link],
         help="simulate a scale on a new pty; prints the pty path first",
         description="Simulate a scale on a pseudo-terminal. The first stdout line is the path "
-                    "to open. Serves until killed. Control on stdin, one command per line: "
-                    "weight N, stable, unstable, toggle, overload, underload, normal, silent, "
-                    "talk, garble, state, quit. SIGUSR1 toggles stability.")
+        "to open. Serves until killed. Control on stdin, one command per line: "
+        "weight N, stable, unstable, toggle, overload, underload, normal, silent, "
+        "talk, garble, state, quit. SIGUSR1 toggles stability.",
+    )
     p.add_argument("--weight", default="0", help="weight on the platter (default 0)")
     p.add_argument("--unstable", action="store_true", help="start in motion")
     p.add_argument("--unit", default="kg", help="display unit (default kg)")
     p.add_argument("--capacity", default="30", help="overload above this (default 30)")
     p.add_argument("--decimals", type=int, default=3, help="display decimals (default 3)")
-    p.add_argument("--interval", type=float, default=0.1,
-                   help="seconds between frames of continuous protocols (default 0.1)")
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=0.1,
+        help="seconds between frames of continuous protocols (default 0.1)",
+    )
     p.add_argument("--stream", action="store_true", help="ad: stream frames continuously")
     p.set_defaults(func=cmd_sim_scale)
 
     p = sub.add_parser(
-        "sim-scanner", parents=[framing, link],
+        "sim-scanner",
+        parents=[framing, link],
         help="simulate a serial scanner on a new pty; prints the pty path first",
         description="Simulate a serial barcode scanner on a pseudo-terminal. The first stdout "
-                    "line is the path to open. Sends the codes from --codes round-robin every "
-                    "--interval seconds, and `scan CODE` lines from stdin at once.")
+        "line is the path to open. Sends the codes from --codes round-robin every "
+        "--interval seconds, and `scan CODE` lines from stdin at once.",
+    )
     p.add_argument("--codes", help="file with one code per line (GS as \\x1d or <GS>)")
-    p.add_argument("--interval", type=float, default=1.0,
-                   help="seconds between codes from --codes (default 1)")
+    p.add_argument(
+        "--interval", type=float, default=1.0, help="seconds between codes from --codes (default 1)"
+    )
     p.set_defaults(func=cmd_sim_scanner)
 
     p = sub.add_parser(
-        "parse-barcode", parents=[as_json],
+        "parse-barcode",
+        parents=[as_json],
         help="explain a barcode: product, weight, price, lot, expiry",
         description="Interpret a barcode as the till would. GS separators may be written "
-                    "\\x1d or <GS>. Exit 1 with the reason when the code is invalid or unknown.")
+        "\\x1d or <GS>. Exit 1 with the reason when the code is invalid or unknown.",
+    )
     p.add_argument("code", metavar="CODE", help="the barcode's text, as a scanner sends it")
-    p.add_argument("--pattern", action="append", metavar="TEMPLATE[:weight|price]",
-                   help="extra in-store pattern, tried first, e.g. '22PPPPP{NNNDD}C:price'")
-    p.add_argument("--no-default-patterns", action="store_true",
-                   help="do not use the built-in Chinese label-scale patterns")
+    p.add_argument(
+        "--pattern",
+        action="append",
+        metavar="TEMPLATE[:weight|price]",
+        help="extra in-store pattern, tried first, e.g. '22PPPPP{NNNDD}C:price'",
+    )
+    p.add_argument(
+        "--no-default-patterns",
+        action="store_true",
+        help="do not use the built-in Chinese label-scale patterns",
+    )
     p.set_defaults(func=cmd_parse_barcode)
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `devices` command group to an existing argparse subparsers object."""
     parser = subparsers.add_parser(
-        "devices", help="barcode scanners and weighing scales",
+        "devices",
+        help="barcode scanners and weighing scales",
         description="Serial barcode scanners and weighing scales: read, listen, simulate, "
-                    "and interpret barcodes.")
+        "and interpret barcodes.",
+    )
     sub = parser.add_subparsers(dest="devices_command", required=True, metavar="COMMAND")
     _add_commands(sub)
     return parser
@@ -372,8 +466,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["devices"]:
         args_list = args_list[1:]
     parser = argparse.ArgumentParser(
-        prog="python -m devices",
-        description="Serial barcode scanners and weighing scales.")
+        prog="python -m devices", description="Serial barcode scanners and weighing scales."
+    )
     sub = parser.add_subparsers(dest="devices_command", required=True, metavar="COMMAND")
     _add_commands(sub)
     args = parser.parse_args(args_list)

@@ -80,8 +80,9 @@ class PortWorker:
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"{self._name}:{self.url}",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name=f"{self._name}:{self.url}", daemon=True
+            )
             self._thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:

@@ -142,9 +142,7 @@ class ReadModel:
         row) and those folded before or after it (a row each)."""
         row = self.conn.execute("SELECT lines FROM documents WHERE doc = ?", (doc,)).fetchone()
         own = _lines_decoder.decode(row[0]) if row and row[0] is not None else []
-        return [
-            DocMovement(sku, lot, qty, src, dst) for _, _, sku, lot, qty, src, dst in own
-        ] + [
+        return [DocMovement(sku, lot, qty, src, dst) for _, _, sku, lot, qty, src, dst in own] + [
             DocMovement(sku, lot, qty, src, dst)
             for sku, lot, qty, src, dst in self.conn.execute(
                 "SELECT sku, lot, qty, src, dst FROM doc_movements WHERE doc = ? "

@@ -168,7 +168,7 @@ MIGRATIONS = [
     ALTER TABLE lots ADD COLUMN expiry_origin TEXT;
     ALTER TABLE lots ADD COLUMN expiry_seq INTEGER;
     """,
-    # verified events still in the batch they arrived in (see ingest_batch_in_transaction)
+    # verified events still in the batch they arrived in (see EventLog.ingest_batch)
     """
     CREATE TABLE verified_batches(
         origin TEXT NOT NULL,

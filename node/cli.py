@@ -29,8 +29,9 @@ def shared_option(*flags: str, **kwargs) -> argparse.ArgumentParser:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    db = shared_option("--db", required=True,
-                       help="path of the node's SQLite ledger, e.g. store.db")
+    db = shared_option(
+        "--db", required=True, help="path of the node's SQLite ledger, e.g. store.db"
+    )
     as_json = shared_option("--json", action="store_true", help="print JSON instead of text")
     nats = shared_option("--nats", help="override the NATS URL stored at init")
     node = subparsers.add_parser(
@@ -40,8 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = node.add_subparsers(dest="node_command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("init", parents=[db], help="create a node ledger",
-                       description="Create a node ledger.")
+    p = sub.add_parser(
+        "init", parents=[db], help="create a node ledger", description="Create a node ledger."
+    )
     p.add_argument(
         "--config",
         metavar="TOML",
@@ -58,7 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     product = sub.add_parser("product", help="products (商品)", description="Manage products.")
     psub = product.add_subparsers(dest="product_command", required=True, metavar="COMMAND")
     p = psub.add_parser(
-        "add", parents=[db], help="add or update a product",
+        "add",
+        parents=[db],
+        help="add or update a product",
         description="Add a product, or update its fields.",
     )
     p.add_argument("sku", metavar="SKU", help="the product's SKU, e.g. A1 (updated if it exists)")
@@ -105,8 +109,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lot", help="count only this lot")
     p.set_defaults(func=cmd_count)
 
-    p = sub.add_parser("stock", parents=[db, as_json], help="show stock on hand (库存)",
-                       description="Show stock.")
+    p = sub.add_parser(
+        "stock", parents=[db, as_json], help="show stock on hand (库存)", description="Show stock."
+    )
     p.add_argument("--sku", help="only this product")
     p.add_argument("--location", help="only this location, e.g. S01")
     p.set_defaults(func=cmd_stock)

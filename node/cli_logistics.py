@@ -14,37 +14,57 @@ LINES_HELP = "lines as SKU=QTY, e.g. A1=3 RICE=1.250"
 
 
 def register(
-    sub: argparse._SubParsersAction, *, db: argparse.ArgumentParser,
+    sub: argparse._SubParsersAction,
+    *,
+    db: argparse.ArgumentParser,
     as_json: argparse.ArgumentParser,
 ) -> None:
     """The logistics commands; `db` and `as_json` are node.cli's shared --db and --json."""
-    transfer = sub.add_parser("transfer", help="ship or receive a transfer between stores (调拨)",
-                              description="Ship stock to another store, or receive it.")
+    transfer = sub.add_parser(
+        "transfer",
+        help="ship or receive a transfer between stores (调拨)",
+        description="Ship stock to another store, or receive it.",
+    )
     tsub = transfer.add_subparsers(dest="transfer_command", required=True, metavar="COMMAND")
-    p = tsub.add_parser("ship", parents=[db], help="ship lines to another location",
-                        description="Ship stock to another location (it goes in transit).")
+    p = tsub.add_parser(
+        "ship",
+        parents=[db],
+        help="ship lines to another location",
+        description="Ship stock to another location (it goes in transit).",
+    )
     p.add_argument("--to", required=True, help="receiving location, e.g. S02")
     p.add_argument("lines", nargs="+", metavar="SKU=QTY", help=LINES_HELP)
     p.set_defaults(func=cmd_ship)
-    p = tsub.add_parser("receive", parents=[db], help="receive an inbound transfer",
-                        description="Receive an inbound transfer; by default all it lists.")
+    p = tsub.add_parser(
+        "receive",
+        parents=[db],
+        help="receive an inbound transfer",
+        description="Receive an inbound transfer; by default all it lists.",
+    )
     p.add_argument("doc", metavar="DOC", help="the transfer's document id, e.g. W01-4")
-    p.add_argument("lines", nargs="*", metavar="SKU=QTY",
-                   help="what actually arrived, if it differs")
+    p.add_argument(
+        "lines", nargs="*", metavar="SKU=QTY", help="what actually arrived, if it differs"
+    )
     p.set_defaults(func=cmd_receive_transfer)
 
     po = sub.add_parser("po", help="purchase orders (采购单)", description="Purchase orders.")
     psub = po.add_subparsers(dest="po_command", required=True, metavar="COMMAND")
-    p = psub.add_parser("receive", parents=[db], help="receive against a purchase order",
-                        description="Receive against a purchase order; by default all that "
-                                    "is outstanding.")
+    p = psub.add_parser(
+        "receive",
+        parents=[db],
+        help="receive against a purchase order",
+        description="Receive against a purchase order; by default all that is outstanding.",
+    )
     p.add_argument("doc", metavar="DOC", help="the purchase order's id, e.g. PO-S01-1")
     p.add_argument("lines", nargs="*", metavar="SKU=QTY", help="what arrived, if partial")
     p.set_defaults(func=cmd_receive_po)
 
-    p = sub.add_parser("documents", parents=[db, as_json],
-                       help="open orders and transfers for this store",
-                       description="List open purchase orders and transfers.")
+    p = sub.add_parser(
+        "documents",
+        parents=[db, as_json],
+        help="open orders and transfers for this store",
+        description="List open purchase orders and transfers.",
+    )
     p.set_defaults(func=cmd_documents)
 
 
@@ -76,9 +96,19 @@ def _receive(args, receive, verb: str) -> int:
 def cmd_documents(args) -> int:
     node = Node.open(args.db)
     items = [
-        {"doc": s.doc, "type": s.type, "status": s.status,
-         "lines": [{"sku": line.sku, "expected": format_qty(line.expected),
-                    "done": format_qty(line.done)} for line in s.lines]}
+        {
+            "doc": s.doc,
+            "type": s.type,
+            "status": s.status,
+            "lines": [
+                {
+                    "sku": line.sku,
+                    "expected": format_qty(line.expected),
+                    "done": format_qty(line.done),
+                }
+                for line in s.lines
+            ],
+        }
         for s in logistics.open_documents(node)
     ]
     if args.json:

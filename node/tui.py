@@ -44,8 +44,14 @@ class CounterApp(App):
     """
     BINDINGS: ClassVar = [("ctrl+q", "quit", "Quit / 退出")]
 
-    def __init__(self, node: Node, nats_url: str | None = None, sync_interval: float = 5.0,
-                 sync: bool = True, devices: DeviceConfig | None = None) -> None:
+    def __init__(
+        self,
+        node: Node,
+        nats_url: str | None = None,
+        sync_interval: float = 5.0,
+        sync: bool = True,
+        devices: DeviceConfig | None = None,
+    ) -> None:
         super().__init__()
         self.node = node
         self.sync_enabled = sync
@@ -71,8 +77,9 @@ class CounterApp(App):
         self.refresh_link()
         self.set_interval(1.0, self.refresh_link)
         if self.sync_enabled:
-            self.run_worker(self.sync_worker.run(), name="sync", exclusive=True,
-                            exit_on_error=False)
+            self.run_worker(
+                self.sync_worker.run(), name="sync", exclusive=True, exit_on_error=False
+            )
         self._start_devices()
         self.query_one("#scan", Input).focus()
 
@@ -80,8 +87,9 @@ class CounterApp(App):
         from devices import ScaleSession, ScannerReader
 
         if self.devices.scanner:
-            self.scanner = ScannerReader(self.devices.scanner, suffix=self.devices.scanner_suffix,
-                                         on_event=self._scanned).start()
+            self.scanner = ScannerReader(
+                self.devices.scanner, suffix=self.devices.scanner_suffix, on_event=self._scanned
+            ).start()
         if self.devices.scale:
             self.scale = ScaleSession(self.devices.scale, self.devices.scale_protocol).start()
 

@@ -92,13 +92,15 @@ def node_permissions(node: str, location: str) -> dict[str, dict[str, list[str]]
     its own last message, read its own watermark and its own consumer; nothing of others."""
     consumer = node_consumer(node)
     return {
-        "publish": {"allow": [
-            events_subject(node),
-            f"$JS.API.DIRECT.GET.{EVENTS_STREAM}.{events_subject(node)}",
-            f"$JS.API.DIRECT.GET.{WATERMARK_STREAM}.{watermark_subject(node)}",
-            f"$JS.API.CONSUMER.INFO.{HUB_STREAM}.{consumer}",
-            f"$JS.API.CONSUMER.MSG.NEXT.{HUB_STREAM}.{consumer}",
-            f"$JS.ACK.{HUB_STREAM}.{consumer}.>",
-        ]},
+        "publish": {
+            "allow": [
+                events_subject(node),
+                f"$JS.API.DIRECT.GET.{EVENTS_STREAM}.{events_subject(node)}",
+                f"$JS.API.DIRECT.GET.{WATERMARK_STREAM}.{watermark_subject(node)}",
+                f"$JS.API.CONSUMER.INFO.{HUB_STREAM}.{consumer}",
+                f"$JS.API.CONSUMER.MSG.NEXT.{HUB_STREAM}.{consumer}",
+                f"$JS.ACK.{HUB_STREAM}.{consumer}.>",
+            ]
+        },
         "subscribe": {"allow": [f"{node_inbox_prefix(node)}.>"]},
     }

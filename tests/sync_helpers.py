@@ -95,7 +95,7 @@ def fill(
     per_commit: int = 10_000,
 ) -> int:
     """Append `events` events (exactly) of till operations spread evenly over
-    [start_ms, start_ms + span_ms): `per_call` events per `append_in_transaction` (one
+    [start_ms, start_ms + span_ms): `per_call` events per `Replica.append` (one
     wall-clock stamp each), `per_commit` per durable transaction. Returns the new head."""
     rng = random.Random(seed)
     store, origin, here = node.store, node.config.node, node.config.location

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_import_contracts_are_kept():
-    exit_code = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True,
-                             no_logo=True)
+    exit_code = lint_imports(
+        config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True
+    )
     assert exit_code == 0, "import contracts broken: see the captured stdout above"

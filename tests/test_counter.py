@@ -68,8 +68,11 @@ def test_scale_problem_is_shown_and_nothing_sold(node):
 
 @pytest.mark.parametrize(
     ("code", "message"),
-    [("6901234567891", "Check digit wrong"), ("ZZZ", "unknown code 'ZZZ'"),
-     ("4006381333931", "no product here has this barcode")],
+    [
+        ("6901234567891", "Check digit wrong"),
+        ("ZZZ", "unknown code 'ZZZ'"),
+        ("4006381333931", "no product here has this barcode"),
+    ],
 )
 def test_bad_codes_explain_themselves(node, code, message):
     with pytest.raises(NodeError, match=message):

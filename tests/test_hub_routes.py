@@ -4,7 +4,6 @@ what the live app sends decodes into the Struct each route declares."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from hub.schemas import Error, NodesOut
 from hub.store import HubStore
 from protocol import codec
 from protocol.events import Event, Movement
+from replication.clock import wall_ms
 
 GET_ROUTES = [r for r in ROUTES if r.method == "GET"]
 POST_ROUTES = [r for r in ROUTES if r.method == "POST"]
@@ -34,10 +34,6 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/users": {"user": "li", "name": "李娜", "role": "cashier"},
     "/api/v1/corrections": {"location": "S01", "sku": "A", "qty": "3", "reason": "found"},
 }
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def chain(origin: str, hlcs: list[int], seqs: list[int] | None = None) -> list[bytes]:

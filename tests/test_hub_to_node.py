@@ -15,7 +15,9 @@ from tests.helpers import kucun, wait_until
 def post(hub, path: str, body: object) -> tuple[int, dict]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = urllib.request.Request(
-        f"http://{hub.http}{path}", data=data, method="POST",
+        f"http://{hub.http}{path}",
+        data=data,
+        method="POST",
         headers={"Authorization": f"Bearer {hub.token}", "Content-Type": "application/json"},
     )
     try:
@@ -27,30 +29,45 @@ def post(hub, path: str, body: object) -> tuple[int, dict]:
 
 def init_node(tmp_path, nats_server, node: str, location: str | None = None) -> str:
     db = str(tmp_path / f"{node}.db")
-    kucun("node", "init", "--db", db, "--node", node, "--location", location or node,
-          "--nats", nats_server.url, check=True)
+    kucun(
+        "node",
+        "init",
+        "--db",
+        db,
+        "--node",
+        node,
+        "--location",
+        location or node,
+        "--nats",
+        nats_server.url,
+        check=True,
+    )
     return db
 
 
 def sync_until(db: str, predicate) -> None:
     """Sync until the hub's events have reached this node (the hub publishes in the
     background, so one round may come too early)."""
+
     def attempt():
         kucun("node", "sync", "--db", db, "--once", check=True)
         return predicate()
+
     assert wait_until(attempt, timeout=30, interval=0.3)
 
 
 def documents(db: str) -> list[dict]:
-    return json.loads(kucun("node", "documents", "--db", db, "--json", check=True).stdout)[
-        "items"]
+    return json.loads(kucun("node", "documents", "--db", db, "--json", check=True).stdout)["items"]
 
 
 @pytest.mark.slow
 def test_products_from_head_office_reach_the_counter(tmp_path, nats_server, hub):
     db = init_node(tmp_path, nats_server, "S01")
-    status, body = post(hub, "/api/v1/products",
-                        {"sku": "TEA", "name": "绿茶 500ml", "price": "4.50", "unit": "pcs"})
+    status, body = post(
+        hub,
+        "/api/v1/products",
+        {"sku": "TEA", "name": "绿茶 500ml", "price": "4.50", "unit": "pcs"},
+    )
     assert status == 201, body
 
     def has_tea():
@@ -82,12 +99,18 @@ def test_bad_product_requests_are_refused_clearly(hub, body, message):
 @pytest.mark.slow
 def test_purchase_order_received_in_two_deliveries(tmp_path, nats_server, hub):
     db = init_node(tmp_path, nats_server, "S01")
-    kucun("node", "product", "add", "--db", db, "RICE", "--name", "Rice", "--unit", "kg",
-          check=True)
-    status, body = post(hub, "/api/v1/purchase-orders", {
-        "location": "S01", "supplier": "ACME",
-        "lines": [{"sku": "RICE", "qty": "50", "unit_cost": "4.20"}],
-    })
+    kucun(
+        "node", "product", "add", "--db", db, "RICE", "--name", "Rice", "--unit", "kg", check=True
+    )
+    status, body = post(
+        hub,
+        "/api/v1/purchase-orders",
+        {
+            "location": "S01",
+            "supplier": "ACME",
+            "lines": [{"sku": "RICE", "qty": "50", "unit_cost": "4.20"}],
+        },
+    )
     assert status == 201, body
     po = body["doc"]
     sync_until(db, lambda: any(d["doc"] == po for d in documents(db)))
@@ -95,14 +118,14 @@ def test_purchase_order_received_in_two_deliveries(tmp_path, nats_server, hub):
 
     kucun("node", "po", "receive", "--db", db, po, "RICE=20", check=True)
     kucun("node", "sync", "--db", db, "--once", check=True)
-    assert wait_until(lambda: hub.get(f"/api/v1/documents/{po}")[1]["status"]
-                      == "partly_received")
+    assert wait_until(lambda: hub.get(f"/api/v1/documents/{po}")[1]["status"] == "partly_received")
     kucun("node", "po", "receive", "--db", db, po, check=True)  # the rest: 30
     kucun("node", "sync", "--db", db, "--once", check=True)
     assert wait_until(lambda: hub.get(f"/api/v1/documents/{po}")[1]["status"] == "received")
     assert hub.stock(location="S01")[0]["qty"] == "50.000"
     assert hub.get("/api/v1/cost?location=S01")[1]["items"] == [
-        {"location": "S01", "sku": "RICE", "qty": "50.000", "value": "210.00"}]
+        {"location": "S01", "sku": "RICE", "qty": "50.000", "value": "210.00"}
+    ]
     assert documents(db) == []
 
 
@@ -113,22 +136,22 @@ def test_transfer_is_routed_and_a_short_delivery_stays_visible(tmp_path, nats_se
     for db in (warehouse, store):
         kucun("node", "product", "add", "--db", db, "OIL", "--name", "Oil", check=True)
     kucun("node", "receive", "--db", warehouse, "OIL", "40", "--cost", "30.00", check=True)
-    shipped = kucun("node", "transfer", "ship", "--db", warehouse, "--to", "S01", "OIL=12",
-                    check=True).stdout
+    shipped = kucun(
+        "node", "transfer", "ship", "--db", warehouse, "--to", "S01", "OIL=12", check=True
+    ).stdout
     doc = shipped.split()[2]
     kucun("node", "sync", "--db", warehouse, "--once", check=True)
-    assert wait_until(lambda: hub.get(f"/api/v1/documents/{doc}")[1].get("status")
-                      == "in_transit")
+    assert wait_until(lambda: hub.get(f"/api/v1/documents/{doc}")[1].get("status") == "in_transit")
 
     sync_until(store, lambda: any(d["doc"] == doc for d in documents(store)))
     received = kucun("node", "transfer", "receive", "--db", store, doc, "OIL=11", check=True)
     assert "received_with_discrepancy" in received.stdout
     kucun("node", "sync", "--db", store, "--once", check=True)
-    assert wait_until(lambda: hub.get(f"/api/v1/documents/{doc}")[1]["status"]
-                      == "received_with_discrepancy")
+    assert wait_until(
+        lambda: hub.get(f"/api/v1/documents/{doc}")[1]["status"] == "received_with_discrepancy"
+    )
     line = hub.get(f"/api/v1/documents/{doc}")[1]["lines"][0]
-    assert (line["shipped"], line["done"], line["discrepancy"]) == ("12.000", "11.000",
-                                                                      "-1.000")
+    assert (line["shipped"], line["done"], line["discrepancy"]) == ("12.000", "11.000", "-1.000")
     stock = {i["location"]: i["qty"] for i in hub.stock(sku="OIL")}
     assert stock == {"S01": "11.000", "W01": "28.000"}
 
@@ -152,8 +175,11 @@ def test_users_and_corrections_from_head_office(tmp_path, nats_server, hub):
     kucun("node", "receive", "--db", db, "A", "10", check=True)
     assert post(hub, "/api/v1/users", {"user": "li", "name": "李娜", "role": "cashier"})[0] == 201
     assert post(hub, "/api/v1/users", {"user": "li", "role": "pirate"})[0] == 400
-    status, body = post(hub, "/api/v1/corrections",
-                        {"location": "S01", "sku": "A", "qty": "-2", "reason": "breakage"})
+    status, body = post(
+        hub,
+        "/api/v1/corrections",
+        {"location": "S01", "sku": "A", "qty": "-2", "reason": "breakage"},
+    )
     assert status == 201, body
 
     def corrected():
@@ -161,9 +187,11 @@ def test_users_and_corrections_from_head_office(tmp_path, nats_server, hub):
         return stock["items"] == [{"location": "S01", "sku": "A", "lot": None, "qty": "8.000"}]
 
     sync_until(db, corrected)
-    assert wait_until(lambda: hub.stock(location="S01") and
-                      hub.stock(location="S01")[0]["qty"] == "8.000")
+    assert wait_until(
+        lambda: hub.stock(location="S01") and hub.stock(location="S01")[0]["qty"] == "8.000"
+    )
     with sqlite3.connect(db) as conn:
-        role = conn.execute("SELECT value FROM registers WHERE entity='user' AND key='li' "
-                            "AND field='role'").fetchone()
+        role = conn.execute(
+            "SELECT value FROM registers WHERE entity='user' AND key='li' AND field='role'"
+        ).fetchone()
     assert role == ('"cashier"',)

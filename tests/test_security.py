@@ -41,8 +41,9 @@ def secured(tmp_path):
     server = NatsServer(data_dir=tmp_path / "nats")
     configs = {}
     for node in ("S01", "S02"):
-        out = kucun("hub", "add-node", node, "--db", str(db), "--nats", server.url,
-                    check=True).stdout
+        out = kucun(
+            "hub", "add-node", node, "--db", str(db), "--nats", server.url, check=True
+        ).stdout
         (tmp_path / f"{node}.toml").write_text(out)
         configs[node] = tomllib.loads(out)["node"]
     again = kucun("hub", "add-node", "S01", "--db", str(db))
@@ -62,8 +63,9 @@ async def _client(url: str, seed: str | None, node: str | None, errors: list[str
         errors.append(str(exc))
 
     options = {"nkeys_seed_str": seed, "inbox_prefix": f"_INBOX_{node}"} if seed else {}
-    return await nats.connect(url, error_cb=on_error, max_reconnect_attempts=1,
-                              allow_reconnect=False, **options)
+    return await nats.connect(
+        url, error_cb=on_error, max_reconnect_attempts=1, allow_reconnect=False, **options
+    )
 
 
 @pytest.mark.slow
@@ -71,8 +73,9 @@ def test_a_node_can_sync_as_itself_and_nothing_else(tmp_path, secured):
     server, hub, configs = secured
     db = str(tmp_path / "s01.db")
     kucun("node", "init", "--db", db, "--config", str(tmp_path / "S01.toml"), check=True)
-    kucun("node", "product", "add", "--db", db, "A", "--name", "Apple", "--price", "2.00",
-          check=True)
+    kucun(
+        "node", "product", "add", "--db", db, "A", "--name", "Apple", "--price", "2.00", check=True
+    )
     kucun("node", "receive", "--db", db, "A", "5", check=True)
     kucun("node", "sell", "--db", db, "A", "2", check=True)
     synced = kucun("node", "sync", "--db", db, "--once", "--json", check=True)
@@ -108,8 +111,7 @@ def test_a_node_can_sync_as_itself_and_nothing_else(tmp_path, secured):
     refused, errors = asyncio.run(attempts())
     assert len(refused) == 4, refused
     violations = [e.lower() for e in errors if "permissions violation" in e.lower()]
-    for target in ("kucun.ev.s02", "node-s02", "kucun-watermarks.s02",
-                   "kucun_events.kucun.ev.s02"):
+    for target in ("kucun.ev.s02", "node-s02", "kucun-watermarks.s02", "kucun_events.kucun.ev.s02"):
         assert any(target in v for v in violations), (target, errors)
     assert wait_until(lambda: hub.ingested("S01") == 5)
     assert hub.ingested("S02") == 0
@@ -136,9 +138,21 @@ def test_a_node_added_while_everything_runs_syncs_after_sighup(tmp_path):
     port = free_port()
     url = f"nats://127.0.0.1:{port}"
     serve = subprocess.Popen(
-        [sys.executable, "-m", "kucun", "nats", "serve", "--port", str(port),
-         "--data", str(tmp_path / "nats"), "--hub-db", str(db)],
-        stdout=(tmp_path / "nats.log").open("wb"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "kucun",
+            "nats",
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            str(tmp_path / "nats"),
+            "--hub-db",
+            str(db),
+        ],
+        stdout=(tmp_path / "nats.log").open("wb"),
+        stderr=subprocess.STDOUT,
     )
     hub = None
     try:
@@ -148,8 +162,19 @@ def test_a_node_added_while_everything_runs_syncs_after_sighup(tmp_path):
         (tmp_path / "S03.toml").write_text(out)
         node = str(tmp_path / "s03.db")
         kucun("node", "init", "--db", node, "--config", str(tmp_path / "S03.toml"), check=True)
-        kucun("node", "product", "add", "--db", node, "A", "--name", "Apple", "--price", "2.00",
-              check=True)
+        kucun(
+            "node",
+            "product",
+            "add",
+            "--db",
+            node,
+            "A",
+            "--name",
+            "Apple",
+            "--price",
+            "2.00",
+            check=True,
+        )
         kucun("node", "receive", "--db", node, "A", "4", check=True)
 
         def sync() -> dict | None:

@@ -49,8 +49,11 @@ class Simulator:
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "devices", *args], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [sys.executable, "-m", "devices", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         self.path = self.proc.stdout.readline().strip()
 
@@ -100,4 +103,6 @@ async def test_scanner_and_scale_on_real_ptys(tmp_path, monkeypatch):
         scale.close()
         scanner.close()
     assert {r.sku: r.qty for r in Node.open(tmp_path / "store.db").stock()} == {
-        "COLA": -1000, "EGG": -642}
+        "COLA": -1000,
+        "EGG": -642,
+    }

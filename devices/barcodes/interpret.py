@@ -123,8 +123,12 @@ def interpret(
     found, text = split_aim(text)
     symbology = symbology or found
     if not text:
-        return _unknown(text, symbology, "Empty scan: nothing was read. Scan again.",
-                        "空条码：没有读到内容，请重新扫描。")
+        return _unknown(
+            text,
+            symbology,
+            "Empty scan: nothing was read. Scan again.",
+            "空条码：没有读到内容，请重新扫描。",
+        )
     if _looks_gs1(text, symbology):
         return _gs1(text, symbology)
     if text.isdigit():
@@ -133,16 +137,28 @@ def interpret(
             if m is None:
                 continue
             if not m.check_ok:
-                return _invalid(text, symbology, f"check digit: Expected {m.check_expected}, "
-                                f"got {m.check_found}", plu=m.plu, pattern=pattern.name)
+                return _invalid(
+                    text,
+                    symbology,
+                    f"check digit: Expected {m.check_expected}, got {m.check_found}",
+                    plu=m.plu,
+                    pattern=pattern.name,
+                )
             return BarcodeResult(
-                BarcodeKind.VARIABLE_MEASURE, text, symbology, plu=m.plu, pattern=pattern.name,
-                weight=m.weight, weight_unit=pattern.weight_unit if m.weight is not None else None,
-                price=m.price, currency=pattern.currency if m.price is not None else None,
+                BarcodeKind.VARIABLE_MEASURE,
+                text,
+                symbology,
+                plu=m.plu,
+                pattern=pattern.name,
+                weight=m.weight,
+                weight_unit=pattern.weight_unit if m.weight is not None else None,
+                price=m.price,
+                currency=pattern.currency if m.price is not None else None,
             )
         return _digits(text, symbology)
     return _unknown(
-        text, symbology,
+        text,
+        symbology,
         f"Not a product barcode we can read ({len(text)} characters, not a GTIN). Look the "
         "item up by name, or check that this code is registered as an internal code.",
         f"无法识别的商品条码（{len(text)} 个字符，不是商品条码 GTIN），"
@@ -177,7 +193,8 @@ def _digits(text: str, symbology: str | None) -> BarcodeResult:
             return _invalid(text, symbology, str(exc))
         if text[0] == "2" and n in (8, 12, 13):  # restricted circulation: in-store use
             return _unknown(
-                text, symbology,
+                text,
+                symbology,
                 f"In-store code {text} matches none of the configured label-scale patterns. "
                 "Check the label scale's barcode format setting against the till's patterns.",
                 f"店内码 {text} 与已配置的条码秤格式都不匹配，"
@@ -190,12 +207,16 @@ def _digits(text: str, symbology: str | None) -> BarcodeResult:
         except ParseError:
             pass
         else:
-            return _unknown(text, symbology,
-                            "This is a shipping-container code (SSCC), not a product. Scan the "
-                            "barcode on the product itself.",
-                            "这是物流箱码（SSCC），不是商品条码，请扫描商品本身上的条码。")
+            return _unknown(
+                text,
+                symbology,
+                "This is a shipping-container code (SSCC), not a product. Scan the "
+                "barcode on the product itself.",
+                "这是物流箱码（SSCC），不是商品条码，请扫描商品本身上的条码。",
+            )
     return _unknown(
-        text, symbology,
+        text,
+        symbology,
         f"Not a product barcode we can read ({n} digits; product codes have 8, 12, 13 or 14). "
         "Scan again or look the item up by name.",
         f"无法识别的商品条码（{n} 位数字；商品条码为 8、12、13 或 14 位），"
@@ -203,10 +224,12 @@ def _digits(text: str, symbology: str | None) -> BarcodeResult:
     )
 
 
-def _gtin_result(gtin: Gtin, text: str, symbology: str | None,
-                 kind: BarcodeKind = BarcodeKind.GTIN, **kw: Any) -> BarcodeResult:
-    native = {8: gtin.as_gtin_8, 12: gtin.as_gtin_12, 13: gtin.as_gtin_13,
-              14: gtin.as_gtin_14}[gtin.format.length]()
+def _gtin_result(
+    gtin: Gtin, text: str, symbology: str | None, kind: BarcodeKind = BarcodeKind.GTIN, **kw: Any
+) -> BarcodeResult:
+    native = {8: gtin.as_gtin_8, 12: gtin.as_gtin_12, 13: gtin.as_gtin_13, 14: gtin.as_gtin_14}[
+        gtin.format.length
+    ]()
     return BarcodeResult(kind, text, symbology, gtin=native, gtin14=gtin.as_gtin_14(), **kw)
 
 
@@ -242,10 +265,13 @@ def _gs1(text: str, symbology: str | None) -> BarcodeResult:
         info["count"] = int(count.value)
     product = es.get(ai="01") or es.get(ai="02")
     if product is None:
-        return _unknown(text, symbology,
-                        "GS1 data without a product number (GTIN, AI 01): scan the product "
-                        "barcode instead.",
-                        "GS1 数据中没有商品编码（GTIN，AI 01），请改扫商品条码。", **info)
+        return _unknown(
+            text,
+            symbology,
+            "GS1 data without a product number (GTIN, AI 01): scan the product barcode instead.",
+            "GS1 数据中没有商品编码（GTIN，AI 01），请改扫商品条码。",
+            **info,
+        )
     if product.gtin is None:
         return _invalid(text, symbology, product.gtin_error or "bad GTIN in AI 01", **info)
     return _gtin_result(product.gtin, text, symbology, BarcodeKind.GS1, **info)

@@ -24,8 +24,7 @@ from typing import Literal
 from biip.checksums import gs1_standard_check_digit
 
 MeasureKind = Literal["weight", "price"]
-_KINDS: dict[str, MeasureKind] = {"weight": "weight", "w": "weight", "price": "price",
-                                  "p": "price"}
+_KINDS: dict[str, MeasureKind] = {"weight": "weight", "w": "weight", "price": "price", "p": "price"}
 _GROUP = re.compile(r"\{(?:([A-Za-z]+):)?(N*)\.?(D*)\}")
 
 
@@ -103,13 +102,14 @@ class VariableMeasurePattern:
             elif ch == "{":
                 m = _GROUP.match(t, i)
                 if m is None:
-                    raise PatternError(f"{t!r}: bad measure group at position {i}; write it as "
-                                       "{weight:NNDDD} or {price:NNNDD}")
+                    raise PatternError(
+                        f"{t!r}: bad measure group at position {i}; write it as "
+                        "{weight:NNDDD} or {price:NNNDD}"
+                    )
                 kind_text, ns, ds = m.groups()
                 kind = self.measure if kind_text is None else _KINDS.get(kind_text.lower())
                 if kind is None:
-                    raise PatternError(f"{t!r}: unknown measure {kind_text!r}; use weight or "
-                                       "price")
+                    raise PatternError(f"{t!r}: unknown measure {kind_text!r}; use weight or price")
                 if not ns and not ds:
                     raise PatternError(f"{t!r}: empty measure group at position {i}")
                 if any(f.kind == kind for f in fields):
@@ -119,8 +119,10 @@ class VariableMeasurePattern:
                 i = m.end()
                 continue
             else:
-                raise PatternError(f"{t!r}: unexpected {ch!r} at position {i}; allowed are "
-                                   "digits, P or ., X, C and {...} groups")
+                raise PatternError(
+                    f"{t!r}: unexpected {ch!r} at position {i}; allowed are "
+                    "digits, P or ., X, C and {...} groups"
+                )
             pos += 1
             i += 1
         if not plu:
@@ -135,8 +137,13 @@ class VariableMeasurePattern:
 
     @classmethod
     def parse(
-        cls, template: str, *, name: str | None = None, measure: MeasureKind = "weight",
-        weight_unit: str = "kg", currency: str = "CNY",
+        cls,
+        template: str,
+        *,
+        name: str | None = None,
+        measure: MeasureKind = "weight",
+        weight_unit: str = "kg",
+        currency: str = "CNY",
     ) -> VariableMeasurePattern:
         return cls(name or template, template.strip(), measure, weight_unit, currency)
 
@@ -152,8 +159,14 @@ class VariableMeasurePattern:
         if self.check_position is not None:
             expected = gs1_standard_check_digit(code[: self.check_position])
             found = int(code[self.check_position])
-        return PatternMatch(self, "".join(code[p] for p in self.plu_positions),
-                            values.get("weight"), values.get("price"), expected, found)
+        return PatternMatch(
+            self,
+            "".join(code[p] for p in self.plu_positions),
+            values.get("weight"),
+            values.get("price"),
+            expected,
+            found,
+        )
 
 
 DEFAULT_PATTERNS: tuple[VariableMeasurePattern, ...] = (
@@ -180,6 +193,7 @@ def parse_patterns(lines: str) -> list[VariableMeasurePattern]:
         measure = parts[1] if len(parts) == 2 else "weight"
         if measure not in ("weight", "price"):
             raise PatternError(f"bad measure {measure!r} in {raw!r}; use weight or price")
-        out.append(VariableMeasurePattern.parse(parts[0], name=name.strip() or None,
-                                                measure=measure))  # type: ignore[arg-type]
+        out.append(
+            VariableMeasurePattern.parse(parts[0], name=name.strip() or None, measure=measure)
+        )  # type: ignore[arg-type]
     return out

@@ -25,8 +25,10 @@ PROTOCOLS: dict[str, Callable[..., ScaleProtocol]] = {
     parser.name: parser for parser in (MtSics, Toledo8217, AndStandard, CasContinuous)
 }
 if tuple(PROTOCOLS) != PROTOCOL_NAMES:
-    raise RuntimeError(f"devices.PROTOCOL_NAMES {PROTOCOL_NAMES} do not match the parsers' "
-                       f"names {tuple(PROTOCOLS)}")
+    raise RuntimeError(
+        f"devices.PROTOCOL_NAMES {PROTOCOL_NAMES} do not match the parsers' "
+        f"names {tuple(PROTOCOLS)}"
+    )
 
 
 def make_protocol(name: str, *, unit: str = "kg") -> ScaleProtocol:

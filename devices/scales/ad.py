@@ -107,5 +107,6 @@ def parse_line(line: bytes) -> ScaleEvent:
         return Ack("TR", value, normalize_unit(unit), detail="tare value", raw=line)
     if header == "QT" or unit.upper() == "PC":
         unit = "pcs"
-    return Reading(value, normalize_unit(unit), stable=header in ("ST", "QT"),
-                   net=header2 == "NT", raw=line)
+    return Reading(
+        value, normalize_unit(unit), stable=header in ("ST", "QT"), net=header2 == "NT", raw=line
+    )

@@ -42,8 +42,11 @@ class ScaleProtocol(abc.ABC):
 
 
 def is_noise(event: ScaleEvent) -> bool:
-    return isinstance(event, ScaleError) and event.kind is ErrorKind.GARBLED \
+    return (
+        isinstance(event, ScaleError)
+        and event.kind is ErrorKind.GARBLED
         and event.source == "noise"
+    )
 
 
 def parse_text_lines(

@@ -63,8 +63,9 @@ class CasContinuous(ScaleProtocol):
                 size = _LONG
             else:
                 # a header without a proper frame: drop the header and resynchronise
-                events.append(ScaleError(ErrorKind.GARBLED, "broken CAS frame",
-                                         bytes(self._buf[:_LONG])))
+                events.append(
+                    ScaleError(ErrorKind.GARBLED, "broken CAS frame", bytes(self._buf[:_LONG]))
+                )
                 del self._buf[:6]
                 continue
             frame = bytes(self._buf[:size])
@@ -89,8 +90,9 @@ class CasContinuous(ScaleProtocol):
     @staticmethod
     def _emit_noise(chunk: bytes, events: list[ScaleEvent]) -> None:
         if chunk.strip(b"\r\n \x00"):
-            events.append(ScaleError(ErrorKind.GARBLED, "bytes outside a frame", chunk,
-                                     source="noise"))
+            events.append(
+                ScaleError(ErrorKind.GARBLED, "bytes outside a frame", chunk, source="noise")
+            )
 
 
 def parse_frame(frame: bytes) -> ScaleEvent:
@@ -109,8 +111,9 @@ def parse_frame(frame: bytes) -> ScaleEvent:
         return ScaleError(ErrorKind.GARBLED, f"unreadable CAS weight {weight!r}", frame)
     if not value.is_finite() or not unit_text:
         return ScaleError(ErrorKind.GARBLED, f"unreadable CAS weight {weight!r}", frame)
-    return Reading(value, normalize_unit(unit_text), stable=header == b"ST",
-                   net=mode == b"NT", raw=frame)
+    return Reading(
+        value, normalize_unit(unit_text), stable=header == b"ST", net=mode == b"NT", raw=frame
+    )
 
 
 def lamp_byte(*, stable: bool, net: bool, zero: bool) -> int:

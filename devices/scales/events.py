@@ -74,8 +74,12 @@ class Reading:
         return to_milli(self.weight, self.unit, base_unit, rounding=rounding)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"weight": str(self.weight), "unit": self.unit, "stable": self.stable,
-                "net": self.net}
+        return {
+            "weight": str(self.weight),
+            "unit": self.unit,
+            "stable": self.stable,
+            "net": self.net,
+        }
 
 
 @dataclass(frozen=True, slots=True)

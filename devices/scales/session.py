@@ -53,8 +53,9 @@ class ScaleSession:
         backoff: Backoff | None = None,
         on_state: Callable[[PortState, str], None] | None = None,
     ) -> None:
-        self._template = make_protocol(protocol, unit=unit) if isinstance(protocol, str) \
-            else protocol
+        self._template = (
+            make_protocol(protocol, unit=unit) if isinstance(protocol, str) else protocol
+        )
         self.protocol = copy.deepcopy(self._template)
         self.url = url
         self.command_timeout = command_timeout
@@ -66,8 +67,12 @@ class ScaleSession:
         self._state = PortState.CONNECTING
         self._ever_ready = False
         self._worker = PortWorker(
-            url, settings or self._template.default_settings, self._on_data,
-            on_state=self._port_state, backoff=backoff, name="scale",
+            url,
+            settings or self._template.default_settings,
+            self._on_data,
+            on_state=self._port_state,
+            backoff=backoff,
+            name="scale",
         )
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -158,8 +163,7 @@ class ScaleSession:
         with self._request_lock:
             data = self.protocol.encode(command)
             if data is None:
-                return ScaleError(ErrorKind.UNSUPPORTED,
-                                  f"{self.protocol.name} cannot {command}")
+                return ScaleError(ErrorKind.UNSUPPORTED, f"{self.protocol.name} cannot {command}")
             deadline = time.monotonic() + timeout
             err = self._port_error(timeout)
             if err is not None:
@@ -173,8 +177,9 @@ class ScaleSession:
                 event = self._next_event(deadline)
                 if event is None:
                     self._set_state(PortState.ERROR, f"no reply to {command}")
-                    return ScaleError(ErrorKind.TIMEOUT, f"no reply to {command} "
-                                      f"within {timeout:g}s")
+                    return ScaleError(
+                        ErrorKind.TIMEOUT, f"no reply to {command} within {timeout:g}s"
+                    )
                 if isinstance(event, _Gone):
                     return ScaleError(ErrorKind.DISCONNECTED, event.detail)
                 answer = self.protocol.reply(command, event)
@@ -221,13 +226,20 @@ class ScaleSession:
             self._clear_events()
         while (remaining := deadline - time.monotonic()) > 0:
             cut_short = remaining < self.command_timeout
-            result = self._continuous_next(deadline) if self.protocol.continuous \
+            result = (
+                self._continuous_next(deadline)
+                if self.protocol.continuous
                 else self._poll_once(remaining)
+            )
             if result is None:
                 break
             if isinstance(result, ScaleError):
-                if result.kind not in (ErrorKind.MOTION, ErrorKind.NOT_EXECUTABLE,
-                                       ErrorKind.TIMEOUT, ErrorKind.GARBLED):
+                if result.kind not in (
+                    ErrorKind.MOTION,
+                    ErrorKind.NOT_EXECUTABLE,
+                    ErrorKind.TIMEOUT,
+                    ErrorKind.GARBLED,
+                ):
                     return result
                 streak.clear()
                 # a poll cut short by the deadline says nothing about a scale that has
@@ -242,8 +254,10 @@ class ScaleSession:
                 if not result.stable:
                     streak.clear()
                 else:
-                    if streak and (streak[-1].weight, streak[-1].unit) != (result.weight,
-                                                                           result.unit):
+                    if streak and (streak[-1].weight, streak[-1].unit) != (
+                        result.weight,
+                        result.unit,
+                    ):
                         streak.clear()
                     streak.append(result)
                     if len(streak) >= max(1, consecutive):
@@ -253,8 +267,10 @@ class ScaleSession:
         if isinstance(last, ScaleError):
             return last
         if isinstance(last, Reading):
-            return ScaleError(ErrorKind.MOTION, f"weight did not settle within {timeout:g}s "
-                              f"(last {last.weight} {last.unit})")
+            return ScaleError(
+                ErrorKind.MOTION,
+                f"weight did not settle within {timeout:g}s (last {last.weight} {last.unit})",
+            )
         return ScaleError(ErrorKind.TIMEOUT, f"no weight within {timeout:g}s")
 
     def _poll_once(self, remaining: float) -> Reading | ScaleError | None:
@@ -298,10 +314,14 @@ class ScaleSession:
                 elif self._state is PortState.ERROR:
                     self._set_state(PortState.READY, "frames again")
             else:
-                result = self._poll_once(self.command_timeout) or \
-                    ScaleError(ErrorKind.TIMEOUT, "no reply")
-            if isinstance(result, ScaleError) and result.kind is ErrorKind.DISCONNECTED \
-                    and self._ever_ready:
+                result = self._poll_once(self.command_timeout) or ScaleError(
+                    ErrorKind.TIMEOUT, "no reply"
+                )
+            if (
+                isinstance(result, ScaleError)
+                and result.kind is ErrorKind.DISCONNECTED
+                and self._ever_ready
+            ):
                 continue  # reported once, at the top of the loop
             yield result
             if not self.protocol.continuous:
@@ -312,8 +332,12 @@ class ScaleSession:
     async def aread_weight(
         self, *, timeout: float = 3.0, require_stable: bool = True, consecutive: int = 1
     ) -> Reading | ScaleError:
-        return await asyncio.to_thread(self.read_weight, timeout=timeout,
-                                       require_stable=require_stable, consecutive=consecutive)
+        return await asyncio.to_thread(
+            self.read_weight,
+            timeout=timeout,
+            require_stable=require_stable,
+            consecutive=consecutive,
+        )
 
     async def azero(self, timeout: float | None = None) -> ScaleEvent:
         return await asyncio.to_thread(self.zero, timeout)

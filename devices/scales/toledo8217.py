@@ -79,8 +79,15 @@ def encode_status(
     net: bool = False,
 ) -> int:
     """The 7-bit status byte (the UART adds the parity bit on a real 7E1 line)."""
-    return (0x40 | motion | over_capacity << 1 | under_zero << 2 | outside_zero_range << 3
-            | center_of_zero << 4 | net << 5)
+    return (
+        0x40
+        | motion
+        | over_capacity << 1
+        | under_zero << 2
+        | outside_zero_range << 3
+        | center_of_zero << 4
+        | net << 5
+    )
 
 
 class Toledo8217(ScaleProtocol):
@@ -102,8 +109,13 @@ class Toledo8217(ScaleProtocol):
             if b == STX:
                 self._flush_noise(events)
                 if self._frame is not None:
-                    events.append(ScaleError(ErrorKind.GARBLED, "frame restarted before CR",
-                                             bytes([STX]) + bytes(self._frame)))
+                    events.append(
+                        ScaleError(
+                            ErrorKind.GARBLED,
+                            "frame restarted before CR",
+                            bytes([STX]) + bytes(self._frame),
+                        )
+                    )
                 self._frame = bytearray()
             elif self._frame is None:
                 self._noise.append(b)
@@ -115,15 +127,21 @@ class Toledo8217(ScaleProtocol):
             else:
                 self._frame.append(b)
                 if len(self._frame) > _MAX_FRAME:
-                    events.append(ScaleError(ErrorKind.GARBLED, "frame too long",
-                                             bytes([STX]) + bytes(self._frame)))
+                    events.append(
+                        ScaleError(
+                            ErrorKind.GARBLED, "frame too long", bytes([STX]) + bytes(self._frame)
+                        )
+                    )
                     self._frame = None
         return events
 
     def _flush_noise(self, events: list[ScaleEvent]) -> None:
         if self._noise:
-            events.append(ScaleError(ErrorKind.GARBLED, "bytes outside a frame",
-                                     bytes(self._noise), source="noise"))
+            events.append(
+                ScaleError(
+                    ErrorKind.GARBLED, "bytes outside a frame", bytes(self._noise), source="noise"
+                )
+            )
             self._noise.clear()
 
     def _parse(self, body: bytes) -> ScaleEvent:
@@ -139,8 +157,9 @@ class Toledo8217(ScaleProtocol):
         m = _WEIGHT.fullmatch(body)
         if m is None:
             return ScaleError(ErrorKind.GARBLED, f"unreadable 8217 frame {body!r}", raw)
-        return Reading(Decimal(m.group(1).decode()), self.unit, stable=True,
-                       net=m.group(2) == b"N", raw=raw)
+        return Reading(
+            Decimal(m.group(1).decode()), self.unit, stable=True, net=m.group(2) == b"N", raw=raw
+        )
 
     def reply(self, command: Command, event: ScaleEvent) -> ScaleEvent | None:
         if isinstance(event, ScaleError):
@@ -160,36 +179,56 @@ def _status_reply(command: Command, st: StatusReport) -> ScaleEvent | None:
     if command in (Command.WEIGH, Command.WEIGH_STABLE):
         if st.error is not None:
             return st.error
-        return ScaleError(ErrorKind.NOT_EXECUTABLE,
-                          f"no weight sent ({_describe(st)}, {detail})", st.raw, source="?")
+        return ScaleError(
+            ErrorKind.NOT_EXECUTABLE,
+            f"no weight sent ({_describe(st)}, {detail})",
+            st.raw,
+            source="?",
+        )
     if command is Command.ZERO:
         if st.error is not None:
             return st.error
         if st.center_of_zero:
             return Ack("Z", detail=detail, raw=st.raw)
-        return ScaleError(ErrorKind.NOT_EXECUTABLE,
-                          f"zero refused ({_describe(st)}, {detail})", st.raw, source="?")
+        return ScaleError(
+            ErrorKind.NOT_EXECUTABLE,
+            f"zero refused ({_describe(st)}, {detail})",
+            st.raw,
+            source="?",
+        )
     if command is Command.TARE:
         if st.error is not None:
             return st.error
         if st.net:
             return Ack("T", detail=detail, raw=st.raw)
-        return ScaleError(ErrorKind.NOT_EXECUTABLE,
-                          f"tare refused (tare needs a stable, non-zero weight, {detail})",
-                          st.raw, source="?")
+        return ScaleError(
+            ErrorKind.NOT_EXECUTABLE,
+            f"tare refused (tare needs a stable, non-zero weight, {detail})",
+            st.raw,
+            source="?",
+        )
     if command is Command.CLEAR_TARE:
         if st.motion:
             return st.error
         if not st.net:
             return Ack("C", detail=detail, raw=st.raw)
-        return ScaleError(ErrorKind.NOT_EXECUTABLE, f"tare not cleared ({detail})", st.raw,
-                          source="?")
+        return ScaleError(
+            ErrorKind.NOT_EXECUTABLE, f"tare not cleared ({detail})", st.raw, source="?"
+        )
     return None
 
 
 def _describe(st: StatusReport) -> str:
-    flags = [name for name, on in (
-        ("motion", st.motion), ("over capacity", st.over_capacity),
-        ("under zero", st.under_zero), ("outside zero capture range", st.outside_zero_range),
-        ("center of zero", st.center_of_zero), ("net", st.net)) if on]
+    flags = [
+        name
+        for name, on in (
+            ("motion", st.motion),
+            ("over capacity", st.over_capacity),
+            ("under zero", st.under_zero),
+            ("outside zero capture range", st.outside_zero_range),
+            ("center of zero", st.center_of_zero),
+            ("net", st.net),
+        )
+        if on
+    ]
     return ", ".join(flags) or "no flags"

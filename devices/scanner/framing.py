@@ -37,8 +37,11 @@ class Scan:
         return symbology_name(self.symbology)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "symbology": self.symbology,
-                "symbology_name": self.symbology_name}
+        return {
+            "code": self.code,
+            "symbology": self.symbology,
+            "symbology_name": self.symbology_name,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +87,9 @@ class ScanDecoder:
         out: list[ScanEvent] = []
         for item in self._lines.feed(data):
             if isinstance(item, Overflow):
-                out.append(ScanError("scan longer than the limit; check the suffix setting",
-                                     item.head))
+                out.append(
+                    ScanError("scan longer than the limit; check the suffix setting", item.head)
+                )
                 continue
             event = self._decode(item)
             if event is None:
@@ -102,13 +106,12 @@ class ScanDecoder:
         if self.prefix:
             if not body.startswith(self.prefix):
                 return ScanError(f"missing prefix {self.prefix!r}; check scanner settings", line)
-            body = body[len(self.prefix):]
+            body = body[len(self.prefix) :]
         identifier, code = split_aim(decode_text(body))
         if not code:
             return ScanError("empty scan", line)
         if any(ch not in _ALLOWED_CONTROLS and (ch < " " or ch == "\x7f") for ch in code):
-            return ScanError("unprintable characters in scan: line noise or wrong baud rate",
-                             line)
+            return ScanError("unprintable characters in scan: line noise or wrong baud rate", line)
         return Scan(code, identifier, line)
 
 

@@ -38,14 +38,18 @@ class ScannerReader:
         self.url = url
         self._decoder_args = {"prefix": prefix, "repeat_window": repeat_window, "clock": clock}
         self._suffix: Suffix = suffix
-        self._decoder = ScanDecoder(suffix, prefix=prefix, repeat_window=repeat_window,
-                                    clock=clock)
+        self._decoder = ScanDecoder(suffix, prefix=prefix, repeat_window=repeat_window, clock=clock)
         self._on_event = on_event
         self._on_state = on_state
         self._queue: queue.Queue[ScanEvent] = queue.Queue(_QUEUE)
-        self._worker = PortWorker(url, settings or SerialSettings(9600, 8, "N", 1),
-                                  self._on_data, on_state=self._state, backoff=backoff,
-                                  name="scanner")
+        self._worker = PortWorker(
+            url,
+            settings or SerialSettings(9600, 8, "N", 1),
+            self._on_data,
+            on_state=self._state,
+            backoff=backoff,
+            name="scanner",
+        )
 
     @property
     def state(self) -> PortState:

@@ -29,7 +29,11 @@ class WedgeResult:
 
 
 def is_scanner_burst(
-    times: list[float], enter_time: float, *, max_gap: float = 0.030, min_length: int = 4,
+    times: list[float],
+    enter_time: float,
+    *,
+    max_gap: float = 0.030,
+    min_length: int = 4,
     hiccup_gap: float = 0.100,
 ) -> bool:
     """True when keys at `times` followed by Enter at `enter_time` look machine-typed."""
@@ -68,7 +72,12 @@ class WedgeDetector:
             start -= 1
             last = keys[start][1]
         run = keys[start:]
-        if is_scanner_burst([ts for _, ts in run], t, max_gap=self.max_gap,
-                            min_length=self.min_length, hiccup_gap=self.hiccup_gap):
+        if is_scanner_burst(
+            [ts for _, ts in run],
+            t,
+            max_gap=self.max_gap,
+            min_length=self.min_length,
+            hiccup_gap=self.hiccup_gap,
+        ):
             return WedgeResult(text, "".join(k for k, _ in run))
         return WedgeResult(text, None)

@@ -201,8 +201,11 @@ class Toledo8217Device:
     def status(self) -> bytes:
         m = self.model
         byte = encode_status(
-            motion=not m.stable, over_capacity=m.overload, under_zero=m.underload,
-            outside_zero_range=abs(m.gross) > m.zero_range, center_of_zero=m.center_of_zero,
+            motion=not m.stable,
+            over_capacity=m.overload,
+            under_zero=m.underload,
+            outside_zero_range=abs(m.gross) > m.zero_range,
+            center_of_zero=m.center_of_zero,
             net=m.net,
         )
         return self._frame(b"?" + bytes([byte]))
@@ -292,8 +295,11 @@ class AndDevice:
         m = self.model
         if m.overload or m.underload:
             sign = "-" if m.underload else "+"
-            data = f"{sign}{'9' * (7 - m.decimals)}.{'9' * m.decimals}" if m.decimals else \
-                f"{sign}{'9' * 8}"
+            data = (
+                f"{sign}{'9' * (7 - m.decimals)}.{'9' * m.decimals}"
+                if m.decimals
+                else f"{sign}{'9' * 8}"
+            )
             return f"OL,{data}{m.unit:>3}\r\n".encode("ascii")
         header = "ST" if m.stable else "US"
         v = m.displayed
@@ -361,8 +367,18 @@ class CasDevice:
         else:
             data = f"{m.displayed:8.{m.decimals}f}".encode("ascii")[:8]
         unit = f"{m.unit:>2}".encode("ascii")[:2]
-        return (header + b"," + mode + b"," + bytes([0x30 + self.device_id, lamp]) + b","
-                + data + b" " + unit + b"\r\n")
+        return (
+            header
+            + b","
+            + mode
+            + b","
+            + bytes([0x30 + self.device_id, lamp])
+            + b","
+            + data
+            + b" "
+            + unit
+            + b"\r\n"
+        )
 
 
 Device = MtSicsDevice | Toledo8217Device | AndDevice | CasDevice

@@ -58,9 +58,11 @@ def _say(out: TextIO, text: str) -> None:
 
 
 def _state(model: ScaleModel, silent: bool) -> str:
-    return (f"weight={model.fmt(model.displayed)} unit={model.unit} "
-            f"stable={str(model.stable).lower()} tare={model.fmt(model.tare)} "
-            f"forced={model.forced or 'none'} silent={str(silent).lower()}")
+    return (
+        f"weight={model.fmt(model.displayed)} unit={model.unit} "
+        f"stable={str(model.stable).lower()} tare={model.fmt(model.tare)} "
+        f"forced={model.forced or 'none'} silent={str(silent).lower()}"
+    )
 
 
 def _serve(
@@ -151,8 +153,11 @@ def serve_scale(
         elif cmd == "unit" and arg.strip():
             model.unit = arg.strip()
         elif cmd != "state":
-            _say(out, f"error unknown command {cmd!r}; try: weight N, stable, unstable, "
-                      "toggle, overload, underload, normal, silent, talk, garble, state, quit")
+            _say(
+                out,
+                f"error unknown command {cmd!r}; try: weight N, stable, unstable, "
+                "toggle, overload, underload, normal, silent, talk, garble, state, quit",
+            )
             return True
         _say(out, f"ok {_state(model, silent)}")
         return True
@@ -165,9 +170,15 @@ def serve_scale(
         previous = signal.signal(signal.SIGUSR1, toggle)
     try:
         send(device.greeting())
-        _serve(port, on_port_data=lambda data: send(device.handle(data)),
-               on_control=on_control, on_tick=lambda: send(device.tick()),
-               interval=interval, control_fd=control_fd, stop=stop)
+        _serve(
+            port,
+            on_port_data=lambda data: send(device.handle(data)),
+            on_control=on_control,
+            on_tick=lambda: send(device.tick()),
+            interval=interval,
+            control_fd=control_fd,
+            stop=stop,
+        )
     finally:
         if previous is not None:
             with contextlib.suppress(ValueError):
@@ -213,5 +224,12 @@ def serve_scanner(
             _say(out, f"error unknown command {cmd!r}; try: scan CODE, garble, quit")
         return True
 
-    _serve(port, on_port_data=lambda _data: None, on_control=on_control, on_tick=on_tick,
-           interval=interval, control_fd=control_fd, stop=stop)
+    _serve(
+        port,
+        on_port_data=lambda _data: None,
+        on_control=on_control,
+        on_tick=on_tick,
+        interval=interval,
+        control_fd=control_fd,
+        stop=stop,
+    )

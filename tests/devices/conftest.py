@@ -58,9 +58,19 @@ class _Lines:
 class ThreadSim:
     """A simulator serving a real pty from a thread of the test process."""
 
-    def __init__(self, protocol: str, *, weight: str = "1.234", link: str | None = None,
-                 stable: bool = True, unit: str = "kg", scanner_codes: list[str] | None = None,
-                 suffix: bytes = b"\r", interval: float = 0.05, stream: bool = False) -> None:
+    def __init__(
+        self,
+        protocol: str,
+        *,
+        weight: str = "1.234",
+        link: str | None = None,
+        stable: bool = True,
+        unit: str = "kg",
+        scanner_codes: list[str] | None = None,
+        suffix: bytes = b"\r",
+        interval: float = 0.05,
+        stream: bool = False,
+    ) -> None:
         self.model = ScaleModel(load=Decimal(weight), unit=unit, stable=stable)
         self.port = PtyPort(link)
         self.path = self.port.path
@@ -69,13 +79,24 @@ class ThreadSim:
         self.stop = threading.Event()
         if protocol == "scanner":
             target: Callable[[], None] = lambda: serve_scanner(  # noqa: E731
-                self.port, out=self.out, codes=scanner_codes or [], interval=interval,
-                suffix=suffix, control_fd=self._ctl_r, stop=self.stop)
+                self.port,
+                out=self.out,
+                codes=scanner_codes or [],
+                interval=interval,
+                suffix=suffix,
+                control_fd=self._ctl_r,
+                stop=self.stop,
+            )
         else:
             device = make_device(protocol, self.model, stream=stream)
             target = lambda: serve_scale(  # noqa: E731
-                device, self.port, out=self.out, control_fd=self._ctl_r, interval=interval,
-                stop=self.stop)
+                device,
+                self.port,
+                out=self.out,
+                control_fd=self._ctl_r,
+                interval=interval,
+                stop=self.stop,
+            )
         self._thread = threading.Thread(target=target, daemon=True)
         self._thread.start()
 
@@ -116,8 +137,14 @@ class CliSim:
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [PY, "-m", "devices", *args], cwd=ROOT, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+            [PY, "-m", "devices", *args],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         assert self.proc.stdout is not None
         self.path = self.proc.stdout.readline().strip()
         assert self.path, self.proc.stderr.read() if self.proc.stderr else "no path"
@@ -158,8 +185,14 @@ def cli_sim() -> Iterator[Callable[..., CliSim]]:
 
 
 def _run_cli(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PY, "-m", "devices", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [PY, "-m", "devices", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture

@@ -21,18 +21,21 @@ FRAMES = [
     (b"ST,OK,+0001.234 kg\r\n", Reading(Decimal("1.234"), "kg", stable=True)),
     (b"ST,TR,+000.500 kg\r\n", Ack("TR", Decimal("0.500"), "kg", detail="tare value")),
     (b"OL,+999999.9  g\r\n", ScaleError(ErrorKind.OVERLOAD, "OL: out of range (+)", source="OL")),
-    (b"OL,-99999999 PC\r\n", ScaleError(ErrorKind.UNDERLOAD, "OL: out of range (-)",
-                                         source="OL")),
-    (b"OL,+9999999E+19\r\n", ScaleError(ErrorKind.OVERLOAD, "OL: out of range (+)",
-                                        source="OL")),
-    (b"OL,GS,-    .   kg\r\n", ScaleError(ErrorKind.UNDERLOAD, "OL: out of range (-)",
-                                          source="OL")),
-    (b"EC,E0\r\n", ScaleError(ErrorKind.TRANSMISSION,
-                              "EC,E0: communication error (parity/framing)", source="EC")),
+    (b"OL,-99999999 PC\r\n", ScaleError(ErrorKind.UNDERLOAD, "OL: out of range (-)", source="OL")),
+    (b"OL,+9999999E+19\r\n", ScaleError(ErrorKind.OVERLOAD, "OL: out of range (+)", source="OL")),
+    (
+        b"OL,GS,-    .   kg\r\n",
+        ScaleError(ErrorKind.UNDERLOAD, "OL: out of range (-)", source="OL"),
+    ),
+    (
+        b"EC,E0\r\n",
+        ScaleError(
+            ErrorKind.TRANSMISSION, "EC,E0: communication error (parity/framing)", source="EC"
+        ),
+    ),
     (b"EC,E1\r\n", ScaleError(ErrorKind.SYNTAX, "EC,E1: undefined command", source="EC")),
     (b"EC,E2\r\n", ScaleError(ErrorKind.NOT_EXECUTABLE, "EC,E2: not ready", source="EC")),
-    (b"EC,E3\r\n", ScaleError(ErrorKind.TIMEOUT, "EC,E3: timeout inside the balance",
-                              source="EC")),
+    (b"EC,E3\r\n", ScaleError(ErrorKind.TIMEOUT, "EC,E3: timeout inside the balance", source="EC")),
     (b"EC,E4\r\n", ScaleError(ErrorKind.SYNTAX, "EC,E4: excess characters", source="EC")),
     (b"EC,E6\r\n", ScaleError(ErrorKind.SYNTAX, "EC,E6: format error", source="EC")),
     (b"EC,E7\r\n", ScaleError(ErrorKind.LOGICAL, "EC,E7: parameter out of range", source="EC")),
@@ -72,7 +75,10 @@ def test_ack_is_in_stream_order_and_answers_zero_not_weigh():
 def test_two_frames_one_read_with_noise_between():
     events = AndStandard().feed(b"ST,+0001.000 kg\r\n\xffnoise\x00\r\nST,+0002.000 kg\r\n")
     assert [e.kind if isinstance(e, ScaleError) else e.weight for e in events] == [
-        Decimal("1.000"), ErrorKind.GARBLED, Decimal("2.000")]
+        Decimal("1.000"),
+        ErrorKind.GARBLED,
+        Decimal("2.000"),
+    ]
 
 
 @pytest.mark.parametrize("line", [b"ST,", b"ST,+12.3.4 kg", b"XX,+0001.000  kg", b"ST,abc"])
@@ -88,8 +94,10 @@ def test_long_garbage_is_capped():
     assert p.feed(b"\r\nST,+0001.000 kg\r\n") == [Reading(Decimal("1.000"), "kg", True)]
 
 
-STREAM = (b"ST,+0001.234  kg\r\n\x06US,-0000.010 kg\r\nOL,+9999999E+19\r\nzz\r\n"
-          b"EC,E1\r\nST,NT,+001.000 kg\r\n\x06")
+STREAM = (
+    b"ST,+0001.234  kg\r\n\x06US,-0000.010 kg\r\nOL,+9999999E+19\r\nzz\r\n"
+    b"EC,E1\r\nST,NT,+001.000 kg\r\n\x06"
+)
 
 
 @settings(deadline=None)

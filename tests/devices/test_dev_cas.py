@@ -10,10 +10,27 @@ from devices.scales import CasContinuous, Command, ErrorKind, Reading, ScaleErro
 from devices.scales.cas import lamp_byte
 
 
-def cas(header: bytes = b"ST", mode: bytes = b"GS", data: bytes = b"0001.234",
-        unit: bytes = b"kg", lamp: int = 0xC4, comma: bool = True) -> bytes:
-    return (header + b"," + mode + b"," + b"1" + bytes([lamp]) + (b"," if comma else b"")
-            + data + b" " + unit + b"\r\n")
+def cas(
+    header: bytes = b"ST",
+    mode: bytes = b"GS",
+    data: bytes = b"0001.234",
+    unit: bytes = b"kg",
+    lamp: int = 0xC4,
+    comma: bool = True,
+) -> bytes:
+    return (
+        header
+        + b","
+        + mode
+        + b","
+        + b"1"
+        + bytes([lamp])
+        + (b"," if comma else b"")
+        + data
+        + b" "
+        + unit
+        + b"\r\n"
+    )
 
 
 def test_frame_lengths():
@@ -21,24 +38,34 @@ def test_frame_lengths():
     assert len(cas(comma=False)) == 21
 
 
-@pytest.mark.parametrize(("wire", "event"), [
-    (cas(), Reading(Decimal("1.234"), "kg", stable=True)),
-    (cas(comma=False), Reading(Decimal("1.234"), "kg", stable=True)),
-    (cas(comma=False, data=b"1234.567"), Reading(Decimal("1234.567"), "kg", stable=True)),
-    (cas(data=b"1234.567"), Reading(Decimal("1234.567"), "kg", stable=True)),
-    (cas(b"US", data=b"   0.550"), Reading(Decimal("0.550"), "kg", stable=False)),
-    (cas(mode=b"NT", data=b"  -0.500", lamp=0xC2),
-     Reading(Decimal("-0.500"), "kg", True, net=True)),
-    (cas(data=b"  1234.5", unit=b" g"), Reading(Decimal("1234.5"), "g", True)),
-    (cas(data=b"00012.30", unit=b" t"), Reading(Decimal("12.30"), "t", True)),
-    (cas(b"OL", data=b"    OL  "), ScaleError(ErrorKind.OVERLOAD, "OL: out of range", source="OL")),
-    (cas(b"OL", data=b"-   OL  "), ScaleError(ErrorKind.UNDERLOAD, "OL: out of range",
-                                               source="OL")),
-    # lamp bytes that look like CR or LF once bit 7 is gone must not break framing
-    (cas(lamp=0x8A), Reading(Decimal("1.234"), "kg", True)),
-    (cas(lamp=0x8D), Reading(Decimal("1.234"), "kg", True)),
-    (cas(lamp=0x0A), Reading(Decimal("1.234"), "kg", True)),
-])
+@pytest.mark.parametrize(
+    ("wire", "event"),
+    [
+        (cas(), Reading(Decimal("1.234"), "kg", stable=True)),
+        (cas(comma=False), Reading(Decimal("1.234"), "kg", stable=True)),
+        (cas(comma=False, data=b"1234.567"), Reading(Decimal("1234.567"), "kg", stable=True)),
+        (cas(data=b"1234.567"), Reading(Decimal("1234.567"), "kg", stable=True)),
+        (cas(b"US", data=b"   0.550"), Reading(Decimal("0.550"), "kg", stable=False)),
+        (
+            cas(mode=b"NT", data=b"  -0.500", lamp=0xC2),
+            Reading(Decimal("-0.500"), "kg", True, net=True),
+        ),
+        (cas(data=b"  1234.5", unit=b" g"), Reading(Decimal("1234.5"), "g", True)),
+        (cas(data=b"00012.30", unit=b" t"), Reading(Decimal("12.30"), "t", True)),
+        (
+            cas(b"OL", data=b"    OL  "),
+            ScaleError(ErrorKind.OVERLOAD, "OL: out of range", source="OL"),
+        ),
+        (
+            cas(b"OL", data=b"-   OL  "),
+            ScaleError(ErrorKind.UNDERLOAD, "OL: out of range", source="OL"),
+        ),
+        # lamp bytes that look like CR or LF once bit 7 is gone must not break framing
+        (cas(lamp=0x8A), Reading(Decimal("1.234"), "kg", True)),
+        (cas(lamp=0x8D), Reading(Decimal("1.234"), "kg", True)),
+        (cas(lamp=0x0A), Reading(Decimal("1.234"), "kg", True)),
+    ],
+)
 def test_frames(wire, event, split_everywhere):
     for chunks in split_everywhere(wire):
         p = CasContinuous()
@@ -67,7 +94,10 @@ def test_joined_mid_stream_then_frames():
 def test_two_frames_one_read_and_noise_between():
     events = CasContinuous().feed(cas() + b"\xff\xfe noise \x00" + cas(data=b"0002.000"))
     assert [e.kind if isinstance(e, ScaleError) else e.weight for e in events] == [
-        Decimal("1.234"), ErrorKind.GARBLED, Decimal("2.000")]
+        Decimal("1.234"),
+        ErrorKind.GARBLED,
+        Decimal("2.000"),
+    ]
 
 
 def test_truncated_frame_followed_by_good_one_resyncs():
@@ -89,8 +119,17 @@ def test_noise_is_bounded():
     assert p.feed(cas())[-1] == Reading(Decimal("1.234"), "kg", True)
 
 
-STREAM = (b"\xc4,0001.2 kg\r\n" + cas() + b"junk" + cas(b"US", comma=False) + cas(b"OL")
-          + cas()[:15] + b"ST,GS," + b"#" * 70 + cas(mode=b"NT"))
+STREAM = (
+    b"\xc4,0001.2 kg\r\n"
+    + cas()
+    + b"junk"
+    + cas(b"US", comma=False)
+    + cas(b"OL")
+    + cas()[:15]
+    + b"ST,GS,"
+    + b"#" * 70
+    + cas(mode=b"NT")
+)
 
 
 @settings(deadline=None)

@@ -18,32 +18,44 @@ REPLIES = [
     (b"S +\r\n", ScaleError(ErrorKind.OVERLOAD, "S +: upper limit exceeded", source="S")),
     (b"S -\r\n", ScaleError(ErrorKind.UNDERLOAD, "S -: lower limit exceeded", source="S")),
     (b"ES\r\n", ScaleError(ErrorKind.SYNTAX, "ES: command not understood", source="ES")),
-    (b"ET\r\n", ScaleError(ErrorKind.TRANSMISSION, "ET: transmission error (parity or break)",
-                           source="ET")),
-    (b"EL\r\n", ScaleError(ErrorKind.LOGICAL, "EL: logical error, command cannot be executed",
-                           source="EL")),
+    (
+        b"ET\r\n",
+        ScaleError(ErrorKind.TRANSMISSION, "ET: transmission error (parity or break)", source="ET"),
+    ),
+    (
+        b"EL\r\n",
+        ScaleError(ErrorKind.LOGICAL, "EL: logical error, command cannot be executed", source="EL"),
+    ),
     (b"Z A\r\n", Ack("Z")),
     (b"Z I\r\n", ScaleError(ErrorKind.NOT_EXECUTABLE, "Z I: command not executable", source="Z")),
     (b"Z +\r\n", ScaleError(ErrorKind.OVERLOAD, "Z +: upper limit exceeded", source="Z")),
     (b"Z -\r\n", ScaleError(ErrorKind.UNDERLOAD, "Z -: lower limit exceeded", source="Z")),
     (b"ZI S\r\n", Ack("ZI")),
     (b"ZI D\r\n", Ack("ZI", detail="zeroed while unstable")),
-    (b"ZI I\r\n", ScaleError(ErrorKind.NOT_EXECUTABLE, "ZI I: command not executable",
-                             source="ZI")),
+    (
+        b"ZI I\r\n",
+        ScaleError(ErrorKind.NOT_EXECUTABLE, "ZI I: command not executable", source="ZI"),
+    ),
     (b"T S      100.00 g\r\n", Ack("T", Decimal("100.00"), "g")),
     (b"T I\r\n", ScaleError(ErrorKind.NOT_EXECUTABLE, "T I: command not executable", source="T")),
     (b"T +\r\n", ScaleError(ErrorKind.OVERLOAD, "T +: upper limit exceeded", source="T")),
     (b"T -\r\n", ScaleError(ErrorKind.UNDERLOAD, "T -: lower limit exceeded", source="T")),
     (b"TA A      0.100 kg\r\n", Ack("TA", Decimal("0.100"), "kg")),
-    (b"TA I\r\n", ScaleError(ErrorKind.NOT_EXECUTABLE, "TA I: command not executable",
-                             source="TA")),
+    (
+        b"TA I\r\n",
+        ScaleError(ErrorKind.NOT_EXECUTABLE, "TA I: command not executable", source="TA"),
+    ),
     (b"TA L\r\n", ScaleError(ErrorKind.LOGICAL, "TA L: parameter not allowed", source="TA")),
     (b"TAC A\r\n", Ack("TAC")),
-    (b"TAC I\r\n", ScaleError(ErrorKind.NOT_EXECUTABLE, "TAC I: command not executable",
-                              source="TAC")),
+    (
+        b"TAC I\r\n",
+        ScaleError(ErrorKind.NOT_EXECUTABLE, "TAC I: command not executable", source="TAC"),
+    ),
     (b'I4 A "0123456789"\r\n', Ack("I4", detail="0123456789")),
-    (b"I4 I\r\n", ScaleError(ErrorKind.NOT_EXECUTABLE, "I4 I: command not executable",
-                             source="I4")),
+    (
+        b"I4 I\r\n",
+        ScaleError(ErrorKind.NOT_EXECUTABLE, "I4 I: command not executable", source="I4"),
+    ),
 ]
 
 
@@ -72,8 +84,11 @@ def test_commands_are_crlf_terminated():
 def test_power_on_banner_then_two_frames_in_one_read():
     p = MtSics()
     events = p.feed(b'I4 A "B123"\r\nS S 1.000 kg\r\nS D 1.010 kg\r\n')
-    assert events == [Ack("I4", detail="B123"), Reading(Decimal("1.000"), "kg", True),
-                      Reading(Decimal("1.010"), "kg", False)]
+    assert events == [
+        Ack("I4", detail="B123"),
+        Reading(Decimal("1.000"), "kg", True),
+        Reading(Decimal("1.010"), "kg", False),
+    ]
     # the unsolicited I4 is not an answer to a weight request, the reading is
     assert p.reply(Command.WEIGH, events[0]) is None
     assert p.reply(Command.WEIGH, events[1]) == events[1]
@@ -97,8 +112,10 @@ def test_unknown_replies_and_bad_numbers_are_garbled_not_crashes():
 
 def test_bare_lf_or_cr_lines_and_blank_lines():
     p = MtSics()
-    assert p.feed(b"S S 1 kg\nS S 2 kg\r\n\r\n") == [Reading(Decimal(1), "kg", True),
-                                                    Reading(Decimal(2), "kg", True)]
+    assert p.feed(b"S S 1 kg\nS S 2 kg\r\n\r\n") == [
+        Reading(Decimal(1), "kg", True),
+        Reading(Decimal(2), "kg", True),
+    ]
 
 
 def test_endless_garbage_is_bounded_and_resyncs():
@@ -123,8 +140,9 @@ def test_reply_matching():
     assert p.reply(Command.QUERY_TARE, tare) is None
 
 
-STREAM = (b'I4 A "X"\r\nS S 1.000 kg\r\nS D 0.9 kg\r\njunk\r\nS +\r\nZ A\r\nT S 0.2 kg\r\n'
-          b"ES\r\nTAC A\r\n")
+STREAM = (
+    b'I4 A "X"\r\nS S 1.000 kg\r\nS D 0.9 kg\r\njunk\r\nS +\r\nZ A\r\nT S 0.2 kg\r\nES\r\nTAC A\r\n'
+)
 
 
 @settings(deadline=None)

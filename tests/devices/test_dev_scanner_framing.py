@@ -16,11 +16,14 @@ class FakeClock:
         return self.now
 
 
-@pytest.mark.parametrize(("suffix", "wire"), [
-    ("cr", b"6901234567892\r"),
-    ("lf", b"6901234567892\n"),
-    ("crlf", b"6901234567892\r\n"),
-])
+@pytest.mark.parametrize(
+    ("suffix", "wire"),
+    [
+        ("cr", b"6901234567892\r"),
+        ("lf", b"6901234567892\n"),
+        ("crlf", b"6901234567892\r\n"),
+    ],
+)
 def test_suffixes(suffix, wire, split_everywhere):
     for chunks in split_everywhere(wire * 2):
         d = ScanDecoder(suffix, repeat_window=0)
@@ -33,16 +36,19 @@ def test_mismatched_suffix_setting_still_yields_clean_codes():
     assert d.feed(b"111\r\n222\r\n") == [Scan("111"), Scan("222")]
 
 
-@pytest.mark.parametrize(("wire", "code", "aim"), [
-    (b"]E06901234567892\r", "6901234567892", "]E0"),
-    (b"]E496385074\r", "96385074", "]E4"),
-    (b"]C1010950600013435210ABC\x1d17261231\r", "010950600013435210ABC\x1d17261231", "]C1"),
-    (b"]d2010950600013435221SER1\r", "010950600013435221SER1", "]d2"),
-    (b"]Q3010950600013435210L1\r", "010950600013435210L1", "]Q3"),
-    (b"]A0CODE39\r", "CODE39", "]A0"),
-    (b"no aim\r", "no aim", None),
-    (b"]]x\r", "]]x", None),
-])
+@pytest.mark.parametrize(
+    ("wire", "code", "aim"),
+    [
+        (b"]E06901234567892\r", "6901234567892", "]E0"),
+        (b"]E496385074\r", "96385074", "]E4"),
+        (b"]C1010950600013435210ABC\x1d17261231\r", "010950600013435210ABC\x1d17261231", "]C1"),
+        (b"]d2010950600013435221SER1\r", "010950600013435221SER1", "]d2"),
+        (b"]Q3010950600013435210L1\r", "010950600013435210L1", "]Q3"),
+        (b"]A0CODE39\r", "CODE39", "]A0"),
+        (b"no aim\r", "no aim", None),
+        (b"]]x\r", "]]x", None),
+    ],
+)
 def test_aim_identifiers_recorded_and_stripped(wire, code, aim):
     (scan,) = ScanDecoder().feed(wire)
     assert scan == Scan(code, aim)
@@ -56,7 +62,7 @@ def test_symbology_names():
 
 
 def test_gs_separator_preserved():
-    (scan,) = ScanDecoder().feed(b"0109506000134352" b"10LOT\x1d" b"21SER\r")
+    (scan,) = ScanDecoder().feed(b"010950600013435210LOT\x1d21SER\r")
     assert GS in scan.code and scan.code.endswith("21SER")
     assert escape(scan.code) == "010950600013435210LOT<GS>21SER"
     assert unescape("10LOT<GS>21") == unescape("10LOT\\x1d21") == "10LOT\x1d21"
@@ -118,8 +124,10 @@ def test_line_splitter_chunking_invariance(parts, max_line):
 
 
 @settings(deadline=None)
-@given(st.lists(st.text(alphabet="0123456789ABC\x1d", min_size=1, max_size=30), max_size=10),
-       st.lists(st.integers(0, 400), max_size=8))
+@given(
+    st.lists(st.text(alphabet="0123456789ABC\x1d", min_size=1, max_size=30), max_size=10),
+    st.lists(st.integers(0, 400), max_size=8),
+)
 def test_scan_stream_any_chunking(codes, cuts):
     data = b"".join(c.encode() + b"\r" for c in codes)
     cuts = sorted({c for c in cuts if c <= len(data)})

@@ -39,10 +39,10 @@ def reader_for():
 def test_scans_arrive_with_gs_and_aim_handled(thread_sim, reader_for):
     sim = thread_sim("scanner")
     reader = reader_for(sim.path)
-    sim.control("scan ]C10109506000134352" "10LOT<GS>17261231")
+    sim.control("scan ]C1010950600013435210LOT<GS>17261231")
     sim.control("scan 6901234567892")
     first, second = reader.get(5), reader.get(5)
-    assert first == Scan("0109506000134352" "10LOT\x1d17261231", "]C1")
+    assert first == Scan("010950600013435210LOT\x1d17261231", "]C1")
     assert second == Scan("6901234567892")
 
 
@@ -63,8 +63,7 @@ def test_repeats_are_dropped_within_the_window(thread_sim, reader_for):
 
 
 def test_codes_file_mode_round_robin(thread_sim, reader_for):
-    sim = thread_sim("scanner", scanner_codes=["A1", "B2", "C3"], interval=0.02,
-                     suffix=b"\r\n")
+    sim = thread_sim("scanner", scanner_codes=["A1", "B2", "C3"], interval=0.02, suffix=b"\r\n")
     reader = reader_for(sim.path, suffix="crlf", repeat_window=0)
     codes = [reader.get(5).code for _ in range(4)]
     assert set(codes) <= {"A1", "B2", "C3"}

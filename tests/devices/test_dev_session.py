@@ -46,8 +46,7 @@ def test_reads_a_stable_weight(protocol, thread_sim, session_for):
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_unstable_weight_becomes_a_motion_error_at_the_deadline(protocol, thread_sim,
-                                                                 session_for):
+def test_unstable_weight_becomes_a_motion_error_at_the_deadline(protocol, thread_sim, session_for):
     sim = thread_sim(protocol, stable=False)
     s = session_for(sim.path, protocol)
     r = s.read_weight(timeout=0.4)
@@ -59,8 +58,7 @@ def _go_silent_after(sim, seconds: float) -> None:
 
 
 @pytest.mark.parametrize("protocol", ["toledo8217", "mt-sics"])
-def test_a_poll_cut_short_by_the_deadline_still_reports_motion(protocol, thread_sim,
-                                                                session_for):
+def test_a_poll_cut_short_by_the_deadline_still_reports_motion(protocol, thread_sim, session_for):
     """The scale answered "moving" and then the deadline fell inside the next poll: the
     cashier must hear "not settled", not "scale not answering"."""
     sim = thread_sim(protocol, weight="1.250", stable=False)
@@ -84,8 +82,9 @@ def test_a_scale_that_goes_quiet_mid_read_is_a_timeout(thread_sim, session_for):
 def test_unstable_weight_is_returned_when_asked_for(protocol, thread_sim, session_for):
     sim = thread_sim(protocol, weight="0.750", stable=False)
     s = session_for(sim.path, protocol)
-    assert s.read_weight(timeout=5, require_stable=False) == Reading(Decimal("0.750"), "kg",
-                                                                      stable=False)
+    assert s.read_weight(timeout=5, require_stable=False) == Reading(
+        Decimal("0.750"), "kg", stable=False
+    )
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -171,8 +170,9 @@ def test_mt_sics_probe_identifies_the_balance(thread_sim, session_for):
 def test_silent_scale_times_out_and_state_recovers(thread_sim, session_for):
     sim = thread_sim("mt-sics")
     states: list[PortState] = []
-    s = session_for(sim.path, "mt-sics", command_timeout=0.2,
-                    on_state=lambda st, _d: states.append(st))
+    s = session_for(
+        sim.path, "mt-sics", command_timeout=0.2, on_state=lambda st, _d: states.append(st)
+    )
     sim.control("silent")
     r = s.read_weight(timeout=0.5)
     assert r.kind is ErrorKind.TIMEOUT and s.state is PortState.ERROR
@@ -205,13 +205,11 @@ def test_follow_yields_readings_as_the_weight_changes(thread_sim, session_for):
 
 
 @pytest.mark.parametrize("protocol", ["mt-sics", "cas"])
-def test_reconnects_when_the_pty_closes_and_reopens(protocol, thread_sim, session_for,
-                                                    tmp_path):
+def test_reconnects_when_the_pty_closes_and_reopens(protocol, thread_sim, session_for, tmp_path):
     link = str(tmp_path / "scale")
     first = thread_sim(protocol, weight="1.000", link=link)
     states: list[PortState] = []
-    s = session_for(link, protocol, command_timeout=0.5,
-                    on_state=lambda st, _d: states.append(st))
+    s = session_for(link, protocol, command_timeout=0.5, on_state=lambda st, _d: states.append(st))
     results: queue.Queue = queue.Queue()
     stop = threading.Event()
 
@@ -222,12 +220,12 @@ def test_reconnects_when_the_pty_closes_and_reopens(protocol, thread_sim, sessio
     threading.Thread(target=follow, daemon=True).start()
     assert results.get(timeout=5).weight == Decimal("1.000")
     first.close()  # the "USB cable" is pulled: the pty and the link are gone
-    while not (isinstance(r := results.get(timeout=5), ScaleError)
-               and r.kind is ErrorKind.DISCONNECTED):
+    while not (
+        isinstance(r := results.get(timeout=5), ScaleError) and r.kind is ErrorKind.DISCONNECTED
+    ):
         pass
     thread_sim(protocol, weight="2.000", link=link)  # plugged back in
-    while not (isinstance(r := results.get(timeout=10), Reading)
-               and r.weight == Decimal("2.000")):
+    while not (isinstance(r := results.get(timeout=10), Reading) and r.weight == Decimal("2.000")):
         pass
     stop.set()
     assert PortState.DISCONNECTED in states
@@ -236,8 +234,9 @@ def test_reconnects_when_the_pty_closes_and_reopens(protocol, thread_sim, sessio
 
 
 @pytest.mark.parametrize("protocol", ["mt-sics", "cas"])
-def test_port_disappearing_mid_read_returns_disconnected_not_timeout(protocol, thread_sim,
-                                                                     session_for):
+def test_port_disappearing_mid_read_returns_disconnected_not_timeout(
+    protocol, thread_sim, session_for
+):
     sim = thread_sim(protocol)
     s = session_for(sim.path, protocol, command_timeout=30)
     sim.control("silent")

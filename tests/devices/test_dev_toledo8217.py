@@ -21,15 +21,18 @@ def with_even_parity(data: bytes) -> bytes:
     return bytes(b | (0x80 if bin(b).count("1") % 2 else 0) for b in data)
 
 
-@pytest.mark.parametrize(("body", "weight", "net"), [
-    (b"01.234", "1.234", False),   # kg, WW.WWW
-    (b"00.000", "0.000", False),
-    (b"14.995", "14.995", False),
-    (b"01.234N", "1.234", True),    # net weight carries an N
-    (b"001.50", "1.50", False),     # lb, 0WW.WW
-    (b"01.50", "1.50", False),      # lb, WW.WW
-    (b"030.00N", "30.00", True),
-])
+@pytest.mark.parametrize(
+    ("body", "weight", "net"),
+    [
+        (b"01.234", "1.234", False),  # kg, WW.WWW
+        (b"00.000", "0.000", False),
+        (b"14.995", "14.995", False),
+        (b"01.234N", "1.234", True),  # net weight carries an N
+        (b"001.50", "1.50", False),  # lb, 0WW.WW
+        (b"01.50", "1.50", False),  # lb, WW.WW
+        (b"030.00N", "30.00", True),
+    ],
+)
 def test_weight_frames(body, weight, net, split_everywhere):
     for chunks in split_everywhere(frame(body)):
         p = Toledo8217()
@@ -41,15 +44,31 @@ def test_unit_comes_from_configuration_because_the_frame_has_none():
     assert Toledo8217("lb").feed(frame(b"001.50"))[0].unit == "lb"
 
 
-@pytest.mark.parametrize(("bit", "field"), [
-    (0x01, "motion"), (0x02, "over_capacity"), (0x04, "under_zero"),
-    (0x08, "outside_zero_range"), (0x10, "center_of_zero"), (0x20, "net"),
-])
+@pytest.mark.parametrize(
+    ("bit", "field"),
+    [
+        (0x01, "motion"),
+        (0x02, "over_capacity"),
+        (0x04, "under_zero"),
+        (0x08, "outside_zero_range"),
+        (0x10, "center_of_zero"),
+        (0x20, "net"),
+    ],
+)
 def test_each_status_bit(bit, field):
     (event,) = Toledo8217().feed(frame(b"?" + bytes([0x40 | bit])))
     assert isinstance(event, StatusReport)
-    flags = {f: getattr(event, f) for f in ("motion", "over_capacity", "under_zero",
-                                            "outside_zero_range", "center_of_zero", "net")}
+    flags = {
+        f: getattr(event, f)
+        for f in (
+            "motion",
+            "over_capacity",
+            "under_zero",
+            "outside_zero_range",
+            "center_of_zero",
+            "net",
+        )
+    }
     assert flags == {f: f == field for f in flags}
 
 
@@ -127,8 +146,11 @@ def test_decode_status_masks_parity():
 
 def test_two_frames_in_one_read_and_noise_between():
     events = Toledo8217().feed(frame(b"01.000") + b"\x00\xffzz" + frame(b"02.000"))
-    assert [getattr(e, "weight", None) for e in events] == [Decimal("1.000"), None,
-                                                              Decimal("2.000")]
+    assert [getattr(e, "weight", None) for e in events] == [
+        Decimal("1.000"),
+        None,
+        Decimal("2.000"),
+    ]
     assert events[1].kind is ErrorKind.GARBLED
 
 
@@ -152,8 +174,17 @@ def test_noise_without_frames_stays_bounded():
     assert all(isinstance(e, ScaleError) for e in events)
 
 
-STREAM = (frame(b"01.234") + b"junk" + frame(b"?A") + frame(b"E") + frame(b"02.000N")
-          + STX + b"x" * 30 + CR + frame(b"F"))
+STREAM = (
+    frame(b"01.234")
+    + b"junk"
+    + frame(b"?A")
+    + frame(b"E")
+    + frame(b"02.000N")
+    + STX
+    + b"x" * 30
+    + CR
+    + frame(b"F")
+)
 
 
 @settings(deadline=None)
