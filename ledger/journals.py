@@ -292,7 +292,7 @@ class _Batch:
         the lot's later rows when some arrived late. Returns the lot's level and the
         change to @count."""
         conn = self.conn
-        location, sku, lot = key
+        lot = key[2]
         tail = self.stock_tails.get(key, _UNKNOWN)
         if tail is _UNKNOWN:
             row = conn.execute(
@@ -300,20 +300,24 @@ class _Batch:
                 key,
             ).fetchone()
             tail = ((row[0], row[1], row[2]), row[3]) if row else None
+        if tail is not None and rows[0].at < tail[0]:  # type: ignore[index]
+            return self._relevel_late(key, rows, tail)  # type: ignore[arg-type]
+        level = tail[1] if tail else 0  # type: ignore[index]
         count_shift = 0
-        if tail is None or tail[0] < rows[0].at:  # type: ignore[index]
-            level = tail[1] if tail else 0  # type: ignore[index]
-            for row in rows:
-                if row.counted is None:
-                    level += row.delta  # type: ignore[operator]
-                else:
-                    row.variance = fold.count_variance(row.counted, level)
-                    count_shift -= row.variance
-                    level = row.counted
-                row.level = level
-            self.stock_tails[key] = (rows[-1].at, level)
-            return level, count_shift
-        # Late rows: walk the lot's rows from the earliest new one, old and new merged.
+        for row in rows:
+            level, shift = _level_new(row, level)
+            count_shift += shift
+        self.stock_tails[key] = (rows[-1].at, level)
+        return level, count_shift
+
+    def _relevel_late(
+        self, key: StockKey, rows: list[_Row], tail: tuple[Position, int]
+    ) -> tuple[int, int]:
+        """Some new rows come before the lot's last one: walk the lot's rows from the
+        earliest new one, stored and new merged in fold order, and update the stored rows
+        whose level or variance changed."""
+        conn = self.conn
+        location, sku, lot = key
         first = rows[0].at
         before = conn.execute(
             f"SELECT level_after FROM journal WHERE {_lot_rows(lot)} AND {_BEFORE} {_NEWEST_FIRST}",
@@ -328,16 +332,11 @@ class _Batch:
         merged: list[tuple[Position, _Row | None, tuple | None]] = [(r.at, r, None) for r in rows]
         merged += [((s[0], s[1], s[2]), None, s) for s in stored]
         merged.sort(key=lambda item: item[0])
-        updates = []
+        count_shift, updates = 0, []
         for at, new, old in merged:
             if new is not None:
-                if new.counted is None:
-                    level += new.delta  # type: ignore[operator]
-                else:
-                    new.variance = fold.count_variance(new.counted, level)
-                    count_shift -= new.variance
-                    level = new.counted
-                new.level = level
+                level, shift = _level_new(new, level)
+                count_shift += shift
                 continue
             _, _, _, delta, counted, old_variance, old_level = old  # type: ignore[misc]
             variance = None
@@ -358,7 +357,7 @@ class _Batch:
             f"UPDATE journal SET level_after = ?, variance = ?, qty = coalesce(?, qty) WHERE {_AT}",
             updates,
         )
-        self.stock_tails[key] = (max(tail[0], rows[-1].at), level)  # type: ignore[index]
+        self.stock_tails[key] = (max(tail[0], rows[-1].at), level)
         return level, count_shift
 
     def _fold_cost(self, key: CostKey, rows: list[_Row]) -> None:
@@ -423,6 +422,17 @@ class _Batch:
             last = max([r.at for r in rows] + ([tail[0]] if tail else []))  # type: ignore[index]
             self.cost_tails[key] = (last, state)
         self.cost_states.append((*key, *state))
+
+
+def _level_new(row: _Row, level: int) -> tuple[int, int]:
+    """A new row's level after `level`; a count also gets its variance. Returns the level
+    and the change it makes to @count."""
+    if row.counted is None:
+        row.level = level + row.delta  # type: ignore[operator]
+        return row.level, 0
+    row.variance = fold.count_variance(row.counted, level)
+    row.level = row.counted
+    return row.level, -row.variance
 
 
 def _refold_cost(conn: sqlite3.Connection, key: CostKey, first: Position) -> CostState:
