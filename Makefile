@@ -24,7 +24,7 @@ test: ruff imports pytest-cov typecheck
 
 # The whole suite without the slow chaos/soak/property tests: well under a minute.
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -n 2 -m "not slow"
 
 ruff: $(STAMP)
 	$(BIN)/ruff check .
@@ -33,9 +33,10 @@ ruff: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports --no-logo --no-cache
 
-# The whole suite with coverage (fail_under and the packages: [tool.coverage] in pyproject.toml).
+# The whole suite with coverage (fail_under and the packages: [tool.coverage] in pyproject.toml),
+# on two workers: most tests wait on real servers and subprocesses, so two halve the time.
 pytest-cov: $(STAMP)
-	$(BIN)/pytest -q --cov --cov-report=term:skip-covered
+	$(BIN)/pytest -q -n 2 --cov --cov-report=term:skip-covered
 
 typecheck: $(STAMP)
 	$(BIN)/pyright
