@@ -311,7 +311,7 @@ class EventLog:
     ) -> list[tuple[int, bytes]]:
         """(seq, canonical bytes) of `origin`'s verified events after `after_seq`."""
         upto = min(self.head_seq(origin), after_seq + limit)
-        return [(seq, raw) for seq, raw, _ in self._verified(origin, after_seq, upto)]
+        return self._verified(origin, after_seq, upto)
 
     def verified_events(self, origin: str, after_seq: int, upto: int) -> list[Event]:
         """`origin`'s verified events after `after_seq` up to `upto`, decoded, in seq order.
@@ -344,14 +344,12 @@ class EventLog:
         found = self._verified(origin, seq - 1, seq)
         return codec.decode_verified(found[0][1]) if found else None
 
-    def _verified(
-        self, origin: str, after_seq: int, upto: int
-    ) -> list[tuple[int, bytes, Event | None]]:
-        """(seq, raw, None) from both storage forms, in seq order, after..upto."""
+    def _verified(self, origin: str, after_seq: int, upto: int) -> list[tuple[int, bytes]]:
+        """(seq, raw) from both storage forms, in seq order, after_seq+1..upto."""
         if upto <= after_seq:
             return []
-        found: list[tuple[int, bytes, Event | None]] = [
-            (seq, raw, None)
+        found: list[tuple[int, bytes]] = [
+            (seq, raw)
             for seq, raw in self.conn.execute(
                 "SELECT seq, raw FROM events WHERE origin = ? AND seq > ? AND seq <= ? "
                 "ORDER BY seq",
@@ -364,7 +362,7 @@ class EventLog:
         for first, payload in batches:
             for seq, raw in enumerate(codec.decode_batch(payload), start=first):
                 if after_seq < seq <= upto:
-                    found.append((seq, raw, None))
+                    found.append((seq, raw))
         found.sort(key=lambda row: row[0])
         return found
 
@@ -427,7 +425,7 @@ class EventLog:
                 "SELECT 1 FROM verified_batches WHERE origin = ? LIMIT 1", (origin,)
             ).fetchone():
                 upto = min(high, self.head_seq(origin))
-                rows += [(s, r) for s, r, _ in self._verified(origin, low - 1, upto)]
+                rows += self._verified(origin, low - 1, upto)
             hits = {seq: raw for seq, raw in rows if seq in wanted}
             if hits:
                 found[origin] = hits
