@@ -1,4 +1,4 @@
-"""The hub's replica: the shared event store plus API tokens."""
+"""The hub's replica and its own tables (API tokens, routed transfers, NATS identities)."""
 
 from __future__ import annotations
 
