@@ -51,8 +51,9 @@ class Journals:
         reference fold of everything folded so far. Work is per journal key, once per call."""
         if not events:
             return
+        cache = write_cache(self.conn)
         batch = _Batch(
-            self.conn, write_cache(self.conn, "stock_tails"), write_cache(self.conn, "cost_tails")
+            self.conn, cache.setdefault("stock_tails", {}), cache.setdefault("cost_tails", {})
         )
         quarantine = Quarantine(self.conn)
         events = sorted(events, key=_fold_order)

@@ -27,10 +27,6 @@ DEFAULT_MAX_SKEW_MS = 10 * 60 * 1000
 _INSERT_EVENTS = "INSERT INTO events(origin, seq, hlc, kind, raw, hash) VALUES (?, ?, ?, ?, ?, ?)"
 
 
-def _by_seq(event: Event) -> int:
-    return event.seq
-
-
 #: Per origin: the head before, and the events that just joined its verified prefix.
 Advanced = dict[str, tuple[int, list[Event]]]
 
@@ -314,31 +310,10 @@ class EventLog:
         return self._verified(origin, after_seq, upto)
 
     def verified_events(self, origin: str, after_seq: int, upto: int) -> list[Event]:
-        """`origin`'s verified events after `after_seq` up to `upto`, decoded, in seq order.
-
-        The projector reads every event through here, so batches are decoded straight from
-        their payload without building rows first."""
-        if upto <= after_seq:
-            return []
+        """`origin`'s verified events after `after_seq` up to `upto`, decoded, in seq order:
+        what the projector folds, batches decoded straight from their payload."""
         decode = codec.decode_verified
-        found = [
-            (seq, decode(raw))
-            for seq, raw in self.conn.execute(
-                "SELECT seq, raw FROM events WHERE origin = ? AND seq > ? AND seq <= ? "
-                "ORDER BY seq",
-                (origin, after_seq, upto),
-            )
-        ]
-        batched: list[Event] = []
-        for first, payload in self._batches_within(origin, after_seq, upto):
-            raws = codec.decode_batch(payload)
-            lo, hi = max(after_seq + 1, first) - first, min(upto, first + len(raws) - 1) - first
-            batched += [decode(raw) for raw in raws[lo : hi + 1]]
-        if not found:
-            return batched
-        events = [event for _, event in found] + batched
-        events.sort(key=_by_seq)
-        return events
+        return [decode(raw) for _, raw in self._verified(origin, after_seq, upto)]
 
     def event(self, origin: str, seq: int) -> Event | None:
         found = self._verified(origin, seq - 1, seq)

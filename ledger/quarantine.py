@@ -74,9 +74,6 @@ class Quarantine:
     def held_origins(self) -> list[str]:
         return [o for (o,) in self.conn.execute("SELECT DISTINCT origin FROM held")]
 
-    def is_holding(self, origin: str) -> bool:
-        return bool(self.conn.execute("SELECT 1 FROM held WHERE origin = ?", (origin,)).fetchone())
-
     def held(self) -> list[dict]:
         cur = self.conn.execute("SELECT origin, seq, reason, since_ms FROM held ORDER BY 1, 2")
         return [{"origin": o, "seq": s, "reason": r, "since_ms": t} for o, s, r, t in cur]

@@ -11,6 +11,7 @@ import sqlite3
 
 import msgspec
 
+from ledger.quarantine import Quarantine
 from protocol import documents, fold
 from protocol.allocation import LotLevel
 from protocol.documents import DocMovement, DocumentStatus
@@ -256,7 +257,5 @@ class ReadModel:
                 "SELECT sku, lot, expiry FROM lots WHERE expiry IS NOT NULL"
             )
         }
-        snap.ignored = {
-            (o, s): r for o, s, r in self.conn.execute("SELECT origin, seq, reason FROM ignored")
-        }
+        snap.ignored = Quarantine(self.conn).ignored()
         return snap

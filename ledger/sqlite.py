@@ -145,7 +145,7 @@ def require_durable(conn: sqlite3.Connection) -> None:
         raise RuntimeError("log writes need a durable unit of work (durable=True)")
 
 
-def write_cache(conn: sqlite3.Connection, name: str) -> dict:
+def write_cache(conn: sqlite3.Connection) -> dict[str, Any]:
     """A dict that lives with `conn` and is emptied whenever one of its units rolls back or
     another connection has committed since it was last asked for (`PRAGMA data_version`):
     what it remembers of the database is never stale. A plain connection gets a fresh one."""
@@ -155,7 +155,7 @@ def write_cache(conn: sqlite3.Connection, name: str) -> dict:
     if conn.write_cache.get("data_version") != version:
         conn.write_cache.clear()
         conn.write_cache["data_version"] = version
-    return conn.write_cache.setdefault(name, {})
+    return conn.write_cache
 
 
 def tune_for_bulk(conn: sqlite3.Connection) -> None:

@@ -111,7 +111,7 @@ def test_negative_stock_is_allowed_and_alerted(make_store):
     node = make_store("S01")
     node.append([sell(2000)], "u", 1)
     assert node.read.stock(sku="A1")[0].qty == -2000
-    alerts = node.conn.execute("SELECT kind, location, qty FROM alerts").fetchall()
+    alerts = [(a.kind, a.location, a.qty) for a in node.read.alerts()]
     assert alerts == [("negative_stock", "S01", -2000)]
 
 

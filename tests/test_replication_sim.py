@@ -73,6 +73,7 @@ from replication.transport import (
     TransportTimeout,
     WrongLastSequence,
 )
+from tests.test_merge_properties import comparable
 
 T = TypeVar("T")
 
@@ -243,21 +244,6 @@ def operation(rng: random.Random, seq: int) -> list[Body]:
         ),
         Movement(sku=sku, qty=qty, src=NODE, dst=CUSTOMER, doc=doc, unit_price=price),
     ]
-
-
-def comparable(snap) -> tuple:
-    """As tests/test_merge_properties.py compares snapshots."""
-    return (
-        snap.nonzero_stock(),
-        snap.cost,
-        snap.cogs,
-        snap.variances,
-        snap.registers,
-        snap.ignored,
-        snap.levels_after,
-        snap.costs_after,
-        snap.lot_expiry,
-    )
 
 
 # ---- one schedule --------------------------------------------------------------------------
