@@ -1,13 +1,14 @@
-"""The node's side of replication: its log to the hub, the hub's logs to it.
+"""The node's side of replication: its log to the hub, the hub's logs and its siblings'
+(the other nodes of its location) to it.
 
 This is the orchestration (connections, rounds, the status the counter shows); the
 pieces it uses, over `replication.transport`, are replication's: the publisher, the pull
-of hub logs, the watermark read.
+of hub and sibling logs, the watermark read.
 
 `sync_once` is the `kucun node sync --once` round: connect (bounded), publish the backlog,
-apply hub events, wait briefly for the hub's watermark, close. `SyncWorker` is the same on
-one long-lived connection for the counter UI: it connects in the background, so selling
-never waits for the network, and reconnects forever.
+apply hub and sibling events, wait briefly for the hub's watermark, close. `SyncWorker` is
+the same on one long-lived connection for the counter UI: it connects in the background, so
+selling never waits for the network, and reconnects forever.
 
 An event is *safe* only when the hub's watermark (the highest contiguous seq it has
 ingested for this origin) covers it; a JetStream ack only means the stream has it.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
 import nats
@@ -33,8 +34,15 @@ from protocol.hlc import physical_ms
 from replication.clock import wall_ms
 from replication.nats_transport import NatsTransport
 from replication.publisher import CONNECTION_ERRORS, Publisher
-from replication.pull import apply_hub_logs, open_hub_consumer, read_watermark, record_safe
-from replication.transport import StreamMissing, Transport, TransportTimeout
+from replication.pull import (
+    apply_hub_logs,
+    apply_sibling_logs,
+    open_hub_consumer,
+    open_sibling_consumer,
+    read_watermark,
+    record_safe,
+)
+from replication.transport import PullConsumer, StreamMissing, Transport, TransportTimeout
 
 log = logging.getLogger("kucun.node.sync")
 
@@ -53,7 +61,10 @@ class NotConfirmed(NodeError):
 class SyncSummary:
     node: str
     sent_events: int = 0
+    #: events applied from others' logs: the hub's and the siblings'
     pulled_events: int = 0
+    #: of which from the other nodes of this location
+    sibling_events: int = 0
     head_seq: int = 0
     published_seq: int = 0
     safe_seq: int = 0
@@ -133,19 +144,29 @@ async def connect_forever(
     )
 
 
-async def pull(node: Node, transport: Transport) -> int:
-    """Apply hub events through this node's durable consumer until none are waiting."""
+async def _opened(
+    node: Node, name: str, opening: Awaitable[PullConsumer | None]
+) -> PullConsumer | None:
+    """Open one of the node's consumers; a clear error when the hub has not made it."""
     try:
-        consumer = await open_hub_consumer(transport, node.config.node, node.config.location)
+        return await opening
     except TransportTimeout:
         if not node.config.nkey_seed:
             raise
         # With credentials a node may not create consumers: NATS refuses the request.
         raise HubUnreachable(
-            f"the hub has not created consumer {subjects.node_consumer(node.config.node)} yet: "
+            f"the hub has not created consumer {name} yet: "
             "check that this node is registered (kucun hub add-node), NATS reloaded and "
             "`kucun hub serve` running"
         ) from None
+
+
+async def pull(node: Node, transport: Transport) -> int:
+    """Apply hub events through this node's durable consumer until none are waiting."""
+    node_id, location = node.config.node, node.config.location
+    consumer = await _opened(
+        node, subjects.node_consumer(node_id), open_hub_consumer(transport, node_id, location)
+    )
     if consumer is None:
         return 0
     try:
@@ -154,16 +175,36 @@ async def pull(node: Node, transport: Transport) -> int:
         await consumer.close()
 
 
+async def pull_siblings(node: Node, transport: Transport) -> int:
+    """Apply the other nodes' logs of this location through the node's sibling consumer,
+    so every till of a store shows the store's stock, not only its own movements."""
+    node_id, location = node.config.node, node.config.location
+    consumer = await _opened(
+        node,
+        subjects.sibling_consumer(node_id),
+        open_sibling_consumer(transport, node_id, location),
+    )
+    if consumer is None:
+        return 0
+    try:
+        return await apply_sibling_logs(node.store, consumer)
+    finally:
+        await consumer.close()
+
+
 def _record_safe(node: Node, state: OutboxState, safe: int | None) -> None:
     record_safe(node.store, node.config.node, state, safe)
 
 
-def summary_of(node: Node, state: OutboxState, sent: int = 0, pulled: int = 0) -> SyncSummary:
+def summary_of(
+    node: Node, state: OutboxState, sent: int = 0, pulled: int = 0, siblings: int = 0
+) -> SyncSummary:
     head = node.store.log.head_seq(node.config.node)
     return SyncSummary(
         node=node.config.node,
         sent_events=sent,
         pulled_events=pulled,
+        sibling_events=siblings,
         head_seq=head,
         published_seq=state.published_seq,
         safe_seq=state.safe_seq,
@@ -182,8 +223,9 @@ async def sync_round(
             "the hub has not created its streams yet: start `kucun hub serve` once, then sync again"
         ) from None
     pulled = await pull(node, transport)
+    siblings = await pull_siblings(node, transport)
     _record_safe(node, publisher.state, await read_watermark(transport, node.config.node))
-    return summary_of(node, publisher.state, sent, pulled)
+    return summary_of(node, publisher.state, sent, pulled + siblings, siblings)
 
 
 async def sync_once(
@@ -196,13 +238,21 @@ async def sync_once(
     nc = await connect_once(url or node.config.nats, timeout, node.config.nats_auth())
     try:
         transport = NatsTransport(nc.jetstream())
-        publisher = Publisher(node.store, transport, node.config.node)
+        publisher = Publisher(
+            node.store, transport, node.config.node, location=node.config.location
+        )
         summary = await sync_round(node, transport, publisher, progress)
         deadline = asyncio.get_running_loop().time() + confirm_timeout
         while summary.unconfirmed and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.1)
             _record_safe(node, publisher.state, await read_watermark(transport, node.config.node))
-            summary = summary_of(node, publisher.state, summary.sent_events, summary.pulled_events)
+            summary = summary_of(
+                node,
+                publisher.state,
+                summary.sent_events,
+                summary.pulled_events,
+                summary.sibling_events,
+            )
         return summary
     except CONNECTION_ERRORS as exc:
         raise HubUnreachable(
@@ -268,7 +318,9 @@ class SyncWorker:
 
     async def _rounds(self, nc: NatsClient) -> None:
         transport = NatsTransport(nc.jetstream())
-        publisher = Publisher(self.node.store, transport, self.node.config.node)
+        publisher = Publisher(
+            self.node.store, transport, self.node.config.node, location=self.node.config.location
+        )
         reconnects = nc.stats["reconnects"]
         while True:
             if nc.stats["reconnects"] != reconnects:  # the stream may have moved on

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from protocol.events import HUB_ORIGIN, is_hub_origin
 
-#: Node -> hub: each origin publishes its own log on kucun.ev.<origin>.
+#: Node -> hub and to the other nodes of its location: each node publishes its own log on
+#: kucun.ev.<location>.<node>, so one filter (kucun.ev.<location>.*) gives a till its
+#: siblings' logs. Messages from before the location was in the subject are on
+#: kucun.ev.<node>; the hub still reads them.
 EVENTS_STREAM = "KUCUN_EVENTS"
 EVENTS_SUBJECTS = "kucun.ev.>"
 EVENTS_PREFIX = "kucun.ev."
@@ -31,22 +34,29 @@ DUPLICATE_WINDOW_S = 6 * 3600
 MAX_BATCH_BYTES = 512 * 1024
 
 
-def events_subject(origin: str) -> str:
-    return f"{EVENTS_PREFIX}{origin}"
+def events_subject(node: str, location: str | None = None) -> str:
+    """Where `node` publishes its log. The location defaults to the node id, as `node
+    init` and `hub add-node` default it: a store with one till."""
+    return f"{EVENTS_PREFIX}{location or node}.{node}"
+
+
+def location_events_filter(location: str) -> str:
+    """Every node's log at `location` (one token per node id: ids hold no dots)."""
+    return f"{EVENTS_PREFIX}{location}.*"
 
 
 def hub_to_subject(location: str) -> str:
     return f"{HUB_TO_PREFIX}{location}"
 
 
-def publish_target(origin: str) -> tuple[str, str]:
-    """(stream, subject) a log is published on: nodes to the events stream, the hub's own
-    logs to the hub stream."""
+def publish_target(origin: str, location: str | None = None) -> tuple[str, str]:
+    """(stream, subject) a log is published on: nodes to the events stream under their
+    location (default: the node id), the hub's own logs to the hub stream."""
     if origin == HUB_ORIGIN:
         return HUB_STREAM, HUB_ALL_SUBJECT
     if is_hub_origin(origin):
         return HUB_STREAM, hub_to_subject(origin[len(HUB_ORIGIN) + 1 :])
-    return EVENTS_STREAM, events_subject(origin)
+    return EVENTS_STREAM, events_subject(origin, location)
 
 
 def node_filter_subjects(location: str) -> list[str]:
@@ -59,10 +69,14 @@ def watermark_subject(origin: str) -> str:
 
 
 def origin_of_subject(subject: str) -> str | None:
+    """The node whose log an events subject carries: the last token of
+    kucun.ev.<location>.<node>, or of the older kucun.ev.<node>; None for anything else."""
     if not subject.startswith(EVENTS_PREFIX):
         return None
-    origin = subject[len(EVENTS_PREFIX) :]
-    return origin if origin and "." not in origin else None
+    tokens = subject[len(EVENTS_PREFIX) :].split(".")
+    if len(tokens) > 2 or not all(tokens):
+        return None
+    return tokens[-1]
 
 
 def batch_msg_id(origin: str, first_seq: int, last_seq: int) -> str:
@@ -82,6 +96,12 @@ def node_consumer(node: str) -> str:
     return f"node-{node}"
 
 
+def sibling_consumer(node: str) -> str:
+    """Each node's durable consumer on the events stream, filtered to its location: the
+    other tills of its store (and its own log, which it skips)."""
+    return f"sib-{node}"
+
+
 def node_inbox_prefix(node: str) -> str:
     """Each node gets replies on its own inbox prefix, so it may subscribe to nothing else."""
     return f"_INBOX_{node}"
@@ -89,17 +109,23 @@ def node_inbox_prefix(node: str) -> str:
 
 def node_permissions(node: str, location: str) -> dict[str, dict[str, list[str]]]:
     """The NATS permissions of one node's credentials: publish its own log, reconcile with
-    its own last message, read its own watermark and its own consumer; nothing of others."""
-    consumer = node_consumer(node)
+    its own last message, read its own watermark, the hub's logs through its own consumer
+    and its location's logs through its own sibling consumer (whose filter the hub set, so
+    the node cannot widen it); nothing of other nodes or stores."""
+    own = events_subject(node, location)
+    consumer, siblings = node_consumer(node), sibling_consumer(node)
     return {
         "publish": {
             "allow": [
-                events_subject(node),
-                f"$JS.API.DIRECT.GET.{EVENTS_STREAM}.{events_subject(node)}",
+                own,
+                f"$JS.API.DIRECT.GET.{EVENTS_STREAM}.{own}",
                 f"$JS.API.DIRECT.GET.{WATERMARK_STREAM}.{watermark_subject(node)}",
                 f"$JS.API.CONSUMER.INFO.{HUB_STREAM}.{consumer}",
                 f"$JS.API.CONSUMER.MSG.NEXT.{HUB_STREAM}.{consumer}",
                 f"$JS.ACK.{HUB_STREAM}.{consumer}.>",
+                f"$JS.API.CONSUMER.INFO.{EVENTS_STREAM}.{siblings}",
+                f"$JS.API.CONSUMER.MSG.NEXT.{EVENTS_STREAM}.{siblings}",
+                f"$JS.ACK.{EVENTS_STREAM}.{siblings}.>",
             ]
         },
         "subscribe": {"allow": [f"{node_inbox_prefix(node)}.>"]},

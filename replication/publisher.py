@@ -66,11 +66,13 @@ class Publisher:
         publish_timeout: float = 10.0,
         max_batch_bytes: int = subjects.MAX_BATCH_BYTES,
         clock: Clock = SYSTEM_CLOCK,
+        location: str | None = None,
     ):
         self.replica = replica
         self.transport = transport
         self.origin = origin
-        self.stream, self.subject = subjects.publish_target(origin)
+        # a node's subject names its location: its siblings read it there
+        self.stream, self.subject = subjects.publish_target(origin, location)
         self.timeout = publish_timeout
         self.max_batch_bytes = max_batch_bytes
         self.clock = clock

@@ -1,5 +1,6 @@
-"""A node's side of the hub's logs: applying them through its durable consumer, and
-reading what the hub has confirmed of the node's own log (its watermark).
+"""A node's side of others' logs: applying the hub's and its siblings' (the other nodes of
+its location) through its two durable consumers, and reading what the hub has confirmed of
+the node's own log (its watermark).
 
 An event is *safe* only when the hub's watermark (the highest contiguous seq it has
 stored for this origin) covers it; a stream ack only means the stream has it.
@@ -8,13 +9,22 @@ stored for this origin) covers it; a stream ack only means the stream has it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from ledger.outbox import Outbox, OutboxState
 from ledger.replica import Replica
 from protocol import codec, subjects
+from protocol.events import Event, is_hub_origin
 from replication.clock import SYSTEM_CLOCK, Clock
-from replication.setup import node_consumer
-from replication.transport import Consuming, KeyValue, PullConsumer, StreamMissing
+from replication.setup import node_consumer, sibling_consumer
+from replication.transport import (
+    ConsumerSpec,
+    Consuming,
+    KeyValue,
+    Message,
+    PullConsumer,
+    StreamMissing,
+)
 
 log = logging.getLogger("kucun.replication.pull")
 
@@ -23,17 +33,28 @@ PULL_BATCH = 64
 PULL_TIMEOUT_S = 0.5
 
 
-async def open_hub_consumer(transport: Consuming, node: str, location: str) -> PullConsumer | None:
-    """The node's consumer on the hub stream, created if missing and allowed; None while
-    the hub stream does not exist. A refused creation (a node with credentials whose
-    consumer the hub has not made yet) surfaces as the broker's timeout."""
-    spec = node_consumer(node, location)
+async def open_consumer(transport: Consuming, spec: ConsumerSpec) -> PullConsumer | None:
+    """A node's consumer, created if missing and allowed; None while its stream does not
+    exist. A refused creation (a node with credentials whose consumer the hub has not
+    made yet) surfaces as the broker's timeout."""
     try:
         await transport.ensure_consumer(spec)
     except StreamMissing:
-        log.warning("hub stream %s not found; nothing to pull yet", spec.stream)
+        log.warning("stream %s not found; nothing to pull yet", spec.stream)
         return None
     return await transport.pull_consumer(spec)
+
+
+async def open_hub_consumer(transport: Consuming, node: str, location: str) -> PullConsumer | None:
+    """The node's consumer on the hub stream (see `open_consumer`)."""
+    return await open_consumer(transport, node_consumer(node, location))
+
+
+async def open_sibling_consumer(
+    transport: Consuming, node: str, location: str
+) -> PullConsumer | None:
+    """The node's consumer on its location's logs in the events stream."""
+    return await open_consumer(transport, sibling_consumer(node, location))
 
 
 async def apply_hub_logs(
@@ -63,6 +84,57 @@ async def apply_hub_logs(
         for msg in msgs:
             await msg.ack()
         applied += result.applied
+
+
+async def apply_sibling_logs(
+    replica: Replica,
+    consumer: PullConsumer,
+    clock: Clock = SYSTEM_CLOCK,
+    batch: int = PULL_BATCH,
+    timeout: float = PULL_TIMEOUT_S,
+) -> int:
+    """Apply the other nodes' logs of this location, like `apply_hub_logs`: one unit of
+    work per fetch (chain-verified, idempotent, folded), acknowledged after it commits.
+
+    The node's own log comes back too and is skipped: only the node writes its log. A
+    message whose events do not decode or are not the subject's node's (the hub's rule) is
+    kept in `rejected` and acknowledged; the loop goes on. Returns events applied."""
+    applied = 0
+    while True:
+        msgs = await consumer.fetch(batch, timeout)
+        if not msgs:
+            return applied
+        now = clock.wall_ms()
+        with replica.work():
+            pairs: list[tuple[bytes, Event]] = []
+            for msg in msgs:
+                origin = subjects.origin_of_subject(msg.subject)
+                if origin == replica.origin:
+                    continue
+                try:
+                    pairs.extend(_sibling_events(origin, msg))
+                except codec.BadEvent as exc:
+                    log.error("rejected sibling message on %s: %s", msg.subject, exc)
+                    replica.quarantine.reject(origin, None, str(exc), msg.data, now)
+            result = replica.ingest_decoded(pairs, now)
+        for problem in result.rejected:
+            log.error("sibling event rejected: %s", problem)
+        for msg in msgs:
+            await msg.ack()
+        applied += result.applied
+
+
+def _sibling_events(origin: str | None, msg: Message) -> Sequence[tuple[bytes, Event]]:
+    """A sibling message's events, all of its subject's node; BadEvent otherwise."""
+    if origin is None or is_hub_origin(origin):
+        raise codec.BadEvent(f"{msg.subject!r} is not a node's log")
+    out = []
+    for raw in codec.decode_batch(msg.data):
+        event = codec.decode(raw)
+        if event.origin != origin:
+            raise codec.BadEvent(f"event from {event.origin!r} arrived on {msg.subject!r}")
+        out.append((raw, event))
+    return out
 
 
 async def read_watermark(kv: KeyValue, origin: str) -> int | None:

@@ -1,8 +1,9 @@
 """Streams, consumers and the watermark bucket: what both sides must agree on, created
 where missing (every call here is idempotent).
 
-The hub creates everything; a node creates only its own consumer, and only where NATS has
-no auth (with credentials it may read its consumer but not create one).
+The hub creates everything; a node creates only its own consumers, and only where NATS has
+no auth (with credentials it may read its consumers but not create them: a consumer's
+filter is what limits the node to its own store).
 """
 
 from __future__ import annotations
@@ -49,6 +50,23 @@ def node_consumer(node: str, location: str) -> ConsumerSpec:
     )
 
 
+def sibling_consumer(node: str, location: str) -> ConsumerSpec:
+    """A node's durable consumer on the events stream: every log of its location, so the
+    tills of one store fold each other's movements. It delivers the node's own log too,
+    which the node skips."""
+    return ConsumerSpec(
+        stream=subjects.EVENTS_STREAM,
+        durable=subjects.sibling_consumer(node),
+        filter_subjects=(subjects.location_events_filter(location),),
+        ack_wait_s=NODE_ACK_WAIT_S,
+    )
+
+
+def node_consumers(node: str, location: str) -> tuple[ConsumerSpec, ConsumerSpec]:
+    """Both consumers a node reads through: the hub's logs, its siblings' logs."""
+    return node_consumer(node, location), sibling_consumer(node, location)
+
+
 async def ensure_streams(setup: Setup) -> None:
     """Create the event and hub streams and the watermark bucket if missing."""
     for spec in (EVENTS_STREAM, HUB_STREAM):
@@ -59,12 +77,14 @@ async def ensure_streams(setup: Setup) -> None:
 async def ensure_node_consumers(
     setup: Setup, registered: Registered, skip: set[str] | frozenset[str] = frozenset()
 ) -> set[str]:
-    """Create each registered node's durable consumer. Nodes in `skip` are known to have
-    theirs; returns the nodes that now have one."""
+    """Create each registered node's durable consumers (hub logs, sibling logs). Nodes in
+    `skip` are known to have theirs; returns the nodes that now have both."""
     done: set[str] = set()
     for node, location in registered():
-        if node not in skip and await setup.ensure_consumer(node_consumer(node, location)):
-            log.info("created consumer %s for node %s", subjects.node_consumer(node), node)
+        if node not in skip:
+            for spec in node_consumers(node, location):
+                if await setup.ensure_consumer(spec):
+                    log.info("created consumer %s for node %s", spec.durable, node)
         done.add(node)
     return done
 
