@@ -15,9 +15,13 @@ from ledger.quarantine import Quarantine
 from protocol import documents, fold
 from protocol.allocation import LotLevel
 from protocol.documents import DocMovement, DocumentStatus
-from protocol.events import Document
+from protocol.events import Document, is_hub_origin
+from protocol.tenders import TENDER_ENTITY
+from protocol.units import format_qty
 
 _document_decoder = msgspec.msgpack.Decoder(Document)
+#: how the key of a header's `scanned_lot` field is encoded: a cheap filter before decoding
+_SCANNED_LOT_KEY = msgspec.msgpack.encode("scanned_lot")
 _lines_decoder = msgspec.msgpack.Decoder(list[tuple[str, int, str, str | None, int, str, str]])
 
 
@@ -129,7 +133,7 @@ class ReadModel:
             for row in self.conn.execute(
                 "SELECT kind, location, sku, lot, qty, origin, seq, message FROM alerts ORDER BY id"
             )
-        ]
+        ] + self.lot_mismatches()
 
     # ---- documents ---------------------------------------------------------------------------
 
@@ -259,3 +263,48 @@ class ReadModel:
         }
         snap.ignored = Quarantine(self.conn).ignored()
         return snap
+
+    # ---- the counter: scanned lots and tenders -------------------------------------------------
+
+    def lot_mismatches(self) -> list[Alert]:
+        """`lot_mismatch` alerts: sales whose scanned lot was not held in the quantity sold.
+        Derived from the folded sale headers (their `scanned_lot`), so every replica lists
+        the same; `qty` is what the sale took, `message` the lots it was drawn from."""
+        found: list[Alert] = []
+        for doc, origin, seq, body in self.conn.execute(
+            "SELECT doc, origin, seq, body FROM documents WHERE type = 'sale' "
+            "AND instr(body, ?) > 0 ORDER BY hlc, origin, seq",
+            (_SCANNED_LOT_KEY,),
+        ):
+            header = _document_decoder.decode(body)
+            if header.scanned_lot is None:
+                continue
+            sold = [m for m in self.document_movements(doc) if m.src == header.location]
+            drawn = ", ".join(f"{m.lot or 'no lot'} {format_qty(m.qty)}" for m in sold)
+            found.append(
+                Alert(
+                    "lot_mismatch",
+                    header.location,
+                    sold[0].sku if sold else None,
+                    header.scanned_lot,
+                    sum(m.qty for m in sold),
+                    origin,
+                    seq,
+                    f"sale {doc} scanned lot {header.scanned_lot}, which {header.location} "
+                    f"did not hold in that quantity; sold from {drawn or 'nothing yet'}",
+                )
+            )
+        return found
+
+    def tender_methods(self) -> list[str]:
+        """Tender methods head office configured (`Upsert(entity="tender")` from a hub
+        origin) and has not disabled (`enabled: false`); see protocol.tenders."""
+        methods: dict[str, bool] = {}
+        for key, field, value, origin in self.conn.execute(
+            "SELECT key, field, value, origin FROM registers WHERE entity = ?", (TENDER_ENTITY,)
+        ):
+            ok = methods.get(key, True) and is_hub_origin(origin)
+            if field == "enabled":
+                ok = ok and json.loads(value) is not False
+            methods[key] = ok
+        return sorted(key for key, ok in methods.items() if ok)

@@ -11,6 +11,7 @@ from devices import PROTOCOL_NAMES
 from node import cli_logistics
 from node.errors import NodeError
 from node.service import Node
+from protocol import tenders
 from protocol.events import document_header
 from protocol.units import format_money, format_qty
 
@@ -95,7 +96,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("sku", metavar="SKU", help=SKU_HELP)
     p.add_argument("qty", metavar="QTY", help='quantity, e.g. "2" or "0.350"')
     p.add_argument("--price", help="unit price, default the product's price")
-    p.add_argument("--tender", default="cash", help="payment method (default cash)")
+    p.add_argument(
+        "--tender",
+        action="append",
+        metavar="METHOD[:AMOUNT]",
+        help=f"how the customer pays: {', '.join(tenders.BUILT_IN)}, or a method head "
+        "office configured; repeat to split, e.g. --tender card:5.00 --tender cash (one "
+        "tender may leave out its amount and pays the rest; only cash gives change). "
+        "Default: cash for the whole total",
+    )
     p.set_defaults(func=cmd_sell)
 
     p = sub.add_parser(
@@ -219,10 +228,18 @@ def cmd_receive(args) -> int:
 
 def cmd_sell(args) -> int:
     node = _open(args)
-    events = node.sell(args.sku, args.qty, args.price, args.tender)
+    given = ["cash"] if args.tender is None else args.tender
+    events = node.sell(args.sku, args.qty, args.price, given)
     header = document_header(events)
     total = sum(t.amount for t in header.tenders)
-    print(f"sold {args.qty} {args.sku}, total {format_money(total)} (document {header.doc})")
+    paid = ", ".join(f"{t.method} {format_money(t.amount)}" for t in header.tenders)
+    print(
+        f"sold {args.qty} {args.sku}, total {format_money(total)}, paid {paid} "
+        f"(document {header.doc})"
+    )
+    change = tenders.change(given, total)
+    if change:
+        print(f"change {format_money(change)}")
     return 0
 
 

@@ -2,14 +2,15 @@
 
 A line is a code, optionally followed by a quantity ("A1 2", "6901234567892", "APPLE 0.350").
 The code may be a SKU, a barcode stored on the product, a GTIN in any length, a GS1 element
-string (lot and expiry are kept), or a label-scale code with the weight or price printed in
-it. A product sold by weight with no weight in the code or the line is weighed on the scale.
-The sale is committed before the outcome exists; the UI only shows it.
+string (its lot is sold from when the store holds it, its expiry kept), or a label-scale code
+with the weight or price printed in it. A product sold by weight with no weight in the code
+or the line is weighed on the scale. The sale is committed before the outcome exists; the
+UI only shows it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -40,6 +41,8 @@ class Identified:
     qty_milli: int | None = None
     label_total: int | None = None
     lot: str | None = None
+    #: the code's expiry (GS1 AI 17, else best-before AI 15) as an ISO date
+    expiry: str | None = None
 
 
 def identify(node: Node, code: str) -> Identified:
@@ -73,7 +76,10 @@ def identify(node: Node, code: str) -> Identified:
         label_total = int((result.price * 100).to_integral_value(ROUND_HALF_UP))
         if qty is None and found.price:
             qty = int((Decimal(label_total) * 1000 / found.price).to_integral_value(ROUND_HALF_UP))
-    return Identified(found, qty, label_total, result.lot)
+    dated = result.expiry or result.best_before
+    return Identified(
+        found, qty, label_total, result.lot, dated.isoformat() if dated is not None else None
+    )
 
 
 def needs_weight(node: Node, line: str) -> bool:
@@ -96,7 +102,10 @@ def weight_from_scale(reading) -> int:
     return reading.to_milli("kg", rounding=ROUND_HALF_UP)
 
 
-def sell_line(node: Node, line: str, weigh: Weigh | None = None) -> SaleOutcome:
+def sell_line(
+    node: Node, line: str, weigh: Weigh | None = None, tender: str | Sequence[str] = "cash"
+) -> SaleOutcome:
+    """Sell what `line` names, paid with `tender` (see `Node.sell`)."""
     parts = line.split()
     if not parts:
         raise NodeError("nothing scanned: scan a code or type a SKU")
@@ -117,7 +126,14 @@ def sell_line(node: Node, line: str, weigh: Weigh | None = None) -> SaleOutcome:
         qty = format_qty(weigh())
     else:
         qty = "1"
-    events = node.sell(product.sku, qty, lot=found.lot, label_total=found.label_total)
+    events = node.sell(
+        product.sku,
+        qty,
+        tender=tender,
+        lot=found.lot,
+        expiry=found.expiry,
+        label_total=found.label_total,
+    )
     header = document_header(events)
     sold = sum(e.body.qty for e in events[1:] if isinstance(e.body, Movement))
     total = sum(t.amount for t in header.tenders)

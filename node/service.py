@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,7 +20,7 @@ from ledger.replica import Replica
 from ledger.sqlite import connect, migrate, transaction
 from node.errors import NodeError, NotInitialised, UnknownProduct
 from protocol import units
-from protocol.allocation import fefo
+from protocol.allocation import fefo, from_scanned_lot
 from protocol.events import (
     CUSTOMER,
     SUPPLIER,
@@ -34,6 +34,7 @@ from protocol.events import (
     valid_replica_id,
 )
 from protocol.subjects import node_inbox_prefix
+from protocol.tenders import TenderError, allowed_methods, settle
 from replication.clock import wall_ms
 
 UNITS = ("pcs", "kg")
@@ -177,13 +178,7 @@ class Node:
         product = self.product(sku)
         milli = self._quantity(qty, product, allow_zero=False)
         unit_cost = self._money(cost, "cost") if cost is not None else None
-        if expiry is not None:
-            try:
-                date.fromisoformat(expiry)
-            except ValueError:
-                raise NodeError(
-                    f"expiry {expiry!r} is not a date; write it as 2027-01-31"
-                ) from None
+        expiry = self._expiry(expiry)
         here = self.config.location
         return self.post(
             lambda doc: [
@@ -206,13 +201,20 @@ class Node:
         sku: str,
         qty: str,
         price: str | None = None,
-        tender: str = "cash",
+        tender: str | Sequence[str] = "cash",
         *,
         lot: str | None = None,
+        expiry: str | None = None,
         label_total: int | None = None,
     ) -> list[Event]:
-        """Sell from this location; `lot` when the code named one (else first-expiry-first-
-        out), `label_total` in fen when a price-embedded label fixed what the customer pays."""
+        """Sell from this location.
+
+        `tender` is one tender or several (`cash`, `card:5.00`; see protocol.tenders): they
+        must cover the total. `lot` and `expiry` when the code named them: the sale draws
+        from that lot if it is held in the quantity sold, else what it holds and the rest
+        first-expiry-first-out, and the header records the scanned lot (a `lot_mismatch`
+        alert). `label_total` in fen when a price-embedded label fixed what the customer
+        pays."""
         product = self.product(sku)
         milli = self._quantity(qty, product, allow_zero=False)
         if price is not None:
@@ -221,18 +223,28 @@ class Node:
             unit_price = product.price
         else:
             raise NodeError(f"{sku} has no price yet: give one with --price 12.80")
+        if label_total is not None and label_total < 0:
+            raise NodeError(f"the label's price {label_total} must not be negative")
         total = units.line_total(milli, unit_price) if label_total is None else label_total
+        tenders = self._tenders([tender] if isinstance(tender, str) else tender, total)
+        lot = lot.strip() if lot and lot.strip() else None
+        expiry = self._expiry(expiry) if lot is not None else None
         here = self.config.location
 
         def lines(doc: str) -> list[Body]:
             # inside the transaction: the lots are read and drawn from atomically
-            parts = [(lot, milli)] if lot else fefo(self.read.lot_levels(here, sku), milli)
+            levels = self.read.lot_levels(here, sku)
+            if lot is None:
+                parts, mismatch = fefo(levels, milli), False
+            else:
+                parts, mismatch = from_scanned_lot(levels, lot, milli)
             return [
                 Document(
                     doc=doc,
                     type="sale",
                     location=here,
-                    tenders=[Tender(method=tender, amount=total)],
+                    tenders=tenders,
+                    scanned_lot=lot if mismatch else None,
                 ),
                 *(
                     Movement(
@@ -241,6 +253,7 @@ class Node:
                         src=here,
                         dst=CUSTOMER,
                         lot=part_lot,
+                        expiry=expiry if part_lot == lot else None,
                         doc=doc,
                         unit_price=unit_price,
                     )
@@ -249,6 +262,10 @@ class Node:
             ]
 
         return self.post(lines)
+
+    def tender_methods(self) -> tuple[str, ...]:
+        """The tender methods this counter accepts: built-in and head office's own."""
+        return allowed_methods(self.read.tender_methods())
 
     def count(self, sku: str, qty: str, lot: str | None = None) -> list[Event]:
         product = self.product(sku)
@@ -276,6 +293,22 @@ class Node:
     def _next_doc_id(self) -> str:
         """Documents are named after the seq of their header: unique across the chain."""
         return f"{self.config.node}-{self.store.log.head_seq(self.config.node) + 1}"
+
+    def _tenders(self, specs: Sequence[str], total: int) -> list[Tender]:
+        try:
+            return settle(specs, total, self.tender_methods())
+        except TenderError as exc:
+            raise NodeError(str(exc)) from None
+
+    @staticmethod
+    def _expiry(text: str | None) -> str | None:
+        if text is None:
+            return None
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise NodeError(f"expiry {text!r} is not a date; write it as 2027-01-31") from None
+        return text
 
     @staticmethod
     def _money(text: str, what: str) -> int:

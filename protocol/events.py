@@ -84,7 +84,7 @@ FieldValue = str | int | bool | None
 
 
 #: What master data an upsert changes.
-Entity = Literal["product", "price", "supplier", "store", "user"]
+Entity = Literal["product", "price", "supplier", "store", "user", "tender"]
 
 
 class Upsert(_Body, tag="upsert"):
@@ -132,6 +132,9 @@ class Document(_Body, tag="document"):
     shipped: list[DocLine] = []
     tenders: list[Tender] = []
     note: str | None = None
+    #: on a sale: the lot the scanned code named when this location did not hold it in the
+    #: quantity sold (the movements show the lots actually drawn from): a `lot_mismatch` alert
+    scanned_lot: str | None = None
 
 
 Body = Movement | Count | Upsert | Document

@@ -80,6 +80,10 @@ def test_receive_sell_count_and_stock_json(store):
         (["receive", "A1", "1", "--expiry", "31/01/2027"], "not a date"),
         (["count", "A1", "-2"], "zero or more"),
         (["product", "add", "B2", "--name", "B", "--price", "1.001"], "decimal places"),
+        (["sell", "A1", "1", "--tender", "bitcoin"], "use one of: cash, card, wechat, alipay"),
+        (["sell", "A1", "1", "--tender", ""], "no tender given: use one of: cash, card"),
+        (["sell", "A1", "2", "--tender", "card:1.00"], "do not cover the total 7.00"),
+        (["sell", "A1", "1", "--tender", "card:5", "--tender", "x"], "'x' is not accepted"),
     ],
 )
 @pytest.mark.slow
@@ -176,3 +180,22 @@ def test_every_command_has_help(command):
     with pytest.raises(SystemExit) as exit_info:
         main([*command, "--help"])
     assert exit_info.value.code == 0
+
+
+def test_sell_help_lists_the_tender_methods(capsys):
+    from kucun.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["node", "sell", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "cash, card, wechat, alipay, or a method head office configured" in help_text
+
+
+@pytest.mark.slow
+def test_sell_with_split_tenders_and_change(store):
+    out = kucun(
+        "node", "sell", "--db", store, "A1", "2", "--tender", "card:5", "--tender", "cash"
+    ).stdout
+    assert "total 7.00, paid card 5.00, cash 2.00" in out
+    out = kucun("node", "sell", "--db", store, "A1", "1", "--tender", "cash:10", check=True).stdout
+    assert "paid cash 3.50" in out and "change 6.50" in out
