@@ -226,6 +226,11 @@ class Node:
         if label_total is not None and label_total < 0:
             raise NodeError(f"the label's price {label_total} must not be negative")
         total = units.line_total(milli, unit_price) if label_total is None else label_total
+        if total > units.MAX_MONEY:
+            raise NodeError(
+                f"the total {units.format_money(total)} is more than one sale may record "
+                f"({units.format_money(units.MAX_MONEY)}): sell fewer at a time"
+            )
         tenders = self._tenders([tender] if isinstance(tender, str) else tender, total)
         lot = lot.strip() if lot and lot.strip() else None
         expiry = self._expiry(expiry) if lot is not None else None

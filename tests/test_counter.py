@@ -209,6 +209,13 @@ def test_bad_tenders_are_refused_with_the_allowed_list_and_write_nothing(node, t
     assert ledger_state(node) == before
 
 
+def test_a_total_beyond_what_a_sale_may_record_is_refused(node):
+    before = ledger_state(node)
+    with pytest.raises(NodeError, match="more than one sale may record"):
+        node.sell("COLA", "10000000", price="100000000")
+    assert ledger_state(node) == before
+
+
 def test_split_tenders_and_cash_change(node):
     split = document_header(node.sell("COLA", "2", tender=["card:2.50", "cash"]))
     assert split.tenders == [Tender(method="card", amount=250), Tender(method="cash", amount=350)]
