@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.replica import Replica
 from ledger.sqlite import connect
 from node.counter import identify, sell_line
 from node.errors import NodeError
 from node.service import Node
+from protocol.allocation import LotLevel, from_scanned_lot
 from protocol.events import Document, Tender, Upsert, document_header
 from replication.clock import wall_ms
 
@@ -263,3 +266,28 @@ def test_a_store_cannot_configure_a_tender_itself(node):
     )
     with pytest.raises(NodeError, match="not accepted here"):
         node.sell("COLA", "1", tender="bitcoin")
+
+
+@given(
+    held=st.lists(
+        st.tuples(
+            st.sampled_from(["L1", "L2", "L3", None]),
+            st.sampled_from(["2027-01-31", "2027-06-30", None]),
+            st.integers(-3000, 5000),
+        ),
+        max_size=4,
+        unique_by=lambda t: t[0],
+    ),
+    scanned=st.sampled_from(["L1", "L2", "LX"]),
+    wanted=st.integers(1, 20_000),
+)
+def test_a_scanned_lot_never_draws_a_lot_below_what_it_holds(held, scanned, wanted):
+    levels = [LotLevel(*h) for h in held]
+    parts, mismatch = from_scanned_lot(levels, scanned, wanted)
+    assert sum(q for _, q in parts) == wanted and all(q > 0 for _, q in parts)
+    have = {lv.lot: lv.qty for lv in levels}
+    for lot, qty in parts:
+        if lot is not None:
+            assert qty <= have.get(lot, 0)  # only lot-less stock may go negative
+    assert mismatch == (have.get(scanned, 0) < wanted)
+    assert (parts == [(scanned, wanted)]) == (not mismatch)
