@@ -1,5 +1,6 @@
 """The hub's own tables beside its replica: API tokens, routed transfers, when each origin
-was last ingested, and NATS identities (public keys only, and the hub's own seed)."""
+was last ingested, NATS identities (public keys only, and the hub's own seed), and the
+node ids a second ledger was found claiming."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ HUB_MIGRATIONS = [
         location TEXT,
         public_key TEXT NOT NULL,
         seed TEXT
+    )
+    """,
+    # a ledger that refused to sync because another writes its id says so (publisher.py)
+    """
+    CREATE TABLE identity_conflicts(
+        origin TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
     )
     """,
 ]
@@ -125,3 +134,22 @@ class HubTables:
             "SELECT name, location, public_key FROM nats_identities WHERE role = 'node' "
             "ORDER BY name"
         ).fetchall()
+
+    # ---- identity conflicts ----------------------------------------------------------------
+
+    def note_conflict(self, origin: str, reason: str, wall_ms: int) -> None:
+        """A ledger claiming `origin` refused to sync: another ledger writes that id."""
+        self.conn.execute(
+            "INSERT INTO identity_conflicts(origin, reason, at_ms) VALUES (?, ?, ?) "
+            "ON CONFLICT(origin) DO UPDATE SET reason = excluded.reason, at_ms = excluded.at_ms",
+            (origin, reason, wall_ms),
+        )
+
+    def conflicts(self) -> dict[str, tuple[str, int]]:
+        """Per origin, the latest conflict reported and when (wall ms)."""
+        return {
+            origin: (reason, at_ms)
+            for origin, reason, at_ms in self.conn.execute(
+                "SELECT origin, reason, at_ms FROM identity_conflicts"
+            )
+        }
