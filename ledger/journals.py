@@ -10,6 +10,13 @@ Rows that land after a key's last row, the common case, are folded in memory fro
 and appended; rows that arrive late are put at their places and only that key is re-folded
 from the earliest of them (a later count absorbs a stock shift as a changed variance; cost
 re-folds to the end of the key's journal). Everything a call adds is folded once per key.
+
+A count without a lot sets the product's total and is spread over its lots
+(`protocol.fold.whole_count`), so it writes a row per lot it changes (`part` 0, 1, …;
+`whole` = 1). Where the product has lots, such a count — or a late row before one — makes
+its (location, sku) re-fold as a whole from the earliest new row (`_refold_whole`); counts
+are rare, so this slower path costs little. Where it has none, the count is simply the
+lot-less bucket's count and takes the fast paths.
 """
 
 from __future__ import annotations
@@ -95,9 +102,14 @@ CostKey = tuple[str, str]  # location, sku
 _POS = "hlc, origin, seq"
 _BEFORE = "(hlc, origin, seq) < (?, ?, ?)"
 _FROM = "(hlc, origin, seq) >= (?, ?, ?)"
-_AT = "location = ? AND sku = ? AND hlc = ? AND origin = ? AND seq = ?"
-_NEWEST_FIRST = "ORDER BY hlc DESC, origin DESC, seq DESC LIMIT 1"
-_OLDEST_FIRST = "ORDER BY hlc, origin, seq"
+_AT = "location = ? AND sku = ? AND hlc = ? AND origin = ? AND seq = ? AND part = ?"
+_NEWEST_FIRST = "ORDER BY hlc DESC, origin DESC, seq DESC, part DESC LIMIT 1"
+_OLDEST_FIRST = "ORDER BY hlc, origin, seq, part"
+_COLUMNS = (
+    "location, sku, hlc, origin, seq, part, lot, delta, counted, variance, level_after, qty, "
+    "unit_cost, doc, cogs, qty_after, value_after, last_cost_after, whole"
+)
+_INSERT_ROWS = f"INSERT INTO journal({_COLUMNS}) VALUES ({', '.join('?' * 19)})"
 #: a tail not looked up yet (None means: the key has no journal rows)
 _UNKNOWN: object = object()
 
@@ -110,7 +122,7 @@ def _lot_rows(lot: str) -> str:
 class _Row:
     """One new journal row while it is folded: its stock fields, then its cost fields."""
 
-    __slots__ = ("at", "counted", "delta", "doc", "level", "lot", "unit_cost", "variance")
+    __slots__ = ("at", "counted", "delta", "doc", "level", "lot", "unit_cost", "variance", "whole")
 
     def __init__(
         self,
@@ -129,6 +141,8 @@ class _Row:
         self.level = 0
         self.unit_cost = unit_cost
         self.doc = doc
+        #: a count without a lot: the product's total (its lot is decided when folded)
+        self.whole = False
 
     @property
     def qty(self) -> int:
@@ -164,6 +178,9 @@ class _Batch:
         self.refold_from: dict[CostKey, Position] = {}
         self.appends: list[tuple] = []
         self.cost_states: list[tuple] = []
+        #: (location, sku) with a count without a lot in this batch / with a lotted row
+        self.whole_keys: set[CostKey] = set()
+        self.lotted: set[CostKey] = set()
 
     def movement(self, at: Position, m: Movement) -> None:
         sku, lot = m.sku, m.lot
@@ -177,12 +194,20 @@ class _Batch:
                 key = (location, sku, lot_key)
                 self.virtual[key] = self.virtual.get(key, 0) + qty
                 continue
+            if lot_key:
+                self.lotted.add((location, sku))
             self._add(
                 location, sku, _Row(at, lot_key, qty, None, m.unit_cost if qty > 0 else None, m.doc)
             )
 
     def count(self, at: Position, c: Count) -> None:
-        self._add(c.location, c.sku, _Row(at, c.lot or "", None, c.qty, None, c.doc))
+        row = _Row(at, c.lot or "", None, c.qty, None, c.doc)
+        if c.lot is None:
+            row.whole = True
+            self.whole_keys.add((c.location, c.sku))
+        else:
+            self.lotted.add((c.location, c.sku))
+        self._add(c.location, c.sku, row)
 
     def _add(self, location: str, sku: str, row: _Row) -> None:
         rows = self.by_lot.get((location, sku, row.lot))
@@ -211,6 +236,11 @@ class _Batch:
             )
         levels: list[tuple] = []
         negative: list[tuple] = []
+        for cost_key in self._whole_refolds():
+            rows = self.by_cost.pop(cost_key)
+            for row in rows:
+                self.by_lot.pop((*cost_key, row.lot), None)
+            self._refold_whole(cost_key, rows, levels, negative)
         for key in sorted(self.by_lot):
             rows = self.by_lot[key]
             final, count_shift = self._fold_levels(key, rows)
@@ -239,12 +269,7 @@ class _Batch:
             self._fold_cost(key, self.by_cost.get(key, []))
         # Keys in primary-key order, rows within a key in fold order: every key's appended
         # rows go in with one statement, already sorted.
-        conn.executemany(
-            "INSERT INTO journal(location, sku, hlc, origin, seq, lot, delta, counted, "
-            "variance, level_after, qty, unit_cost, doc, cogs, qty_after, value_after, "
-            "last_cost_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.appends,
-        )
+        conn.executemany(_INSERT_ROWS, self.appends)
         conn.executemany(
             "INSERT INTO cost(location, sku, qty, value, last_cost) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(location, sku) DO UPDATE SET qty = excluded.qty, "
@@ -288,6 +313,161 @@ class _Batch:
                 elsewhere,
             )
 
+    # -- counts of a product's total over its lots ---------------------------------------
+
+    def _whole_refolds(self) -> list[CostKey]:
+        """The (location, sku) keys that have lots and either a new count without a lot or
+        a late row before a stored one: they are re-folded whole."""
+        conn, keys = self.conn, []
+        for key in sorted(self.by_cost):
+            if key not in self.whole_keys:
+                tail = self._cost_tail(key)
+                first = self.by_cost[key][0].at
+                if tail is None or first > tail[0]:
+                    continue
+                if not conn.execute(
+                    f"SELECT 1 FROM journal WHERE location = ? AND sku = ? AND whole = 1 "
+                    f"AND {_FROM} LIMIT 1",
+                    (*key, *first),
+                ).fetchone():
+                    continue
+            if (
+                key in self.lotted
+                or conn.execute(
+                    "SELECT 1 FROM stock WHERE location = ? AND sku = ? AND lot != '' LIMIT 1", key
+                ).fetchone()
+            ):
+                keys.append(key)
+        return keys
+
+    def _refold_whole(
+        self, key: CostKey, rows: list[_Row], levels_out: list[tuple], negative: list[tuple]
+    ) -> None:
+        """Re-fold every lot of one (location, sku) from its earliest new row: stored rows
+        and new ones merged in fold order, counts without a lot spread by
+        `fold.whole_count`; the rows from there on are written anew."""
+        conn = self.conn
+        location, sku = key
+        first = rows[0].at
+        levels: dict[str, int] = {}
+        first_seen: dict[str, Position] = {}
+        for (lot,) in conn.execute(
+            "SELECT lot FROM stock WHERE location = ? AND sku = ?", key
+        ).fetchall():
+            before = conn.execute(
+                f"SELECT level_after FROM journal WHERE {_lot_rows(lot)} AND {_BEFORE} "
+                f"{_NEWEST_FIRST}",
+                (*key, lot, *first),
+            ).fetchone()
+            oldest = conn.execute(
+                f"SELECT {_POS} FROM journal WHERE {_lot_rows(lot)} AND {_BEFORE} "
+                f"{_OLDEST_FIRST} LIMIT 1",
+                (*key, lot, *first),
+            ).fetchone()
+            if before is not None:
+                levels[lot] = before[0]
+            if oldest is not None:
+                first_seen[lot] = (oldest[0], oldest[1], oldest[2])
+        prev = conn.execute(
+            f"SELECT qty_after, value_after, last_cost_after FROM journal "
+            f"WHERE location = ? AND sku = ? AND {_BEFORE} {_NEWEST_FIRST}",
+            (*key, *first),
+        ).fetchone()
+        cost = CostState(*prev) if prev else CostState()
+        stored = conn.execute(
+            f"SELECT {_POS}, lot, delta, counted, unit_cost, doc, variance, whole FROM journal "
+            f"WHERE location = ? AND sku = ? AND {_FROM} {_OLDEST_FIRST}",
+            (*key, *first),
+        ).fetchall()
+        # one entry per event: (position, lot, delta, counted, unit_cost, doc, whole)
+        entries: dict[Position, tuple] = {}
+        old_variance: dict[str, int] = {}
+        rewritten: set[str] = set()
+        for hlc, origin, seq, lot, delta, counted, unit_cost, doc, variance, whole in stored:
+            at = (hlc, origin, seq)
+            rewritten.add(lot)
+            if variance:
+                old_variance[lot] = old_variance.get(lot, 0) + variance
+            if at not in entries:
+                entries[at] = (lot, delta, counted, unit_cost, doc, bool(whole))
+        for row in rows:
+            entries[row.at] = (row.lot, row.delta, row.counted, row.unit_cost, row.doc, row.whole)
+        conn.execute(
+            f"DELETE FROM journal WHERE location = ? AND sku = ? AND {_FROM}", (*key, *first)
+        )
+        out: list[tuple] = []
+        new_variance: dict[str, int] = {}
+        last_at: dict[str, Position] = {}
+        for at in sorted(entries):
+            lot, delta, counted, unit_cost, doc, whole = entries[at]
+            if whole:
+                known = {
+                    (lt or None): level
+                    for lt, level in levels.items()
+                    if first_seen.get(lt, at) < at
+                }
+                seen = {(lt or None): first_seen[lt] for lt in levels if (lt or None) in known}
+                parts = fold.whole_count(counted, fold.whole_count_members(known, seen))
+            elif counted is not None:
+                parts = [(lot or None, counted)]
+            else:
+                parts = []
+            if parts:  # a count: one row per lot it sets, the first carrying the cost change
+                changes = []
+                for part_lot, level in parts:
+                    name = part_lot or ""
+                    variance = level - levels.get(name, 0)
+                    levels[name] = level
+                    last_at[name] = at
+                    first_seen.setdefault(name, at)
+                    new_variance[name] = new_variance.get(name, 0) + variance
+                    changes.append((name, variance, level))
+                net = sum(variance for _, variance, _ in changes)
+                cost, cogs = fold.cost_step(cost, net, None)
+                for part, (name, variance, level) in enumerate(changes):
+                    out.append(
+                        (
+                            *key, *at, part, name, None, counted, variance, level,
+                            net if part == 0 else 0, None, doc, cogs if part == 0 else 0,
+                            *cost, int(whole),
+                        )
+                    )  # fmt: skip
+            else:
+                level = levels.get(lot, 0) + delta
+                levels[lot] = level
+                last_at[lot] = at
+                first_seen.setdefault(lot, at)
+                cost, cogs = fold.cost_step(cost, delta, unit_cost)
+                out.append(
+                    (
+                        *key, *at, 0, lot, delta, None, None, level, delta, unit_cost, doc,
+                        cogs, *cost, 0,
+                    )
+                )  # fmt: skip
+        conn.executemany(_INSERT_ROWS, out)
+        for lot in set(new_variance) | set(old_variance):
+            shift = new_variance.get(lot, 0) - old_variance.get(lot, 0)
+            if shift:
+                at_count = (COUNT, sku, lot)
+                self.virtual[at_count] = self.virtual.get(at_count, 0) - shift
+        for lot, at in last_at.items():
+            level = levels[lot]
+            levels_out.append((location, sku, lot, level))
+            self.stock_tails[(location, sku, lot)] = (at, level)
+            if level < 0:
+                negative.append(("negative_stock", location, sku, lot or None, level, *at))
+        for lot in rewritten - set(last_at):  # its rows from `first` on are gone
+            self.stock_tails.pop((location, sku, lot), None)
+            if lot in levels:
+                levels_out.append((location, sku, lot, levels[lot]))
+            else:  # and it has none before: it was never there
+                conn.execute(
+                    "DELETE FROM stock WHERE location = ? AND sku = ? AND lot = ?",
+                    (location, sku, lot),
+                )
+        self.cost_tails[key] = (max(entries), cost)
+        self.cost_states.append((*key, *cost))
+
     def _fold_levels(self, key: StockKey, rows: list[_Row]) -> tuple[int, int]:
         """Give the new rows of one lot their levels (and a count its variance); re-level
         the lot's later rows when some arrived late. Returns the lot's level and the
@@ -326,7 +506,7 @@ class _Batch:
         ).fetchone()
         level = before[0] if before else 0
         stored = conn.execute(
-            f"SELECT {_POS}, delta, counted, variance, level_after FROM journal "
+            f"SELECT {_POS}, delta, counted, variance, level_after, part FROM journal "
             f"WHERE {_lot_rows(lot)} AND {_FROM} {_OLDEST_FIRST}",
             (*key, *first),
         ).fetchall()
@@ -339,7 +519,7 @@ class _Batch:
                 level, shift = _level_new(new, level)
                 count_shift += shift
                 continue
-            _, _, _, delta, counted, old_variance, old_level = old  # type: ignore[misc]
+            _, _, _, delta, counted, old_variance, old_level, part = old  # type: ignore[misc]
             variance = None
             if counted is None:
                 level += delta
@@ -353,7 +533,7 @@ class _Batch:
                         self.refold_from[cost_key] = at
             if level != old_level or variance != old_variance:
                 # a count's qty in the cost columns is its variance
-                updates.append((level, variance, variance, location, sku, *at))
+                updates.append((level, variance, variance, location, sku, *at, part))
         conn.executemany(
             f"UPDATE journal SET level_after = ?, variance = ?, qty = coalesce(?, qty) WHERE {_AT}",
             updates,
@@ -361,18 +541,23 @@ class _Batch:
         self.stock_tails[key] = (max(tail[0], rows[-1].at), level)
         return level, count_shift
 
-    def _fold_cost(self, key: CostKey, rows: list[_Row]) -> None:
-        """Cost the new rows of one (location, sku) and append them; when some arrived late
-        or an earlier count's variance changed, insert them and re-fold from there."""
-        conn = self.conn
+    def _cost_tail(self, key: CostKey) -> tuple[Position, CostState] | None:
         tail = self.cost_tails.get(key, _UNKNOWN)
         if tail is _UNKNOWN:
-            found = conn.execute(
+            found = self.conn.execute(
                 f"SELECT {_POS}, qty_after, value_after, last_cost_after FROM journal "
                 f"WHERE location = ? AND sku = ? {_NEWEST_FIRST}",
                 key,
             ).fetchone()
             tail = ((found[0], found[1], found[2]), CostState(*found[3:])) if found else None
+            self.cost_tails[key] = tail  # type: ignore[assignment]
+        return tail  # type: ignore[return-value]
+
+    def _fold_cost(self, key: CostKey, rows: list[_Row]) -> None:
+        """Cost the new rows of one (location, sku) and append them; when some arrived late
+        or an earlier count's variance changed, insert them and re-fold from there."""
+        conn = self.conn
+        tail = self._cost_tail(key)
         changed = self.refold_from.get(key)
         if changed is None and (tail is None or tail[0] < rows[0].at):  # type: ignore[index]
             state = tail[1] if tail else CostState()  # type: ignore[index]
@@ -384,6 +569,7 @@ class _Batch:
                     (
                         *key,
                         *row.at,
+                        0,
                         row.lot,
                         row.delta,
                         row.counted,
@@ -394,14 +580,15 @@ class _Batch:
                         row.doc,
                         cogs,
                         *state,
+                        row.whole,
                     )
                 )
             self.cost_tails[key] = (rows[-1].at, state)
         else:
             conn.executemany(
-                "INSERT INTO journal(location, sku, hlc, origin, seq, lot, delta, counted, "
-                "variance, level_after, qty, unit_cost, doc) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO journal(location, sku, hlc, origin, seq, part, lot, delta, "
+                "counted, variance, level_after, qty, unit_cost, doc, whole) "
+                "VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         *key,
@@ -414,6 +601,7 @@ class _Batch:
                         r.qty,
                         r.unit_cost,
                         r.doc,
+                        r.whole,
                     )
                     for r in rows
                 ],
@@ -445,13 +633,13 @@ def _refold_cost(conn: sqlite3.Connection, key: CostKey, first: Position) -> Cos
     ).fetchone()
     state = CostState(*prev) if prev else CostState()
     updates = []
-    for hlc, origin, seq, qty, unit_cost in conn.execute(
-        f"SELECT {_POS}, qty, unit_cost FROM journal "
+    for hlc, origin, seq, part, qty, unit_cost in conn.execute(
+        f"SELECT {_POS}, part, qty, unit_cost FROM journal "
         f"WHERE location = ? AND sku = ? AND {_FROM} {_OLDEST_FIRST}",
         (*key, *first),
     ).fetchall():
         state, cogs = fold.cost_step(state, qty, unit_cost)
-        updates.append((cogs, *state, *key, hlc, origin, seq))
+        updates.append((cogs, *state, *key, hlc, origin, seq, part))
     conn.executemany(
         f"UPDATE journal SET cogs = ?, qty_after = ?, value_after = ?, last_cost_after = ? "
         f"WHERE {_AT}",

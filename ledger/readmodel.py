@@ -123,7 +123,8 @@ class ReadModel:
         return {
             (origin, seq): v
             for origin, seq, v in self.conn.execute(
-                "SELECT origin, seq, variance FROM journal WHERE counted IS NOT NULL"
+                "SELECT origin, seq, sum(variance) FROM journal WHERE counted IS NOT NULL "
+                "GROUP BY origin, seq"
             )
         }
 

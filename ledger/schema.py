@@ -232,4 +232,42 @@ MIGRATIONS = [
     """
     ALTER TABLE documents ADD COLUMN lines BLOB;
     """,
+    # a count without a lot spreads over the lots (protocol.fold.whole_count): one event may
+    # write several rows of one (location, sku), told apart by `part`; `whole` marks them
+    """
+    CREATE TABLE journal_parts(
+        location TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        hlc INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        part INTEGER NOT NULL DEFAULT 0,
+        lot TEXT NOT NULL,
+        delta INTEGER,
+        counted INTEGER,
+        variance INTEGER,
+        level_after INTEGER NOT NULL,
+        qty INTEGER NOT NULL,
+        unit_cost INTEGER,
+        doc TEXT,
+        cogs INTEGER NOT NULL DEFAULT 0,
+        qty_after INTEGER NOT NULL DEFAULT 0,
+        value_after INTEGER NOT NULL DEFAULT 0,
+        last_cost_after INTEGER,
+        whole INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY(location, sku, hlc, origin, seq, part)
+    ) WITHOUT ROWID;
+    INSERT INTO journal_parts(location, sku, hlc, origin, seq, part, lot, delta, counted,
+            variance, level_after, qty, unit_cost, doc, cogs, qty_after, value_after,
+            last_cost_after, whole)
+        SELECT location, sku, hlc, origin, seq, 0, lot, delta, counted, variance,
+            level_after, qty, unit_cost, doc, cogs, qty_after, value_after, last_cost_after,
+            counted IS NOT NULL AND lot = ''
+        FROM journal;
+    DROP TABLE journal;
+    ALTER TABLE journal_parts RENAME TO journal;
+    CREATE INDEX journal_lots ON journal(location, sku, lot, hlc, origin, seq)
+        WHERE lot != '';
+    CREATE INDEX journal_whole ON journal(location, sku, hlc, origin, seq) WHERE whole = 1;
+    """,
 ]

@@ -4,7 +4,9 @@ Every replica orders the events it holds by (hlc, origin, seq) and folds them:
 
 * a movement takes `qty` from `src` and adds it to `dst` (double entry);
 * a count sets a real location's level to what was on the shelf and books the difference,
-  the variance, against `@count`, so the sum over all locations stays zero;
+  the variance, against `@count`, so the sum over all locations stays zero; a count of one
+  lot sets that lot, a count without a lot sets the product's *total* there and spreads it
+  over the lots by `whole_count` (never a second, lot-less bucket beside them);
 * moving-weighted-average cost per (location, sku): receipts raise the value at their unit
   cost, issues take value out at the average, and the amount taken is that issue's COGS;
 * master data fields are last-writer-wins registers ordered by (hlc, origin).
@@ -43,6 +45,46 @@ def movement_deltas(m: Movement) -> tuple[StockDelta, StockDelta]:
 def count_variance(counted: int, level_before: int) -> int:
     """What the shelf had beyond what the books said: booked against @count."""
     return counted - level_before
+
+
+def whole_count(
+    counted: int, members: list[tuple[str | None, int]]
+) -> list[tuple[str | None, int]]:
+    """Spread a count of the product's total over its lots: the new level of each lot that
+    gets a journal row, the first of them carrying the count's cost change.
+
+    `members` are the lots of the (location, sku) known before the count, oldest first by
+    their first movement there (the lot-less bucket, a books artefact, counts as oldest),
+    with their book levels. The goods on the shelf are taken to be the most recently
+    received: lots are filled newest first, each up to its book level (a negative lot holds
+    nothing), so what is missing is missing from the oldest lots, as a first-in-first-out
+    shelf loses it. What is found beyond the books goes to the newest lot still holding
+    stock (else the newest lot). With no lots at all the lot-less bucket is simply set.
+    Rows are written for lots whose level was or becomes non-zero (at least one row).
+    """
+    lotted = [lot for lot, _ in members if lot is not None]
+    if not lotted:
+        return [(None, counted)]
+    new: dict[str | None, int] = {}
+    remaining = counted
+    for lot, level in reversed(members):
+        take = min(max(level, 0), remaining)
+        new[lot] = take
+        remaining -= take
+    if remaining:
+        holders = [lot for lot in lotted if new[lot] > 0]
+        new[holders[-1] if holders else lotted[-1]] += remaining
+    rows = [(lot, new[lot]) for lot, level in members if level or new[lot]]
+    return rows or [(lotted[-1], 0)]
+
+
+def whole_count_members(
+    levels: dict[str | None, int], first_seen: dict[str | None, tuple[int, str, int]]
+) -> list[tuple[str | None, int]]:
+    """The lots `whole_count` spreads over, in its order: the lot-less bucket first, then
+    lots by the position of their first movement at the location."""
+    order = sorted(levels, key=lambda lot: (lot is not None, first_seen[lot], lot or ""))
+    return [(lot, levels[lot]) for lot in order]
 
 
 def invalid_reason(event: Event) -> str | None:
@@ -149,6 +191,10 @@ class Snapshot:
     costs_after: dict[tuple, CostState] = field(default_factory=dict)
     #: a lot's expiry: from the earliest movement (in fold order) of that lot that gives one
     lot_expiry: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: when each real (location, sku, lot) first moved: a lot's age for `whole_count`
+    first_seen: dict[tuple[str, str, str | None], tuple[int, str, int]] = field(
+        default_factory=dict
+    )
 
     def nonzero_stock(self) -> dict[tuple[str, str, str | None], int]:
         return {k: v for k, v in self.stock.items() if v}
@@ -185,12 +231,18 @@ def fold_events(events: Iterable[Event]) -> Snapshot:
                         cost = m.unit_cost if delta.qty > 0 else None
                         _add_cost(snap, event, delta.location, m.sku, delta.qty, cost)
             case Count() as c:
-                key = (c.location, c.sku, c.lot)
-                variance = count_variance(c.qty, snap.stock.get(key, 0))
-                snap.variances[(event.origin, event.seq)] = variance
-                _add_stock(snap, StockDelta(c.location, c.sku, c.lot, variance), event)
-                _add_stock(snap, StockDelta(COUNT, c.sku, c.lot, -variance), event)
-                _add_cost(snap, event, c.location, c.sku, variance, None)
+                if c.lot is None:
+                    parts = whole_count(c.qty, _members(snap, c.location, c.sku))
+                else:
+                    parts = [(c.lot, c.qty)]
+                net = 0
+                for lot, counted in parts:
+                    variance = count_variance(counted, snap.stock.get((c.location, c.sku, lot), 0))
+                    net += variance
+                    _add_stock(snap, StockDelta(c.location, c.sku, lot, variance), event)
+                    _add_stock(snap, StockDelta(COUNT, c.sku, lot, -variance), event)
+                snap.variances[(event.origin, event.seq)] = net
+                _add_cost(snap, event, c.location, c.sku, net, None)
             case Upsert() as u:
                 for name, value in u.fields.items():
                     rkey = (u.entity, u.key, name)
@@ -200,11 +252,22 @@ def fold_events(events: Iterable[Event]) -> Snapshot:
     return snap
 
 
+def _members(snap: Snapshot, location: str, sku: str) -> list[tuple[str | None, int]]:
+    levels = {
+        lot: snap.stock.get((loc, s, lot), 0)
+        for (loc, s, lot) in snap.first_seen
+        if loc == location and s == sku
+    }
+    seen = {lot: snap.first_seen[(location, sku, lot)] for lot in levels}
+    return whole_count_members(levels, seen)
+
+
 def _add_stock(snap: Snapshot, delta: StockDelta, event: Event) -> None:
     key = (delta.location, delta.sku, delta.lot)
     snap.stock[key] = snap.stock.get(key, 0) + delta.qty
     if not is_virtual(delta.location):
         snap.levels_after[(*key, *event.order_key)] = snap.stock[key]
+        snap.first_seen.setdefault(key, event.order_key)
 
 
 def _add_cost(

@@ -26,7 +26,7 @@ ORIGINS = ["S01", "S01-T2", "W01", "hub"]
 REAL = ["S01", "W01"]
 PLACES = [*REAL, "@supplier", "@customer", "@transit", "@scrap"]
 SKUS = ["A", "B"]
-LOTS = [None, "L1"]
+LOTS = [None, "L1", "L2"]
 WALL_MS = 10**13  # far beyond every generated clock: no event is held for skew
 
 movements = st.builds(
@@ -299,3 +299,28 @@ def _chain(origin: str, n: int, hlc_ms: int = 1000) -> list[Event]:
         prev = codec.event_hash(codec.encode(event))
         events.append(event)
     return events
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(movements, movements, counts), min_size=0, max_size=40),
+    st.sampled_from(REAL),
+    st.sampled_from(SKUS),
+    st.integers(0, 9000),
+    st.randoms(use_true_random=False),
+)
+def test_a_count_without_a_lot_sets_the_total_whatever_the_lots(items, location, sku, qty, rng):
+    """After a count of the product's total, the location's total is what was counted and
+    no lot is below zero, however the lots stood, delivered whole or late."""
+    store = Replica(connect(":memory:"), "S01")
+    store.append(items, "u", wall_ms=1000)
+    store.append([Count(location=location, sku=sku, qty=qty)], "u", wall_ms=2000)
+    events = list(store.log.events("S01"))
+    other = Replica(connect(":memory:"), "X")  # the same events in any order, in batches
+    for batch in deliveries(events, rng):
+        other.ingest(batch, WALL_MS)
+    for replica in (store, other):
+        rows = replica.read.stock(location=location, sku=sku)
+        assert sum(r.qty for r in rows) == qty
+        assert all(r.qty >= 0 for r in rows), rows
+        assert comparable(replica.read.snapshot()) == comparable(fold_events(events))
