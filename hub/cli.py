@@ -51,6 +51,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS URL the node uses")
     p.set_defaults(func=cmd_add_node)
 
+    p = sub.add_parser(
+        "verify",
+        help="re-hash every event the hub holds",
+        description="Re-hash every event of every origin the hub holds and report the first "
+        "break of a hash chain (an event edited in the database). Exit 1 on a break.",
+        parents=[db],
+    )
+    p.set_defaults(func=cmd_verify)
+
 
 def cmd_init(args) -> int:
     from hub.identities import hub_seed
@@ -93,6 +102,23 @@ nkey_seed = "{seed}"
         "(kill -HUP the `kucun nats serve --hub-db` process)",
         file=sys.stderr,
     )
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from ledger.verify import verify
+
+    store = HubStore.open(args.db)
+    report = verify(store.events.log)
+    store.conn.close()
+    if report.broken is not None:
+        print(
+            f"error: {report}; the hub database was changed after it stored the event. "
+            "Keep this file and restore the hub from a copy that verifies",
+            file=sys.stderr,
+        )
+        return 1
+    print(report)
     return 0
 
 

@@ -120,11 +120,24 @@ def _node(status: OriginStatus) -> s.NodeItem:
         held=[s.HeldItem(**item) for item in status.held],
         last_event_age_s=_age_s(status.last_event_age_ms),
         last_ingest_age_s=_age_s(status.last_ingest_age_ms),
+        conflict=status.conflict,
     )
 
 
 def get_nodes(call: Call[None]) -> s.NodesOut:
     return s.NodesOut(items=[_node(status) for status in call.hub.nodes()])
+
+
+def get_audit(call: Call[None]) -> s.AuditOut:
+    offset = call.query.get("offset")
+    limit = call.query.get("limit")
+    entries = call.hub.audit(call.query.get("user"), call.query.get("since"), limit, offset)
+    start = int(offset) if offset else 0
+    asked = int(limit) if limit else 100
+    return s.AuditOut(
+        items=[s.AuditItem(**msgspec.structs.asdict(e)) for e in entries],
+        next_offset=start + len(entries) if len(entries) == asked else None,
+    )
 
 
 def get_document(call: Call[None]) -> s.DocumentOut:
@@ -209,6 +222,20 @@ ROUTES: tuple[Route, ...] = (
         handler=get_nodes,
         summary="per-node lag, folded seq, missing seq ranges, held events",
         response=s.NodesOut,
+    ),
+    Route(
+        method="GET",
+        path="/api/v1/audit",
+        handler=get_audit,
+        summary="who did what, when, on which document: every origin's events, newest first",
+        response=s.AuditOut,
+        query=(
+            Query("user", "only this user's events, e.g. wang"),
+            Query("since", "only events on or after this day (UTC), e.g. 2026-12-01"),
+            Query("limit", "events per page, 1 to 1000 (default 100)"),
+            Query("offset", "skip this many: the previous page's next_offset"),
+        ),
+        errors=(400, 401),
     ),
     Route(
         method="POST",

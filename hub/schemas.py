@@ -152,12 +152,33 @@ class NodeItem(Strict):
     held: list[HeldItem]
     last_event_age_s: float | None
     last_ingest_age_s: float | None
+    #: a second ledger claims this node id (it refused to sync and said why); None if not
+    conflict: str | None = None
 
 
 class NodesOut(Strict):
     """Per origin: what the hub has, what it waits for, and how far behind it is."""
 
     items: list[NodeItem]
+
+
+class AuditItem(Strict):
+    """One event: who (user) did what (kind, summary), when (UTC), on which document."""
+
+    origin: str
+    seq: int
+    time: str
+    user: str
+    kind: str
+    doc: str | None
+    summary: str
+
+
+class AuditOut(Strict):
+    """The audit trail, newest first; `next_offset` asks for the next page (None: last)."""
+
+    items: list[AuditItem]
+    next_offset: int | None
 
 
 class DocumentLine(Strict):

@@ -15,6 +15,8 @@ import msgspec
 
 from hub.schemas import CorrectionIn, LineIn, ProductIn, PurchaseOrderIn, UserIn
 from hub.store import HubError, HubStore
+from ledger.audit import MAX_LIMIT as AUDIT_MAX
+from ledger.audit import AuditEntry, audit, parse_since
 from ledger.readmodel import CostRow, StockRow
 from protocol import units
 from protocol.documents import DocumentStatus
@@ -150,6 +152,8 @@ class OriginStatus:
     held: list[dict]
     last_event_age_ms: int | None
     last_ingest_age_ms: int | None
+    #: why a second ledger on this id refused to sync (the latest it reported), if one did
+    conflict: str | None = None
 
 
 class HubService:
@@ -295,7 +299,8 @@ class HubService:
         last_ingest = self.store.tables.last_ingest_ms()
         heads = replica.log.heads()
         folded = replica.projector.folded()
-        known = sorted(set(heads) | set(gaps) | set(held) | set(last_ingest))
+        conflicts = self.store.tables.conflicts()
+        known = sorted(set(heads) | set(gaps) | set(held) | set(last_ingest) | set(conflicts))
         return [
             OriginStatus(
                 origin=origin,
@@ -306,6 +311,7 @@ class HubService:
                 held=held.get(origin, []),
                 last_event_age_ms=self._event_age(origin, now),
                 last_ingest_age_ms=(now - last_ingest[origin] if origin in last_ingest else None),
+                conflict=conflicts[origin][0] if origin in conflicts else None,
             )
             for origin in known
         ]
@@ -314,3 +320,24 @@ class HubService:
         """How long ago, by its own clock, the origin's last verified event happened."""
         hlc = self.store.events.log.head_hlc(origin)
         return None if hlc is None else max(0, now - physical_ms(hlc))
+
+    def audit(
+        self, user: str | None, since: str | None, limit: str | None, offset: str | None
+    ) -> list[AuditEntry]:
+        """A page of who did what across every origin the hub holds, newest first."""
+        try:
+            since_ms = None if not since else parse_since(since)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        count = _count(limit, "limit", 100, 1, AUDIT_MAX)
+        skip = _count(offset, "offset", 0, 0, 10**9)
+        return audit(self.store.events.log, user or None, since_ms, count, skip)
+
+
+def _count(text: str | None, name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter within [low, high]; Refused otherwise."""
+    if not text:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise Refused(f"{name} must be a whole number from {low} to {high}, not {text!r}")
+    return int(text)

@@ -8,7 +8,7 @@ import json
 import sys
 
 from devices import PROTOCOL_NAMES
-from node import cli_logistics
+from node import cli_audit, cli_logistics
 from node.errors import NodeError
 from node.service import Node
 from protocol import tenders
@@ -17,6 +17,8 @@ from protocol.units import format_money, format_qty
 
 #: `sync --once` sent everything, but the hub has not confirmed it in time.
 EXIT_UNCONFIRMED = 3
+#: `sync` refused: another ledger writes this node id, or this ledger's file was edited.
+EXIT_REFUSED = 4
 
 SKU_HELP = "the product's SKU, e.g. A1"
 
@@ -131,6 +133,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="send events to the hub and fetch its updates (同步)",
         description="Push unsent events to the hub and pull hub events. With --once and "
         "--json: a one-line JSON summary.",
+        epilog=f"exit codes with --once: 0 synced and confirmed; 1 error (e.g. hub "
+        f"unreachable); {EXIT_UNCONFIRMED} sent but not yet confirmed by the hub; "
+        f"{EXIT_REFUSED} refused: another ledger uses this node id, or this ledger's file "
+        "was edited (nothing was sent or pulled)",
     )
     p.add_argument("--once", action="store_true", help="sync until caught up, then exit")
     p.add_argument(
@@ -148,6 +154,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_sync)
 
     cli_logistics.register(sub, db=db, as_json=as_json)
+    cli_audit.register(sub, db=db, as_json=as_json)
 
     p = sub.add_parser(
         "run",
@@ -192,9 +199,43 @@ def cmd_init(args) -> int:
         node_id, location, nats, seed = _read_config(args.config)
     if not node_id or not nats:
         raise NodeError("give --config FILE, or both --node and --nats")
+    unchecked = _check_id_free(args.db, node_id, location, nats, seed)
     node = Node.init(args.db, node_id, location, nats, args.user, seed)
     print(f"node {node.config.node} at location {node.config.location} ready in {args.db}")
+    if unchecked:
+        print(f"note: {unchecked}", file=sys.stderr)
     return 0
+
+
+def _check_id_free(
+    db: str, node_id: str, location: str | None, nats: str, seed: str | None
+) -> str | None:
+    """Refuse an id that already has a log (in the stream or at the hub): a second ledger
+    on it would lose data. Returns a note when NATS could not be asked (the first sync
+    checks again); a file already initialised as this node is its own log, not checked."""
+    from node import sync
+    from node.errors import NotInitialised
+    from node.service import NodeConfig
+
+    try:
+        if Node.open(db).config.node == node_id:
+            return None
+    except NotInitialised:
+        pass
+    config = NodeConfig(node_id, location or node_id, nats, "", seed)
+    try:
+        taken = asyncio.run(sync.id_taken(config, timeout=2.0))
+    except NodeError:
+        return (
+            f"could not reach NATS at {nats} to check that node id {node_id} is free; "
+            "the first sync checks it"
+        )
+    if taken:
+        raise NodeError(
+            f"node id {node_id} is already taken: {taken}. Give this ledger its own id, e.g. "
+            f"`kucun node init --db {db} --node {config.location}-T2 --nats {nats}`"
+        )
+    return None
 
 
 def _read_config(path: str) -> tuple[str, str, str, str | None]:
@@ -275,7 +316,13 @@ def cmd_sync(args) -> int:
     node = _open(args)
     if not args.once:
         return asyncio.run(sync.run_forever(node, args.nats, args.interval))
-    summary = asyncio.run(_sync_with_progress(node, args.nats, not args.json, args.confirm_timeout))
+    try:
+        summary = asyncio.run(
+            _sync_with_progress(node, args.nats, not args.json, args.confirm_timeout)
+        )
+    except sync.SyncRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     if args.json:
         print(json.dumps(summary.as_dict()))
     else:

@@ -28,12 +28,20 @@ from nats.errors import NoServersError
 
 from ledger.outbox import Outbox, OutboxState
 from node.errors import NodeError
-from node.service import Node
+from node.service import Node, NodeConfig
 from protocol import codec, subjects
 from protocol.hlc import physical_ms
 from replication.clock import wall_ms
 from replication.nats_transport import NatsTransport
-from replication.publisher import CONNECTION_ERRORS, Publisher
+from replication.publisher import (
+    CONNECTION_ERRORS,
+    ChainBroken,
+    IdentityConflict,
+    LogRefused,
+    Publisher,
+    claim_conflict,
+    log_exists,
+)
 from replication.pull import (
     apply_hub_logs,
     apply_sibling_logs,
@@ -42,7 +50,13 @@ from replication.pull import (
     read_watermark,
     record_safe,
 )
-from replication.transport import PullConsumer, StreamMissing, Transport, TransportTimeout
+from replication.transport import (
+    PullConsumer,
+    StreamMissing,
+    Transport,
+    TransportError,
+    TransportTimeout,
+)
 
 log = logging.getLogger("kucun.node.sync")
 
@@ -51,6 +65,11 @@ Progress = Callable[[int, int], None]
 
 class HubUnreachable(NodeError):
     pass
+
+
+class SyncRefused(NodeError):
+    """This ledger must not sync as it is: its node id is another ledger's, or its file
+    was edited. `kucun node sync --once` exits with its own code (node/cli.py)."""
 
 
 class NotConfirmed(NodeError):
@@ -192,8 +211,46 @@ async def pull_siblings(node: Node, transport: Transport) -> int:
         await consumer.close()
 
 
-def _record_safe(node: Node, state: OutboxState, safe: int | None) -> None:
-    record_safe(node.store, node.config.node, state, safe)
+async def _confirm(node: Node, transport: Transport, publisher: Publisher) -> None:
+    """Read the hub's watermark, check it against this ledger, then count what it covers
+    as safe. A watermark beyond our head, or whose hash differs from our event at its seq,
+    confirms a log that is not this ledger's: refuse (`SyncRefused`) rather than count a
+    single event of it."""
+    mark = await read_watermark(transport, node.config.node)
+    if mark is not None:
+        problem = claim_conflict(node.store.log, node.config.node, mark.seq, mark.hash)
+        if problem:
+            await publisher.refuse(IdentityConflict(node.config.node, f"the hub: {problem}"))
+    record_safe(node.store, node.config.node, publisher.state, mark)
+
+
+async def id_taken(config: NodeConfig, timeout: float = 2.0) -> str | None:
+    """Why `config.node` already has a log (in the stream or at the hub); None when the
+    id is free. `HubUnreachable` when NATS cannot be asked (one bounded connect)."""
+    nc = await connect_once(config.nats, timeout, config.nats_auth())
+    try:
+        return await log_exists(NatsTransport(nc.jetstream()), config.node, config.location)
+    except TransportError as exc:
+        raise HubUnreachable(f"NATS did not answer ({type(exc).__name__})") from None
+    finally:
+        await nc.close()
+
+
+def _refusal(node: Node, error: LogRefused) -> SyncRefused:
+    """What the person at the node reads, and what to do, in one line."""
+    node_id, location = node.config.node, node.config.location
+    if isinstance(error, ChainBroken):
+        return SyncRefused(
+            f"{error}. Check it with `kucun node verify --db FILE` and tell head office; "
+            "this ledger cannot sync until it is restored from a copy that verifies"
+        )
+    other = f"{location}-T2" if node_id != f"{location}-T2" else f"{location}-T3"
+    return SyncRefused(
+        f"node id {node_id} is already taken by another ledger ({error}); this ledger sent "
+        f"and pulled nothing. Give it its own id: `kucun node init --db NEW.db --node {other} "
+        f"--nats URL` (if this file is an older copy of {node_id}'s ledger, sync the current "
+        "one instead)"
+    )
 
 
 def summary_of(
@@ -216,15 +273,24 @@ def summary_of(
 async def sync_round(
     node: Node, transport: Transport, publisher: Publisher, progress: Progress | None = None
 ) -> SyncSummary:
+    # Before anything is sent or pulled: is the log the hub confirmed, and the one in the
+    # stream, this ledger's? (A second ledger on the id must not take the first one's
+    # consumer messages, nor count the other's events as its own safe ones.)
     try:
+        await _confirm(node, transport, publisher)
         sent = await publisher.publish_backlog(progress)
     except StreamMissing:
         raise HubUnreachable(
             "the hub has not created its streams yet: start `kucun hub serve` once, then sync again"
         ) from None
+    except LogRefused as exc:
+        raise _refusal(node, exc) from None
     pulled = await pull(node, transport)
     siblings = await pull_siblings(node, transport)
-    _record_safe(node, publisher.state, await read_watermark(transport, node.config.node))
+    try:
+        await _confirm(node, transport, publisher)
+    except LogRefused as exc:
+        raise _refusal(node, exc) from None
     return summary_of(node, publisher.state, sent, pulled + siblings, siblings)
 
 
@@ -245,7 +311,10 @@ async def sync_once(
         deadline = asyncio.get_running_loop().time() + confirm_timeout
         while summary.unconfirmed and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.1)
-            _record_safe(node, publisher.state, await read_watermark(transport, node.config.node))
+            try:
+                await _confirm(node, transport, publisher)
+            except LogRefused as exc:
+                raise _refusal(node, exc) from None
             summary = summary_of(
                 node,
                 publisher.state,

@@ -126,6 +126,7 @@ def node_permissions(node: str, location: str) -> dict[str, dict[str, list[str]]
                 f"$JS.API.CONSUMER.INFO.{EVENTS_STREAM}.{siblings}",
                 f"$JS.API.CONSUMER.MSG.NEXT.{EVENTS_STREAM}.{siblings}",
                 f"$JS.ACK.{EVENTS_STREAM}.{siblings}.>",
+                f"kucun.notice.{node}.>",  # why it refuses to sync (replication/publisher.py)
             ]
         },
         "subscribe": {"allow": [f"{node_inbox_prefix(node)}.>"]},

@@ -5,7 +5,8 @@ unit of work and acknowledged only after the commit, so a hub killed mid-batch g
 same messages again and the idempotent log ignores what it already has. A message that
 cannot be used is kept in quarantine with its reason and bytes, acknowledged, and ingest
 goes on. After each commit the hub puts each changed origin's watermark — the highest
-contiguous seq it has — which is what a node counts as safe. Folding the stored events
+contiguous seq it has and the hash of its event there — which is what a node counts as
+safe, and against which it checks its own copy. Folding the stored events
 (and whatever the hub does after a projection, such as routing transfers) is a separate
 step, `project`, that follows as time allows (docs/architecture.md, "Hub ingest").
 
@@ -15,6 +16,7 @@ Nothing of the hub is imported: it hands in its replica, its tables and its own 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -26,8 +28,18 @@ from ledger.replica import Replica
 from protocol import codec, subjects
 from protocol.events import Event, is_hub_origin
 from replication.clock import SYSTEM_CLOCK, Clock
+from replication.publisher import NOTICES_STREAM, NOTICES_SUBJECTS, origin_of_notice
+from replication.pull import Watermark
 from replication.setup import HUB_INGEST
-from replication.transport import Consuming, KeyValue, Message, PullConsumer
+from replication.transport import (
+    ConsumerSpec,
+    KeyValue,
+    Message,
+    PullConsumer,
+    Setup,
+    StreamSpec,
+    TransportError,
+)
 
 log = logging.getLogger("kucun.hub.ingest")
 
@@ -45,8 +57,17 @@ PROJECT_EVERY_S = 2.0
 AfterProjection = Callable[[Replica, HubTables, int], object]
 
 
-class IngestTransport(Consuming, KeyValue, Protocol):
+class IngestTransport(Setup, KeyValue, Protocol):
     """What the ingest loop needs of a connection."""
+
+
+#: Notices of ledgers that refuse to sync (an id claimed twice), and the hub's consumer.
+NOTICES = StreamSpec(NOTICES_STREAM, (NOTICES_SUBJECTS,), subjects.DUPLICATE_WINDOW_S)
+HUB_NOTICES = ConsumerSpec(
+    stream=NOTICES_STREAM, durable="hub-notices", filter_subjects=(NOTICES_SUBJECTS,), ack_wait_s=30
+)
+#: How often the loop looks for notices (they are rare; a few seconds late is fine).
+NOTICES_EVERY_S = 1.0
 
 
 #: errors that come from what a message carries, not from the hub's disk or database
@@ -129,7 +150,9 @@ def _dead_letter(replica: Replica, msg: Message, exc: Exception, clock: Clock) -
 
 
 class Watermarks:
-    """Puts each origin's verified head in the watermark bucket when it changes."""
+    """Puts each origin's verified head — seq and the hash of that event — in the
+    watermark bucket when it changes: a node compares the hash with its own copy, so an
+    edited synced event (the newest included) or a second ledger on its id shows."""
 
     def __init__(self, kv: KeyValue, replica: Replica) -> None:
         self.kv = kv
@@ -139,8 +162,30 @@ class Watermarks:
     async def publish_changed(self) -> None:
         for origin, seq in self.replica.log.heads().items():
             if self.sent.get(origin) != seq and not is_hub_origin(origin):
-                await self.kv.kv_put(subjects.WATERMARK_BUCKET, origin, str(seq).encode())
+                _, digest = self.replica.log.head(origin)
+                mark = Watermark(seq, digest).encode()
+                await self.kv.kv_put(subjects.WATERMARK_BUCKET, origin, mark)
                 self.sent[origin] = seq
+
+
+def note_notices(tables: HubTables, replica: Replica, msgs: Sequence[Message], now: int) -> int:
+    """Keep what refusing ledgers reported, per node id (the subject names it: a node may
+    only publish its own); returns how many were kept."""
+    kept = 0
+    with replica.work():
+        for msg in msgs:
+            origin = origin_of_notice(msg.subject)
+            try:
+                reason = str(json.loads(msg.data)["reason"])[:500]
+            except (ValueError, KeyError, TypeError):
+                reason = ""
+            if origin is None or not reason:
+                log.error("ignoring malformed notice on %s", msg.subject)
+                continue
+            log.warning("node %s: a ledger refuses to sync: %s", origin, reason)
+            tables.note_conflict(origin, reason, now)
+            kept += 1
+    return kept
 
 
 def project(
@@ -223,6 +268,8 @@ class IngestLoop:
         self.clock = clock
         self.behind = replica.projector.unfolded() > 0
         self.last_projection = clock.monotonic()
+        self.notices: PullConsumer | None = None
+        self.last_notices = clock.monotonic()
 
     @classmethod
     async def start(
@@ -242,6 +289,12 @@ class IngestLoop:
             replica, tables, consumer, transport, after_projection, on_ingested, batch, clock
         )
         await loop.watermarks.publish_changed()
+        try:
+            await transport.ensure_stream(NOTICES)
+            await transport.ensure_consumer(HUB_NOTICES)
+            loop.notices = await transport.pull_consumer(HUB_NOTICES)
+        except TransportError as exc:  # ingest matters more; notices wait for a restart
+            log.warning("cannot read notices of refusing ledgers: %s", exc)
         if after_projection is not None:  # what a crash left between fold and routing
             with replica.work():
                 after_projection(replica, tables, clock.wall_ms())
@@ -251,6 +304,7 @@ class IngestLoop:
         """One fetch: stored, acknowledged after the commit, confirmed; or, when nothing
         came, held events retried and a chunk folded."""
         replica = self.replica
+        await self.read_notices()
         msgs = await self.consumer.fetch(self.batch, 0.05 if self.behind else 1.0)
         if not msgs:
             if replica.quarantine.held():
@@ -269,6 +323,17 @@ class IngestLoop:
             self.behind = True
         if self.behind and self.clock.monotonic() - self.last_projection >= PROJECT_EVERY_S:
             self.fold_some(PROJECT_CHUNK)
+
+    async def read_notices(self) -> None:
+        """Now and then, keep what ledgers refusing to sync reported (`GET /api/v1/nodes`)."""
+        if self.notices is None or self.clock.monotonic() - self.last_notices < NOTICES_EVERY_S:
+            return
+        self.last_notices = self.clock.monotonic()
+        msgs = await self.notices.fetch(FETCH_BATCH, 0.05)
+        if msgs:
+            note_notices(self.tables, self.replica, msgs, self.clock.wall_ms())
+            for msg in msgs:
+                await msg.ack()
 
     def fold_some(self, per_origin: int = PROJECT_IDLE_CHUNK) -> None:
         folded = project(
@@ -303,3 +368,5 @@ async def run_ingest(
             await loop.step()
     finally:
         await loop.consumer.close()
+        if loop.notices is not None:
+            await loop.notices.close()

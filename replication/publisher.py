@@ -10,22 +10,38 @@ hint of where to resume. Each batch of consecutive events carries
 
 After a publish timeout (a timed-out publish may still have been stored), a
 wrong-last-sequence refusal, a duplicate ack or a reconnect, the publisher asks the stream
-for the last message on its subject and resumes after what is really there.
+for the last message on its subject and resumes after what is really there — provided it
+is a batch of this ledger's own log. A last batch ending beyond this ledger's head, or
+whose last event differs from this ledger's event at that seq, was written by another
+ledger claiming the same id (or this one was restored from an older copy): resuming after
+it would silently lose one of the two logs, so the publisher refuses (`IdentityConflict`)
+and sends nothing. Before sending, it re-hashes what it is about to send from the last
+published event: a break means an event was edited in the file, and it refuses
+(`ChainBroken`, with an alert in the read model) rather than let a forged event reach the
+hub as valid.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
+from ledger import verify
+from ledger.log import EventLog
 from ledger.outbox import Outbox, OutboxState
 from ledger.replica import Replica
 from protocol import codec, subjects
 from replication.clock import SYSTEM_CLOCK, Clock
+from replication.pull import read_watermark
 from replication.transport import (
     Disconnected,
+    KeyValue,
     Publishing,
     StoredMessage,
+    StreamMissing,
+    TransportError,
     TransportTimeout,
     WrongLastSequence,
 )
@@ -36,6 +52,74 @@ Progress = Callable[[int, int], None]
 
 #: errors after which a new connection and a reconcile are the way on
 CONNECTION_ERRORS = (Disconnected, TransportTimeout)
+
+#: Where a ledger that refuses to sync says why, for the hub to list (`GET /api/v1/nodes`):
+#: `kucun.notice.<node>.<n>`, one subject per notice (so no expected sequence is needed),
+#: kept by the hub's ingest loop (replication/ingest.py).
+NOTICES_STREAM = "KUCUN_NOTICES"
+NOTICES_SUBJECTS = "kucun.notice.>"
+NOTICE_PREFIX = "kucun.notice."
+
+
+def notice_subject(origin: str, n: int) -> str:
+    return f"{NOTICE_PREFIX}{origin}.{n}"
+
+
+def origin_of_notice(subject: str) -> str | None:
+    """The node a notice subject names; None for anything else."""
+    if not subject.startswith(NOTICE_PREFIX):
+        return None
+    origin, _, n = subject[len(NOTICE_PREFIX) :].partition(".")
+    return origin if origin and n and "." not in n else None
+
+
+class LogRefused(Exception):
+    """This ledger's log must not be sent as it is; the message says what is wrong."""
+
+    def __init__(self, origin: str, message: str) -> None:
+        super().__init__(message)
+        self.origin = origin
+
+
+class IdentityConflict(LogRefused):
+    """Another ledger writes this origin's log (or this one is an older copy)."""
+
+
+class ChainBroken(LogRefused):
+    """An event of this ledger's own log no longer chains: the file was edited."""
+
+
+def claim_conflict(
+    log: EventLog, origin: str, last_seq: int, last_hash: bytes | None
+) -> str | None:
+    """Why a log holding `origin` up to `last_seq` (whose event there hashes to
+    `last_hash`, if known) is not this ledger's; None when it is a prefix of ours."""
+    head = log.head_seq(origin)
+    if last_seq > head:
+        return f"it holds {origin} up to seq {last_seq}, this ledger only up to {head}"
+    if last_hash is not None and verify.hash_at(log, origin, last_seq) != last_hash:
+        return f"its event {origin}:{last_seq} differs from this ledger's"
+    return None
+
+
+async def publish_notice(
+    transport: Publishing, origin: str, reason: str, wall_ms: int, timeout: float = 2.0
+) -> bool:
+    """Tell the hub why this ledger refuses to sync; False when it could not be sent (an
+    older hub without the notices stream, a lost link): the refusal stands either way."""
+    payload = json.dumps({"origin": origin, "reason": reason, "at_ms": wall_ms}).encode()
+    try:
+        await transport.publish(
+            notice_subject(origin, wall_ms),
+            payload,
+            msg_id=f"notice:{origin}:{wall_ms}",
+            expected_last_subject_seq=0,
+            timeout=timeout,
+        )
+    except TransportError as exc:
+        log.warning("could not tell the hub about %s: %s", origin, exc)
+        return False
+    return True
 
 
 def batches(rows: list[tuple[int, bytes]], max_bytes: int) -> list[list[tuple[int, bytes]]]:
@@ -80,49 +164,72 @@ class Publisher:
         self.state: OutboxState = self.outbox.load(origin)
         self._reconciled = False
         self.reconciliations = 0
+        #: the refusal this publisher has told the hub about (once per connection)
+        self.noticed: str | None = None
 
     async def reconcile(self) -> None:
         """Resume after the last batch the stream really holds for our subject; raises
-        `StreamMissing` when there is no stream to publish on."""
+        `StreamMissing` when there is no stream to publish on, and `IdentityConflict`
+        (having told the hub) when that batch is not of this ledger's log."""
         msg = await self.transport.last_message(self.stream, self.subject)
         if msg is None:
             last, stream_seq = 0, 0
         else:
             stream_seq = msg.seq
-            last = self._last_seq_in(msg)
-        head = self.replica.log.head_seq(self.origin)
-        if last > head:
-            log.error(
-                "stream holds %s up to seq %d but this ledger only has %d: the ledger was "
-                "restored from an older copy; new events will conflict at the hub",
-                self.origin,
-                last,
-                head,
-            )
-            last = head
+            last, last_hash = self._last_in(msg)
+            problem = claim_conflict(self.replica.log, self.origin, last, last_hash)
+            if problem:
+                await self.refuse(IdentityConflict(self.origin, f"the stream: {problem}"))
         self.state.published_seq = last
         self.state.stream_seq = stream_seq
         self._reconciled = True
         self.reconciliations += 1
         self.outbox.save(self.origin, self.state)
 
-    def _last_seq_in(self, msg: StoredMessage) -> int:
-        parsed = subjects.parse_batch_msg_id(msg.headers.get("Nats-Msg-Id", ""))
-        if parsed and parsed[0] == self.origin:
-            return parsed[2]
+    async def refuse(self, error: LogRefused) -> None:
+        """Raise `error`, having told the hub once (nodes only: the hub knows its own)."""
+        reason = str(error)
+        if self.noticed != reason and self.stream == subjects.EVENTS_STREAM:
+            self.noticed = reason
+            await publish_notice(self.transport, self.origin, reason, self.clock.wall_ms())
+        raise error
+
+    def _last_in(self, msg: StoredMessage) -> tuple[int, bytes | None]:
+        """(seq of the last event in the batch, hash of its bytes if they are ours)."""
         try:
-            event = codec.decode(codec.decode_batch(msg.data)[-1])
+            raw = codec.decode_batch(msg.data)[-1]
+            event = codec.decode(raw)
         except (codec.BadEvent, IndexError):
             event = None
         if event is not None and event.origin == self.origin:
-            return event.seq
+            return event.seq, codec.event_hash(raw)
+        parsed = subjects.parse_batch_msg_id(msg.headers.get("Nats-Msg-Id", ""))
+        if parsed and parsed[0] == self.origin:
+            return parsed[2], None
         log.warning("last message on %s is not ours; resuming from our own record", self.subject)
-        return self.state.published_seq
+        return self.state.published_seq, None
+
+    async def check_chain(self) -> None:
+        """Re-hash what is about to be sent, from the last published event; on a break,
+        leave an alert and raise `ChainBroken` (having told the hub): nothing is sent."""
+        _, broken = verify.walk(self.replica.log, self.origin, self.state.published_seq)
+        if broken is None:
+            return
+        with self.replica.work():
+            verify.record_alert(self.replica.log, broken)
+        await self.refuse(
+            ChainBroken(
+                self.origin,
+                f"this ledger's own log is broken at {broken} (the ledger file was edited); "
+                "nothing was sent",
+            )
+        )
 
     async def publish_backlog(self, progress: Progress | None = None) -> int:
         """Publish everything after what the stream holds; return events sent."""
         if not self._reconciled:
             await self.reconcile()
+        await self.check_chain()
         sent = 0
         total = self.replica.log.head_seq(self.origin) - self.state.published_seq
         while True:
@@ -162,3 +269,26 @@ class Publisher:
         self.state.last_ack_ms = self.clock.wall_ms()
         self.outbox.save(self.origin, self.state)
         return True
+
+
+class ClaimReader(Publishing, KeyValue, Protocol):
+    """What `log_exists` reads: the stream's last message, the watermark."""
+
+
+async def log_exists(
+    transport: ClaimReader, origin: str, location: str | None = None
+) -> str | None:
+    """Why `origin` already has a log somewhere (a batch of it in the stream, or a hub
+    watermark for it); None when nothing of it exists yet: what `node init` asks before
+    it gives a new ledger that id."""
+    stream, subject = subjects.publish_target(origin, location)
+    try:
+        msg = await transport.last_message(stream, subject)
+    except StreamMissing:  # no hub has run yet: nothing can be there
+        msg = None
+    if msg is not None:
+        return f"the stream already holds a log of {origin} (stream seq {msg.seq})"
+    mark = await read_watermark(transport, origin)
+    if mark is not None and mark.seq > 0:
+        return f"the hub already holds {origin} up to seq {mark.seq}"
+    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from ledger.outbox import Outbox, OutboxState
 from ledger.replica import Replica
@@ -137,13 +138,34 @@ def _sibling_events(origin: str | None, msg: Message) -> Sequence[tuple[bytes, E
     return out
 
 
-async def read_watermark(kv: KeyValue, origin: str) -> int | None:
-    """How much of `origin`'s log the hub has stored and verified; None if unknown."""
+class Watermark(NamedTuple):
+    """What the hub confirms of an origin: its verified head seq and the hash of the event
+    there (None in the older plain form), so a node can tell its copy of that event is
+    the one the hub holds."""
+
+    seq: int
+    hash: bytes | None = None
+
+    def encode(self) -> bytes:
+        """`<seq>:<hex of the hash>`, or the plain `<seq>` without a hash."""
+        text = str(self.seq) if self.hash is None else f"{self.seq}:{self.hash.hex()}"
+        return text.encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Watermark:
+        """Both forms; ValueError for anything else."""
+        seq, _, digest = (data or b"0").decode().partition(":")
+        return cls(int(seq), bytes.fromhex(digest) if digest else None)
+
+
+async def read_watermark(kv: KeyValue, origin: str) -> Watermark | None:
+    """How much of `origin`'s log the hub has stored and verified, and the hash of its
+    event there; None if unknown."""
     data = await kv.kv_get(subjects.WATERMARK_BUCKET, origin)
     if data is None:
         return None
     try:
-        return int((data or b"0").decode())
+        return Watermark.decode(data)
     except ValueError:
         log.error("malformed watermark for %s: %r", origin, data)
         return None
@@ -153,11 +175,16 @@ def record_safe(
     replica: Replica,
     origin: str,
     state: OutboxState,
-    safe: int | None,
+    safe: Watermark | None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> None:
-    """Remember the hub's confirmation in the outbox, so a restarted node shows it."""
-    if safe is not None and safe != state.safe_seq:
-        state.safe_seq = safe
+    """Remember the hub's confirmation in the outbox, so a restarted node shows it. Never
+    more than this ledger holds: a watermark beyond its head confirms another ledger's
+    events (the caller refuses to sync on that), not these."""
+    if safe is None:
+        return
+    seq = min(safe.seq, replica.log.head_seq(origin))
+    if seq != state.safe_seq:
+        state.safe_seq = seq
         state.last_safe_ms = clock.wall_ms()
         Outbox(replica.conn).save(origin, state)

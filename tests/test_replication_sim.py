@@ -62,7 +62,13 @@ from replication.ingest import FETCH_BATCH, IngestLoop
 from replication.memory import Faults, Lost, MemoryBroker, MemoryTransport
 from replication.nats_transport import NatsTransport
 from replication.publisher import Publisher
-from replication.pull import apply_hub_logs, open_hub_consumer, read_watermark, record_safe
+from replication.pull import (
+    Watermark,
+    apply_hub_logs,
+    open_hub_consumer,
+    read_watermark,
+    record_safe,
+)
 from replication.setup import ACK_WAIT_S, HUB_INGEST, NODE_ACK_WAIT_S, ensure_streams
 from replication.transport import (
     ConsumerSpec,
@@ -564,7 +570,8 @@ class Sim:
         state = Outbox(self.node_conn).load(NODE)
         assert state.safe_seq <= head, f"safe_seq {state.safe_seq} but the hub has {head}"
         mark = self.broker.buckets.get(subjects.WATERMARK_BUCKET, {}).get(NODE)
-        assert mark is None or int(mark) <= head, f"watermark {mark} but the hub has {head}"
+        confirmed = None if mark is None else Watermark.decode(mark).seq
+        assert confirmed is None or confirmed <= head, f"watermark {mark} but the hub has {head}"
         # and the other way: the node's copy of each hub log is a prefix of the hub's
         for origin, hub_head in hub_log.heads().items():
             if not is_hub_origin(origin):
