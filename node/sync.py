@@ -305,7 +305,11 @@ async def sync_once(
     try:
         transport = NatsTransport(nc.jetstream())
         publisher = Publisher(
-            node.store, transport, node.config.node, location=node.config.location
+            node.store,
+            transport,
+            node.config.node,
+            location=node.config.location,
+            verify_history=True,  # a one-off command may take a second to re-hash it all
         )
         summary = await sync_round(node, transport, publisher, progress)
         deadline = asyncio.get_running_loop().time() + confirm_timeout

@@ -153,6 +153,26 @@ async def test_publisher_refuses_a_broken_chain_and_leaves_an_alert(tmp_path, na
     assert [(a.origin, a.seq) for a in alerts] == [("S01", 8)]
 
 
+async def test_a_one_off_sync_rehashes_the_history_it_already_sent(tmp_path, nats_server):
+    db = str(tmp_path / "s.db")
+    init(db)
+    shop(db)
+    nc = await nats.connect(nats_server.url)
+    try:
+        transport = NatsTransport(nc.jetstream())
+        await ensure_streams(transport)
+        assert await Publisher(Node.open(db).store, transport, "S01").publish_backlog() == 5
+        forge(db, "S01", 3, 1000)  # a synced event, not the newest
+        store = Node.open(db).store
+        # A counter's long-lived rounds only re-hash what they send (here: nothing) ...
+        assert await Publisher(store, transport, "S01").publish_backlog() == 0
+        # ... a `sync --once` re-hashes everything once.
+        with pytest.raises(ChainBroken, match=r"broken at S01:4"):
+            await Publisher(store, transport, "S01", verify_history=True).publish_backlog()
+    finally:
+        await nc.close()
+
+
 # ---- node audit --------------------------------------------------------------------------
 
 
