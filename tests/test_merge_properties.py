@@ -301,7 +301,8 @@ def _chain(origin: str, n: int, hlc_ms: int = 1000) -> list[Event]:
     return events
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.one_of(movements, movements, counts), min_size=0, max_size=40),
     st.sampled_from(REAL),
