@@ -11,10 +11,11 @@ import sqlite3
 
 import msgspec
 
+from ledger.log import EventLog
 from ledger.quarantine import Quarantine
 from protocol import documents, fold
 from protocol.allocation import LotLevel
-from protocol.documents import DocMovement, DocumentStatus
+from protocol.documents import DocMovement, DocumentStatus, Related
 from protocol.events import Document, is_hub_origin
 from protocol.tenders import TENDER_ENTITY
 from protocol.units import format_qty
@@ -23,6 +24,9 @@ _document_decoder = msgspec.msgpack.Decoder(Document)
 #: how the key of a header's `scanned_lot` field is encoded: a cheap filter before decoding
 _SCANNED_LOT_KEY = msgspec.msgpack.encode("scanned_lot")
 _lines_decoder = msgspec.msgpack.Decoder(list[tuple[str, int, str, str | None, int, str, str]])
+_str_encoder = msgspec.msgpack.Encoder()
+#: documents that are received against (their receipts, reversals and acceptances matter)
+_RECEIVED_TYPES = ("purchase_order", "transfer")
 
 
 class StockRow(msgspec.Struct, frozen=True):
@@ -162,7 +166,8 @@ class ReadModel:
         header = self.document_header(doc)
         if header is None:
             return None
-        return documents.document_status(header, self.document_movements(doc))
+        related = self.document_related(doc) if header.type in _RECEIVED_TYPES else []
+        return documents.document_status(header, self.document_movements(doc), related)
 
     def document_ids(self, types: tuple[str, ...]) -> list[str]:
         """Documents of these types, in fold order."""
@@ -309,3 +314,44 @@ class ReadModel:
                 ok = ok and json.loads(value) is not False
             methods[key] = ok
         return sorted(key for key, ok in methods.items() if ok)
+
+    # ---- receipts of a document -------------------------------------------------------------
+
+    def document_related(self, doc: str) -> list[Related]:
+        """The receipts and acceptances whose `ref` is `doc`, and the reversals of those
+        receipts, each with the user and time of its event: what a document's receipts
+        list and its "received twice" alert are derived from."""
+        found = self._headers_citing(("receipt", "acceptance"), [doc])
+        receipts = [r.header.doc for r in found if r.header.type == "receipt"]
+        return found + (self._headers_citing(("reversal",), receipts) if receipts else [])
+
+    def _headers_citing(self, types: tuple[str, ...], refs: list[str]) -> list[Related]:
+        """Headers of these types whose `ref` is one of `refs`. The ref is not a column:
+        the bodies holding its msgpack bytes are found by `instr`, then decoded and checked."""
+        log = EventLog(self.conn, "")  # the log, for who wrote each header
+        wanted = set(refs)
+        marks = ", ".join("?" * len(types))
+        found = []
+        for ref in wanted:
+            rows = self.conn.execute(
+                f"SELECT body, origin, seq, hlc FROM documents WHERE type IN ({marks}) "
+                "AND instr(body, ?) > 0 ORDER BY hlc, origin, seq",
+                (*types, _str_encoder.encode(ref)),
+            )
+            for body, origin, seq, hlc in rows:
+                header = _document_decoder.decode(body)
+                if header.ref == ref:
+                    event = log.event(origin, seq)
+                    found.append(Related(header, origin, seq, hlc, event.user if event else ""))
+        return found
+
+    # ---- users --------------------------------------------------------------------------------
+
+    def master_fields(self, entity: str, key: str) -> dict[str, object]:
+        """The current value of each field of one master-data record (e.g. a user)."""
+        return {
+            name: json.loads(value)
+            for name, value in self.conn.execute(
+                "SELECT field, value FROM registers WHERE entity = ? AND key = ?", (entity, key)
+            )
+        }

@@ -8,7 +8,7 @@ import json
 import sys
 
 from devices import PROTOCOL_NAMES
-from node import cli_audit, cli_logistics
+from node import cli_audit, cli_logistics, cli_users
 from node.errors import NodeError
 from node.service import Node
 from protocol import tenders
@@ -154,6 +154,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_sync)
 
     cli_logistics.register(sub, db=db, as_json=as_json)
+    cli_users.register(sub, db=db)
     cli_audit.register(sub, db=db, as_json=as_json)
 
     p = sub.add_parser(

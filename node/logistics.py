@@ -5,17 +5,64 @@ A transfer is shipped by one store (its stock → @transit) and received by anot
 against a purchase order cites the order's document id, so the order's status at every
 replica is derived from the receipts that exist, and whatever arrives differently from
 what was shipped or ordered stays visible as a discrepancy.
+
+Every receiving act also writes a receipt header (`ref` = the order or transfer), so a
+document lists its receipts. A till refuses to receive a document it already shows as
+fully received (a manager may force an extra receipt), and asks for a second confirmation
+(a re-count that agrees, or a manager) when what arrived differs from what was expected.
+Two tills receiving the same document offline cannot be prevented: the document then shows
+"received twice" everywhere until a manager reverses one receipt or accepts them.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 
+from devices import interpret
 from node.errors import NodeError
-from node.service import Node, wall_ms
+from node.service import Node
+from node.users import verify_approver
 from protocol.allocation import fefo
 from protocol.documents import DocumentStatus
-from protocol.events import SUPPLIER, TRANSIT, DocLine, Document, Event, Movement, valid_replica_id
+from protocol.events import (
+    SUPPLIER,
+    TRANSIT,
+    Body,
+    DocLine,
+    Document,
+    Event,
+    Movement,
+    valid_replica_id,
+)
+from protocol.units import QTY_SCALE, format_qty
+
+#: the receipt line syntax, for --help and error messages
+LINE_SYNTAX = "SKU=QTY[@COST][:LOT[:EXPIRY]], e.g. A1=5, A1=5@2.30, A1=5:L1:2027-01-31"
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """One line of what arrived: quantity (milli-units), cost (fen), lot and expiry."""
+
+    sku: str
+    qty: int
+    unit_cost: int | None = None
+    lot: str | None = None
+    expiry: str | None = None
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a person added to a receipt: `force` an extra receipt of a complete document,
+    a `recount` that agrees with the lines, a manager's `approver` and `pin`."""
+
+    force: bool = False
+    recount: Sequence[Arrived] | None = None
+    approver: str | None = None
+    pin: str | None = None
 
 
 def parse_lines(node: Node, items: Sequence[str]) -> list[tuple[str, int]]:
@@ -30,29 +77,100 @@ def parse_lines(node: Node, items: Sequence[str]) -> list[tuple[str, int]]:
     return lines
 
 
+def parse_receipt_lines(node: Node, items: Sequence[str]) -> list[Arrived]:
+    """Receipt lines: `SKU=QTY[@COST][:LOT[:EXPIRY]]`; the code may also be a barcode or a
+    GS1 element string, whose lot and expiry (17), else best-before (15), are taken."""
+    lines = []
+    for item in items:
+        code, sep, rest = item.partition("=")
+        if not sep or not code or not rest:
+            raise NodeError(f"{item!r}: write each line as {LINE_SYNTAX}")
+        amount, _, lot_part = rest.partition(":")
+        qty_text, at, cost_text = amount.partition("@")
+        lot_text, _, expiry_text = lot_part.partition(":")
+        sku, code_lot, code_expiry = _identify(node, code)
+        product = node.product(sku)
+        qty = node._quantity(qty_text, product, allow_zero=True)
+        cost = node._money(cost_text, "cost") if at else None
+        expiry = expiry_text or code_expiry
+        if expiry_text:
+            try:
+                date.fromisoformat(expiry_text)
+            except ValueError:
+                raise NodeError(
+                    f"{item!r}: expiry {expiry_text!r} is not a date; write it as 2027-01-31"
+                ) from None
+        lines.append(Arrived(sku, qty, cost, lot_text or code_lot, expiry))
+    return lines
+
+
+def _identify(node: Node, code: str) -> tuple[str, str | None, str | None]:
+    """SKU, lot and expiry named by a code: a SKU, a stored barcode, or a GTIN / GS1 string."""
+    if node.read.product(code) is not None:
+        return code, None, None
+    stored = node.read.product_by_barcode(code)
+    if stored is not None:
+        return stored.sku, None, None
+    result = interpret(code)
+    found = node.read.product_by_gtin(result.gtin14) if result.ok and result.gtin14 else None
+    if found is None:
+        raise NodeError(
+            f"unknown product {code!r}: give its SKU or barcode, or add it with "
+            "`kucun node product add`"
+        )
+    when = result.expiry or result.best_before
+    return found.sku, result.lot, when.isoformat() if when else None
+
+
+# ---- shipping ------------------------------------------------------------------------------
+
+
+def average_cost(node: Node, location: str, sku: str) -> int | None:
+    """The moving-average unit cost (fen per unit) of `sku` at `location`, or its last cost
+    when nothing is on hand: what a shipment carries so transit keeps value."""
+    rows = node.read.cost(location, sku)
+    if not rows:
+        return None
+    row = rows[0]
+    if row.qty > 0:
+        return (row.value * QTY_SCALE * 2 + row.qty) // (row.qty * 2)
+    return row.last_cost
+
+
 def ship_transfer(node: Node, to: str, lines: Sequence[tuple[str, int]]) -> list[Event]:
+    """Ship to another store: each transit movement, and the header's line for that lot,
+    carries the shipper's current average cost, so the receiver books it at that value."""
     here = node.config.location
     if not valid_replica_id(to) or to == here:
         raise NodeError(f"cannot ship to {to!r}: give another store's location id")
     if not lines or any(qty <= 0 for _, qty in lines):
         raise NodeError("a transfer needs at least one line with a quantity above zero")
 
-    def shipment(doc: str) -> list:
-        bodies: list = [
-            Document(
-                doc=doc,
-                type="transfer",
-                location=here,
-                counterparty=to,
-                lines=[DocLine(sku=s, qty=q) for s, q in lines],
-            )
-        ]
+    def shipment(doc: str) -> list[Body]:
+        doc_lines: list[DocLine] = []
+        moves: list[Body] = []
         for sku, qty in lines:
+            cost = average_cost(node, here, sku)
             for lot, part in fefo(node.read.lot_levels(here, sku), qty):
-                bodies.append(Movement(sku=sku, qty=part, src=here, dst=TRANSIT, lot=lot, doc=doc))
-        return bodies
+                doc_lines.append(DocLine(sku=sku, qty=part, unit_cost=cost, lot=lot))
+                moves.append(
+                    Movement(
+                        sku=sku,
+                        qty=part,
+                        src=here,
+                        dst=TRANSIT,
+                        lot=lot,
+                        doc=doc,
+                        unit_cost=cost,
+                    )
+                )
+        header = Document(doc=doc, type="transfer", location=here, counterparty=to, lines=doc_lines)
+        return [header, *moves]
 
     return node.post(shipment)
+
+
+# ---- receiving -----------------------------------------------------------------------------
 
 
 def document(node: Node, doc: str) -> tuple[Document, DocumentStatus]:
@@ -64,50 +182,306 @@ def document(node: Node, doc: str) -> tuple[Document, DocumentStatus]:
 
 
 def receive_transfer(
-    node: Node, doc: str, lines: Sequence[tuple[str, int]] | None = None
+    node: Node,
+    doc: str,
+    lines: Sequence[Arrived] | None = None,
+    confirm: Confirmation = Confirmation(),
 ) -> list[Event]:
-    """Book what arrived; by default exactly what the transfer lists."""
-    header, _ = document(node, doc)
-    if header.type != "transfer" or header.counterparty != node.config.location:
-        raise NodeError(f"{doc} is not a transfer to {node.config.location}")
-    arrived = lines if lines is not None else [(line.sku, line.qty) for line in header.lines]
-    return _book(node, doc, TRANSIT, arrived, {line.sku: None for line in header.lines})
+    """Book what arrived, at the shipper's cost and in its lots; by default what is still
+    outstanding of the shipment."""
+    with node.store.work():
+        header, status = document(node, doc)
+        if header.type != "transfer" or header.counterparty != node.config.location:
+            raise NodeError(f"{doc} is not a transfer to {node.config.location}")
+        return _receive(node, header, status, TRANSIT, lines, confirm)
 
 
 def receive_purchase_order(
-    node: Node, doc: str, lines: Sequence[tuple[str, int]] | None = None
+    node: Node,
+    doc: str,
+    lines: Sequence[Arrived] | None = None,
+    confirm: Confirmation = Confirmation(),
 ) -> list[Event]:
-    """Receive against an order; by default everything still outstanding."""
-    header, status = document(node, doc)
-    if header.type != "purchase_order" or header.location != node.config.location:
-        raise NodeError(f"{doc} is not a purchase order for {node.config.location}")
-    if lines is None:
-        lines = [(s.sku, s.expected - s.done) for s in status.lines if s.expected > s.done]
-    costs = {line.sku: line.unit_cost for line in header.lines}
-    return _book(node, doc, SUPPLIER, lines, costs)
+    """Receive against an order, at the order's cost unless a line gives one; by default
+    everything still outstanding."""
+    with node.store.work():
+        header, status = document(node, doc)
+        if header.type != "purchase_order" or header.location != node.config.location:
+            raise NodeError(f"{doc} is not a purchase order for {node.config.location}")
+        return _receive(node, header, status, SUPPLIER, lines, confirm)
 
 
-def _book(
-    node: Node, doc: str, src: str, lines: Sequence[tuple[str, int]], costs: dict[str, int | None]
+def _receive(
+    node: Node,
+    header: Document,
+    status: DocumentStatus,
+    src: str,
+    lines: Sequence[Arrived] | None,
+    confirm: Confirmation,
 ) -> list[Event]:
-    moves = [
-        Movement(
-            sku=sku, qty=qty, src=src, dst=node.config.location, doc=doc, unit_cost=costs.get(sku)
-        )
-        for sku, qty in lines
-        if qty > 0
-    ]
-    if not moves:
+    """Check, confirm and book one receiving act: a receipt header and its movements, in
+    the caller's unit of work (so two receipts at one till cannot both pass the check)."""
+    doc, verb = header.doc, _verb(header)
+    outstanding = {line.sku: line.target - line.done for line in status.lines}
+    complete = not any(q > 0 for q in outstanding.values())
+    approver: str | None = None
+    if complete:
+        if not confirm.force:
+            raise NodeError(_already_received(status, verb))
+        approver = _approve(node, confirm, f"an extra receipt of {doc}")
+        if lines is None:
+            raise NodeError(f"{doc} is fully received: give the lines of the extra receipt")
+    arrived = [a for a in (lines if lines is not None else _outstanding(status)) if a.qty > 0]
+    if not arrived:
         raise NodeError(f"nothing to receive on {doc}")
-    return node.store.append(moves, node.config.user, wall_ms())
+    arrived = _with_lots_and_costs(node, header, status, arrived)
+    recounted = False
+    if not complete:
+        differences = _differences(header, outstanding, arrived)
+        if differences and confirm.approver is None:
+            recounted = _recount_agrees(arrived, confirm.recount, differences)
+        if differences and not recounted:
+            approver = _approve(node, confirm, f"receiving {differences} on {doc}")
+        elif confirm.approver is not None:
+            approver = _approve(node, confirm, f"receiving on {doc}")
+    here = node.config.location
+
+    def receipt(rdoc: str) -> list[Body]:
+        bodies: list[Body] = [
+            Document(
+                doc=rdoc,
+                type="receipt",
+                location=here,
+                counterparty=header.counterparty if src == SUPPLIER else header.location,
+                ref=doc,
+                lines=[
+                    DocLine(sku=a.sku, qty=a.qty, unit_cost=a.unit_cost, lot=a.lot, expiry=a.expiry)
+                    for a in arrived
+                ],
+                approved_by=approver,
+                recounted=recounted,
+            )
+        ]
+        bodies += [
+            Movement(
+                sku=a.sku,
+                qty=a.qty,
+                src=src,
+                dst=here,
+                lot=a.lot,
+                expiry=a.expiry,
+                doc=doc,
+                unit_cost=a.unit_cost,
+            )
+            for a in arrived
+        ]
+        return bodies
+
+    events = node.post(receipt)
+    if complete:  # deliberate: the extra receipt is kept, so no "received twice" alert
+        events += _accept(node, header, approver or "")
+    return events
 
 
-def open_documents(node: Node) -> list[DocumentStatus]:
-    """Orders and transfers that concern this location and are not finished."""
+def _verb(header: Document) -> str:
+    return "po" if header.type == "purchase_order" else "transfer"
+
+
+def _approve(node: Node, confirm: Confirmation, what: str) -> str:
+    if confirm.approver is None or confirm.pin is None:
+        raise NodeError(f"{what} needs a manager: add --approver USER --pin PIN")
+    return verify_approver(node, confirm.approver, confirm.pin)
+
+
+def _already_received(status: DocumentStatus, verb: str) -> str:
+    """Why a complete document is refused: which receipts exist, by whom, when."""
+    receipts = [r for r in status.receipts if not r.reversed_by]
+    which = (
+        "; ".join(f"receipt {r.doc} by {r.user} at {r.origin}, {r.at}" for r in receipts)
+        or "by receipts written before receipts were listed"
+    )
+    return (
+        f"{status.doc} is already {status.status.replace('_', ' ')} ({which}): nothing to "
+        f"receive. If more really arrived, a manager records it with `kucun node {verb} "
+        f"receive {status.doc} LINES --force --approver USER --pin PIN`"
+    )
+
+
+def _outstanding(status: DocumentStatus) -> list[Arrived]:
+    return [Arrived(s.sku, s.target - s.done) for s in status.lines if s.target > s.done]
+
+
+def _with_lots_and_costs(
+    node: Node, header: Document, status: DocumentStatus, arrived: Sequence[Arrived]
+) -> list[Arrived]:
+    """Fill in what a line left out: a PO line's cost; a transfer's shipped lots and cost
+    (a line without a lot is spread over the shipped lots still in transit, in order)."""
+    if header.type == "purchase_order":
+        costs = {line.sku: line.unit_cost for line in header.lines}
+        return [
+            a
+            if a.unit_cost is not None
+            else Arrived(a.sku, a.qty, costs.get(a.sku), a.lot, a.expiry)
+            for a in arrived
+        ]
+    shipped = header.shipped or header.lines
+    received: dict[tuple[str, str | None], int] = defaultdict(int)
+    for m in node.read.document_movements(header.doc):
+        if m.src == TRANSIT and m.dst == header.counterparty:
+            received[(m.sku, m.lot)] += m.qty
+        elif m.dst == TRANSIT and m.src == header.counterparty:
+            received[(m.sku, m.lot)] -= m.qty
+    out: list[Arrived] = []
+    for a in arrived:
+        lots = [line for line in shipped if line.sku == a.sku]
+        sku_cost = next((line.unit_cost for line in lots if line.unit_cost is not None), None)
+        if a.lot is not None or not lots:
+            cost = next((x.unit_cost for x in lots if x.lot == a.lot), sku_cost)
+            out.append(
+                a if a.unit_cost is not None else Arrived(a.sku, a.qty, cost, a.lot, a.expiry)
+            )
+            continue
+        left = a.qty
+        for i, line in enumerate(lots):
+            room = max(line.qty - received[(a.sku, line.lot)], 0)
+            take = left if i == len(lots) - 1 else min(left, room)
+            if take > 0:
+                received[(a.sku, line.lot)] += take
+                cost = a.unit_cost if a.unit_cost is not None else line.unit_cost
+                out.append(Arrived(a.sku, take, cost, line.lot, a.expiry))
+                left -= take
+    return out
+
+
+def _differences(header: Document, outstanding: dict[str, int], arrived: Sequence[Arrived]) -> str:
+    """What differs from what was expected, as people say it ("A1 25 arrived, 20 ordered"),
+    or "" when nothing does. An order may arrive in parts; a shipment arrives once."""
+    got: dict[str, int] = defaultdict(int)
+    for a in arrived:
+        got[a.sku] += a.qty
+    expected = "ordered" if header.type == "purchase_order" else "shipped"
+    skus = sorted(set(got) | (set(outstanding) if header.type == "transfer" else set()))
+    parts = []
+    for sku in skus:
+        want = max(outstanding.get(sku, 0), 0)
+        have = got.get(sku, 0)
+        if have > want or (header.type == "transfer" and have != want):
+            parts.append(f"{sku} {format_qty(have)} arrived, {format_qty(want)} {expected}")
+    return "; ".join(parts)
+
+
+def _recount_agrees(
+    arrived: Sequence[Arrived], recount: Sequence[Arrived] | None, differences: str
+) -> bool:
+    """True when a re-count gives the same total per SKU as the lines; refused otherwise."""
+    if recount is None:
+        return False
+    first: dict[str, int] = defaultdict(int)
+    second: dict[str, int] = defaultdict(int)
+    for a in arrived:
+        first[a.sku] += a.qty
+    for a in recount:
+        second[a.sku] += a.qty
+    if dict(first) != dict(second):
+        said = ", ".join(f"{s} {format_qty(q)}" for s, q in sorted(second.items()))
+        raise NodeError(
+            f"the re-count ({said}) does not agree with the lines ({differences}): count "
+            "again, or a manager confirms with --approver USER --pin PIN"
+        )
+    return True
+
+
+# ---- resolving a document received twice ---------------------------------------------------
+
+
+def reverse_receipt(node: Node, receipt: str, approver: str | None, pin: str | None) -> list[Event]:
+    """Undo one receipt with a compensating document: the same lines go back out (to the
+    supplier, or back in transit), citing the order or transfer, approved by a manager."""
+    with node.store.work():
+        header = node.read.document_header(receipt)
+        if header is None or header.type != "receipt" or header.ref is None:
+            raise NodeError(
+                f"{receipt!r} is not a receipt of an order or transfer here: give the receipt "
+                "number `kucun node documents` lists"
+            )
+        if header.location != node.config.location:
+            raise NodeError(f"receipt {receipt} was booked at {header.location}, not here")
+        target, status = document(node, header.ref)
+        info = next((r for r in status.receipts if r.doc == receipt), None)
+        if info is not None and info.reversed_by:
+            raise NodeError(
+                f"receipt {receipt} is already reversed by {', '.join(info.reversed_by)}"
+            )
+        who = verify_approver(node, approver, pin)
+        back = SUPPLIER if target.type == "purchase_order" else TRANSIT
+        here = node.config.location
+
+        def reversal(rdoc: str) -> list[Body]:
+            return [
+                Document(
+                    doc=rdoc,
+                    type="reversal",
+                    location=here,
+                    ref=receipt,
+                    lines=list(header.lines),
+                    approved_by=who,
+                ),
+                *(
+                    Movement(sku=x.sku, qty=x.qty, src=here, dst=back, lot=x.lot, doc=target.doc)
+                    for x in header.lines
+                    if x.qty > 0
+                ),
+            ]
+
+        return node.post(reversal)
+
+
+def accept_receipts(node: Node, doc: str, approver: str | None, pin: str | None) -> list[Event]:
+    """Keep what arrived on an over-received document: an acceptance of its received
+    quantities, which clears "received twice" until more than that arrives."""
+    with node.store.work():
+        header, status = document(node, doc)
+        if header.type not in ("purchase_order", "transfer"):
+            raise NodeError(f"{doc} is not a purchase order or transfer")
+        if status.status != "over_received":
+            raise NodeError(
+                f"{doc} is {status.status.replace('_', ' ')}, not over-received: nothing to accept"
+            )
+        who = verify_approver(node, approver, pin)
+        return _accept(node, header, who)
+
+
+def _accept(node: Node, header: Document, approver: str) -> list[Event]:
+    status = node.read.document(header.doc)
+    assert status is not None
+    lines = [DocLine(sku=s.sku, qty=s.done) for s in status.lines if s.done > 0]
+    here = node.config.location
+    return node.post(
+        lambda adoc: [
+            Document(
+                doc=adoc,
+                type="acceptance",
+                location=here,
+                ref=header.doc,
+                lines=lines,
+                approved_by=approver,
+            )
+        ]
+    )
+
+
+# ---- listing -------------------------------------------------------------------------------
+
+
+def open_documents(node: Node, everything: bool = False) -> list[DocumentStatus]:
+    """Orders and transfers that concern this location and are not finished, and any with
+    an alert (received twice) a manager must resolve; `everything`: all of them."""
     out = []
     for doc in node.read.document_ids(("purchase_order", "transfer")):
         header, status = document(node, doc)
-        mine = node.config.location in (header.location, header.counterparty)
-        if mine and status.status not in ("received", "received_with_discrepancy"):
+        if node.config.location not in (header.location, header.counterparty):
+            continue
+        finished = status.status in ("received", "received_with_discrepancy", "over_received")
+        if everything or not finished or status.alerts:
             out.append(status)
     return out

@@ -95,7 +95,11 @@ class Upsert(_Body, tag="upsert"):
     fields: dict[str, FieldValue]
 
 
-DocumentType = Literal["sale", "receipt", "purchase_order", "transfer", "count"]
+#: "reversal" undoes one receipt (`ref` = the receipt), "acceptance" keeps an over-receipt
+#: (`ref` = the order or transfer): how a manager resolves a document received twice.
+DocumentType = Literal[
+    "sale", "receipt", "purchase_order", "transfer", "count", "reversal", "acceptance"
+]
 
 
 class Tender(msgspec.Struct, omit_defaults=True, **_VALUE):
@@ -113,6 +117,8 @@ class DocLine(msgspec.Struct, omit_defaults=True, **_VALUE):
     unit_cost: int | None = None
     unit_price: int | None = None
     lot: str | None = None
+    #: on a receipt line: the lot's expiry as written on the goods (ISO date)
+    expiry: str | None = None
 
 
 class Document(_Body, tag="document"):
@@ -135,6 +141,13 @@ class Document(_Body, tag="document"):
     #: on a sale: the lot the scanned code named when this location did not hold it in the
     #: quantity sold (the movements show the lots actually drawn from): a `lot_mismatch` alert
     scanned_lot: str | None = None
+    #: on a receipt: the order or transfer it receives; on a reversal: the receipt it undoes;
+    #: on an acceptance: the order or transfer whose over-receipt is kept
+    ref: str | None = None
+    #: the manager who confirmed it (an extra receipt, a difference, a reversal, an acceptance)
+    approved_by: str | None = None
+    #: a receipt whose difference from the order or shipment was confirmed by a re-count
+    recounted: bool = False
 
 
 Body = Movement | Count | Upsert | Document

@@ -1,0 +1,32 @@
+"""`kucun node user add`: users and their PINs (for managers' confirmations)."""
+
+from __future__ import annotations
+
+import argparse
+
+from node import users
+from node.service import Node
+
+
+def register(sub: argparse._SubParsersAction, *, db: argparse.ArgumentParser) -> None:
+    """The `user` command; `db` is node.cli's shared --db."""
+    user = sub.add_parser("user", help="users and PINs (用户)", description="Manage users.")
+    usub = user.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
+    p = usub.add_parser(
+        "add",
+        parents=[db],
+        help="add or change a user",
+        description="Add or change a user. The PIN is stored only as a salted hash.",
+    )
+    p.add_argument("user", metavar="ID", help="the user's id, e.g. wang")
+    p.add_argument("--name", help="the name people know them by, e.g. 王芳")
+    p.add_argument("--role", required=True, choices=users.ROLES, help="what they may do")
+    p.add_argument("--pin", help="4 to 12 digits; managers confirm with it")
+    p.set_defaults(func=cmd_user_add)
+
+
+def cmd_user_add(args) -> int:
+    node = Node.open(args.db)
+    users.add_user(node, args.user, args.name, args.role, args.pin)
+    print(f"user {args.user} ({args.role}) saved" + (" with a PIN" if args.pin else ""))
+    return 0
