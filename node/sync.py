@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 import nats
 from nats.aio.client import Client as NatsClient
+from nats.errors import Error as NatsError
 from nats.errors import NoServersError
 
 from ledger.outbox import Outbox, OutboxState
@@ -227,7 +228,10 @@ async def _confirm(node: Node, transport: Transport, publisher: Publisher) -> No
 async def id_taken(config: NodeConfig, timeout: float = 2.0) -> str | None:
     """Why `config.node` already has a log (in the stream or at the hub); None when the
     id is free. `HubUnreachable` when NATS cannot be asked (one bounded connect)."""
-    nc = await connect_once(config.nats, timeout, config.nats_auth())
+    try:
+        nc = await connect_once(config.nats, timeout, config.nats_auth())
+    except NatsError as exc:  # e.g. credentials NATS does not accept yet (not reloaded)
+        raise HubUnreachable(f"NATS refused the connection ({exc})") from None
     try:
         return await log_exists(NatsTransport(nc.jetstream()), config.node, config.location)
     except TransportError as exc:
