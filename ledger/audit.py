@@ -20,7 +20,7 @@ from ledger.log import EventLog
 from protocol import codec
 from protocol.events import Count, Document, Event, Movement, Upsert
 from protocol.hlc import pack, physical_ms
-from protocol.units import format_qty
+from protocol.units import format_money, format_qty
 
 #: events read per step of an origin's backward walk
 CHUNK = 500
@@ -71,10 +71,11 @@ def summary(event: Event) -> tuple[str | None, str]:
             return doc, f"count {sku}{lot_text} = {format_qty(qty)} at {location}"
         case Upsert(entity=entity, key=key, fields=fields):
             return None, f"{entity} {key}: {', '.join(sorted(fields))}"
-        case Document(doc=doc, type=kind, location=location, lines=lines):
+        case Document(doc=doc, type=kind, location=location, lines=lines, tenders=tenders):
             items = ", ".join(f"{line.sku} {format_qty(line.qty)}" for line in lines[:5])
             more = f" (+{len(lines) - 5} lines)" if len(lines) > 5 else ""
-            return doc, f"{kind} at {location}" + (f": {items}{more}" if items else "")
+            paid = f", paid {format_money(sum(t.amount for t in tenders))}" if tenders else ""
+            return doc, f"{kind} at {location}" + (f": {items}{more}" if items else "") + paid
     return None, type(event.body).__name__  # pragma: no cover - every body is matched
 
 

@@ -196,6 +196,7 @@ def test_node_audit_lists_who_did_what_newest_first(tmp_path):
     ]
     assert items[0]["doc"] == "S01-3" and items[0]["summary"] == "A1 1.000 S01 -> @customer"
     assert items[3]["summary"] == "A1 2.000 @supplier -> S01" and items[3]["doc"] == "X-1"
+    assert items[1]["summary"] == "sale at S01, paid 3.50"
 
     by_li = json.loads(kucun("node", "audit", "--db", db, "--json", "--user", "li").stdout)
     assert [i["seq"] for i in by_li["items"]] == [1]
