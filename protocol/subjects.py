@@ -79,16 +79,25 @@ def origin_of_subject(subject: str) -> str | None:
     return tokens[-1]
 
 
-def batch_msg_id(origin: str, first_seq: int, last_seq: int) -> str:
-    return f"{origin}:{first_seq}-{last_seq}"
+def batch_msg_id(origin: str, first_seq: int, last_seq: int, location: str | None = None) -> str:
+    """A batch's Nats-Msg-Id: `<origin>:<first>-<last>`, a node's prefixed with its
+    location (default: its id) like its subject. The duplicate window is per stream: a
+    node re-sending its log on kucun.ev.<location>.<node> after an upgrade must not have
+    it taken for the same batches it sent on kucun.ev.<node> (a duplicate ack there would
+    make it reconcile with an empty subject and resend the same batch for ever)."""
+    if is_hub_origin(origin):
+        return f"{origin}:{first_seq}-{last_seq}"
+    return f"{location or origin}.{origin}:{first_seq}-{last_seq}"
 
 
 def parse_batch_msg_id(msg_id: str) -> tuple[str, int, int] | None:
-    origin, sep, span = msg_id.rpartition(":")
+    """(origin, first, last) of either form of `batch_msg_id`, and of the older
+    `<origin>:<first>-<last>` of nodes; None for anything else."""
+    named, sep, span = msg_id.rpartition(":")
     first, dash, last = span.partition("-")
     if not (sep and dash and first.isdigit() and last.isdigit()):
         return None
-    return origin, int(first), int(last)
+    return named.rpartition(".")[2], int(first), int(last)
 
 
 def node_consumer(node: str) -> str:

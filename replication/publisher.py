@@ -157,6 +157,7 @@ class Publisher:
         self.transport = transport
         self.origin = origin
         # a node's subject names its location: its siblings read it there
+        self.location = location
         self.stream, self.subject = subjects.publish_target(origin, location)
         self.timeout = publish_timeout
         self.max_batch_bytes = max_batch_bytes
@@ -263,7 +264,7 @@ class Publisher:
             ack = await self.transport.publish(
                 self.subject,
                 payload,
-                msg_id=subjects.batch_msg_id(self.origin, first, last),
+                msg_id=subjects.batch_msg_id(self.origin, first, last, self.location),
                 expected_last_subject_seq=self.state.stream_seq,
                 timeout=self.timeout,
             )

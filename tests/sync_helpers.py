@@ -171,9 +171,10 @@ class StreamBatch:
     origins: set[str]
 
 
-async def subject_batches(js, origin: str) -> list[StreamBatch]:
-    """Every message on kucun.ev.<origin> of KUCUN_EVENTS, in stream order, decoded."""
-    subject = subjects.events_subject(origin)
+async def subject_batches(js, origin: str, location: str | None = None) -> list[StreamBatch]:
+    """Every message on kucun.ev.<location>.<origin> of KUCUN_EVENTS, in stream order,
+    decoded (location: default the origin)."""
+    subject = subjects.events_subject(origin, location)
     out: list[StreamBatch] = []
     seq = 1
     while True:
@@ -193,7 +194,9 @@ async def subject_batches(js, origin: str) -> list[StreamBatch]:
         seq = msg.seq + 1
 
 
-def assert_exactly_once(batches: list[StreamBatch], origin: str) -> int:
+def assert_exactly_once(
+    batches: list[StreamBatch], origin: str, location: str | None = None
+) -> int:
     """The stream holds origin's events 1..n, each exactly once, in order, each batch named
     after what it holds. Returns n."""
     seqs = [s for b in batches for s in b.seqs]
@@ -202,14 +205,15 @@ def assert_exactly_once(batches: list[StreamBatch], origin: str) -> int:
     assert seqs == list(range(1, len(seqs) + 1)), f"stream of {origin} has gaps or disorder"
     for b in batches:
         assert b.origins == {origin}, b
-        assert b.msg_id == subjects.batch_msg_id(origin, b.seqs[0], b.seqs[-1]), b
+        assert b.msg_id == subjects.batch_msg_id(origin, b.seqs[0], b.seqs[-1], location), b
     return len(seqs)
 
 
-async def stream_check(url: str, origin: str) -> int:
+async def stream_check(url: str, origin: str, location: str | None = None) -> int:
     nc = await nats.connect(url, allow_reconnect=False, connect_timeout=5)
     try:
-        return assert_exactly_once(await subject_batches(nc.jetstream(), origin), origin)
+        batches = await subject_batches(nc.jetstream(), origin, location)
+        return assert_exactly_once(batches, origin, location)
     finally:
         await nc.close()
 
@@ -292,7 +296,7 @@ def assert_converged(
     assert log_rows(hub.db, origin) == log_rows(node_db, origin)  # byte for byte
     if alone:
         assert derived_rows(hub.db, location) == derived_rows(node_db, location)
-    assert asyncio.run(stream_check(nats_url, origin)) == head  # each event exactly once
+    assert asyncio.run(stream_check(nats_url, origin, location)) == head  # each exactly once
 
 
 # ---- processes -----------------------------------------------------------------------------

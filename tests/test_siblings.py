@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import random
 
+import nats
 import pytest
 
 from hub.store import HubStore
 from ledger.sqlite import connect
 from node.service import Node
 from node.sync import SyncSummary, sync_once
-from protocol import subjects
+from protocol import codec, subjects
 from protocol.events import Event
 from protocol.fold import Snapshot, fold_events
 from protocol.units import format_qty
@@ -200,3 +201,41 @@ def test_a_till_of_another_store_receives_nothing_of_it(tmp_path, nats_server, h
     assert hub_stock(hub, "S01") == [("TEA", None, "9.000")]
     # S02's consumer delivers its own store's subjects only
     assert subjects.location_events_filter("S02") == "kucun.ev.S02.*"
+
+
+@pytest.mark.slow
+def test_a_till_upgraded_from_the_older_subject_resends_its_log_where_siblings_read_it(
+    tmp_path, nats_server, hub
+):
+    """Before the location was in the subject, S01 published on kucun.ev.S01 with msg-ids
+    `S01:<first>-<last>`. After the upgrade its next sync, within the stream's duplicate
+    window, re-sends the same batches on kucun.ev.S01.S01: they must be stored there (not
+    dropped as duplicates of the old ones, which made the publisher retry for ever), so
+    the hub takes them as duplicates and S01-T2 folds them."""
+    s01 = till(tmp_path, "S01", "S01", nats_server.url)
+    s01.add_product("TEA", "绿茶 500ml", price="4.50")
+    s01.receive("TEA", "10")
+    head = s01.store.log.head_seq("S01")
+    raws = [raw for _, raw in s01.store.log.raw_events("S01", 0, head)]
+
+    async def as_the_older_version() -> None:
+        nc = await nats.connect(nats_server.url)
+        js = nc.jetstream()
+        await js.publish(
+            "kucun.ev.S01", codec.encode_batch(raws), headers={"Nats-Msg-Id": f"S01:1-{head}"}
+        )
+        await nc.close()
+
+    asyncio.run(as_the_older_version())
+    assert wait_until(lambda: hub.ingested("S01") == head)  # the hub reads the older form
+
+    async def upgraded() -> SyncSummary:
+        return await asyncio.wait_for(sync_once(s01, confirm_timeout=20), 60)
+
+    summary = asyncio.run(upgraded())
+    assert (summary.sent_events, summary.unconfirmed) == (head, 0)
+    t2 = till(tmp_path, "S01-T2", "S01", nats_server.url)
+    (pulled,) = sync(t2)
+    assert pulled.sibling_events == head
+    assert stock(t2, "S01") == [("TEA", None, "10.000")]
+    assert hub.get("/api/v1/rejected")[1]["items"] == []
