@@ -15,15 +15,20 @@ import nats
 import pytest
 
 from hub.store import HubStore
+from ledger.replica import Replica
 from ledger.sqlite import connect
 from node.service import Node
 from node.sync import SyncSummary, sync_once
 from protocol import codec, subjects
-from protocol.events import Event
+from protocol.events import Event, Movement
 from protocol.fold import Snapshot, fold_events
 from protocol.units import format_qty
+from replication.clock import ManualClock
+from replication.memory import MemoryBroker, MemoryTransport
+from replication.pull import apply_sibling_logs, open_sibling_consumer
+from replication.setup import ensure_streams
 from tests.helpers import HubProcess, wait_until
-from tests.sync_helpers import HOUR_MS, days_ago_ms, fill
+from tests.sync_helpers import HOUR_MS, chain, days_ago_ms, fill
 
 
 def till(tmp_path, node: str, location: str, url: str) -> Node:
@@ -239,3 +244,54 @@ def test_a_till_upgraded_from_the_older_subject_resends_its_log_where_siblings_r
     assert pulled.sibling_events == head
     assert stock(t2, "S01") == [("TEA", None, "10.000")]
     assert hub.get("/api/v1/rejected")[1]["items"] == []
+
+
+def test_sibling_messages_that_are_not_the_subjects_nodes_are_rejected_and_acknowledged():
+    """Over the in-memory broker: garbage, a forged event on a sibling's subject, a hub
+    log on a node subject and another store's log are kept aside or never delivered; the
+    node's own log is skipped; the valid batch after them is applied; nothing stays
+    unacknowledged."""
+    clock = ManualClock(days_ago_ms(1))
+    broker = MemoryBroker(clock)
+    net = MemoryTransport(broker)
+    asyncio.run(ensure_streams(net))
+    now = clock.wall_ms()
+    receipt = Movement(sku="TEA", qty=10_000, src="@supplier", dst="S01")
+    t2, t3 = chain("S01-T2", [receipt], now), chain("S01-T3", [receipt], now)
+    own = chain("S01", [receipt], now)
+    hub_gift = chain("hub-S01", [receipt], now)
+    other_store = chain("S02", [Movement(sku="TEA", qty=1000, src="@supplier", dst="S02")], now)
+    sent = [
+        ("kucun.ev.S01.S01-T2", b"\x00 not a batch"),
+        ("kucun.ev.S01.S01-T2", codec.encode_batch(t3)),  # T3's event on T2's subject
+        ("kucun.ev.S01.hub-S01", codec.encode_batch(hub_gift)),
+        ("kucun.ev.S02.S02", codec.encode_batch(other_store)),
+        ("kucun.ev.S01.S01", codec.encode_batch(own)),
+        ("kucun.ev.S01.S01-T2", codec.encode_batch(t2)),
+    ]
+
+    async def deliver() -> int:
+        last: dict[str, int] = {}
+        for n, (subject, data) in enumerate(sent):
+            ack = await net.publish(
+                subject,
+                data,
+                msg_id=str(n),
+                expected_last_subject_seq=last.get(subject, 0),
+                timeout=1,
+            )
+            last[subject] = ack.seq
+        consumer = await open_sibling_consumer(net, "S01", "S01")
+        assert consumer is not None
+        return await apply_sibling_logs(replica, consumer, clock)
+
+    replica = Replica(connect(":memory:"), "S01")
+    assert asyncio.run(deliver()) == 1
+    assert replica.log.heads() == {"S01-T2": 1}  # not its own log: only the node writes it
+    assert [(r.sku, r.qty) for r in replica.read.stock(location="S01")] == [("TEA", 10_000)]
+    assert sorted(r["origin"] for r in replica.quarantine.rejected()) == [
+        "S01-T2",
+        "S01-T2",
+        "hub-S01",
+    ]
+    assert broker.unacknowledged(subjects.EVENTS_STREAM, subjects.sibling_consumer("S01")) == 0
