@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import tomllib
 
 import nats
 import pytest
 
+from kucun.cli import nats_authorization
+from kucun.natsserver import NatsServer
 from ledger.replica import Replica
 from ledger.sqlite import connect
 from protocol import subjects
@@ -19,7 +22,7 @@ from replication.nats_transport import NatsTransport
 from replication.publisher import IdentityConflict, Publisher, claim_conflict, log_exists
 from replication.pull import Watermark
 from replication.setup import ensure_streams
-from tests.helpers import kucun, wait_until
+from tests.helpers import kucun, start_hub, wait_until
 from tests.sync_helpers import days_ago_ms, nodes_item
 from tests.test_hub_to_node import post
 
@@ -161,3 +164,35 @@ def test_second_ledger_on_one_node_id_is_refused_and_the_hub_says_so(tmp_path, n
     again = kucun("node", "sync", "--db", first, "--once", "--json", check=True)
     assert json.loads(again.stdout)["pulled_events"] >= 1
     assert json.loads(again.stdout)["safe_seq"] == 5
+
+
+@pytest.mark.slow
+def test_with_nkey_credentials_the_refusal_reaches_the_hub(tmp_path):
+    """The notice subject is within a node's own permissions (protocol/subjects.py)."""
+    hub_db = tmp_path / "hub.db"
+    kucun("hub", "init", "--db", str(hub_db), check=True)
+    server = NatsServer(data_dir=tmp_path / "nats")
+    out = kucun("hub", "add-node", "S01", "--db", str(hub_db), "--nats", server.url, check=True)
+    (tmp_path / "S01.toml").write_text(out.stdout)
+    seed = tomllib.loads(out.stdout)["node"]["nkey_seed"]
+    server.authorization = nats_authorization(str(hub_db))
+    server.start(log_file=(tmp_path / "nats.log").open("ab"))
+    hub = start_hub(tmp_path, server.url)
+    try:
+        first, second = str(tmp_path / "first.db"), str(tmp_path / "second.db")
+        kucun("node", "init", "--db", first, "--config", str(tmp_path / "S01.toml"), check=True)
+        shop(first)
+        kucun("node", "sync", "--db", first, "--once", check=True)
+
+        taken = kucun("node", "init", "--db", second, "--config", str(tmp_path / "S01.toml"))
+        assert taken.returncode == 1 and "node id S01 is already taken" in taken.stderr
+
+        init = ["--node", "S01", "--nats", UNREACHABLE, "--nkey-seed", seed]
+        kucun("node", "init", "--db", second, *init, check=True)
+        synced = kucun("node", "sync", "--db", second, "--once", "--nats", server.url)
+        assert synced.returncode == 4, (synced.stdout, synced.stderr)
+        conflict = wait_until(lambda: (nodes_item(hub, "S01") or {}).get("conflict"))
+        assert conflict and "up to seq 5, this ledger only up to 0" in conflict
+    finally:
+        hub.stop()
+        server.close()
