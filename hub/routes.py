@@ -17,6 +17,7 @@ import msgspec
 
 from hub import schemas as s
 from hub.service import ROLES, HubService, OriginStatus
+from protocol.events import DocLine
 from protocol.units import format_money, format_qty
 
 B = TypeVar("B")
@@ -152,7 +153,38 @@ def get_document(call: Call[None]) -> s.DocumentOut:
         )
         for line in status.lines
     ]
-    return s.DocumentOut(doc=status.doc, type=status.type, status=status.status, lines=lines)
+    receipts = [
+        s.DocumentReceipt(
+            doc=r.doc,
+            origin=r.origin,
+            user=r.user,
+            at=r.at,
+            lines=[_receipt_line(x) for x in r.lines],
+            approved_by=r.approved_by,
+            recounted=r.recounted,
+            reversed_by=r.reversed_by,
+        )
+        for r in status.receipts
+    ]
+    alerts = [s.DocumentAlert(kind=a.kind, message=a.message) for a in status.alerts]
+    return s.DocumentOut(
+        doc=status.doc,
+        type=status.type,
+        status=status.status,
+        lines=lines,
+        receipts=receipts,
+        alerts=alerts,
+    )
+
+
+def _receipt_line(line: DocLine) -> s.ReceiptLine:
+    return s.ReceiptLine(
+        sku=line.sku,
+        qty=format_qty(line.qty),
+        unit_cost=None if line.unit_cost is None else format_money(line.unit_cost),
+        lot=line.lot,
+        expiry=line.expiry,
+    )
 
 
 def post_product(call: Call[s.ProductIn]) -> s.ProductCreated:

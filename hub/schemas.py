@@ -196,6 +196,38 @@ class DocumentOut(Strict):
     type: str
     status: Status
     lines: list[DocumentLine]
+    #: each receiving act on an order or transfer (several: it was received twice)
+    receipts: list[DocumentReceipt] = []
+    #: what a manager must resolve, e.g. "received_twice"; derived, so every replica agrees
+    alerts: list[DocumentAlert] = []
+
+
+class DocumentReceipt(Strict):
+    """One receipt of an order or transfer: which till, which user, when, what arrived."""
+
+    doc: str
+    origin: str
+    user: str
+    at: str
+    lines: list[ReceiptLine]
+    approved_by: str | None = None
+    recounted: bool = False
+    reversed_by: list[str] = []
+
+
+class ReceiptLine(Strict):
+    """What arrived on one line of a receipt, at what unit cost, in which lot."""
+
+    sku: str
+    qty: str
+    unit_cost: str | None = None
+    lot: str | None = None
+    expiry: str | None = None
+
+
+class DocumentAlert(Strict):
+    kind: str
+    message: str
 
 
 class ProductCreated(Strict):

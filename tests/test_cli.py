@@ -199,3 +199,60 @@ def test_sell_with_split_tenders_and_change(store):
     assert "total 7.00, paid card 5.00, cash 2.00" in out
     out = kucun("node", "sell", "--db", store, "A1", "1", "--tender", "cash:10", check=True).stdout
     assert "paid cash 3.50" in out and "change 6.50" in out
+
+
+RECEIVING_COMMANDS = [
+    ["node", "user"],
+    ["node", "user", "add"],
+    ["node", "po", "reverse"],
+    ["node", "po", "accept"],
+    ["node", "transfer", "reverse"],
+    ["node", "transfer", "accept"],
+]
+
+
+@pytest.mark.parametrize("command", RECEIVING_COMMANDS, ids=" ".join)
+def test_receiving_commands_have_help(command):
+    from kucun.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+
+
+def test_receive_help_documents_the_line_syntax(capsys):
+    from kucun.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["node", "po", "receive", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for part in ("SKU=QTY[@COST][:LOT[:EXPIRY]]", "A1=5@2.30", "A1=5:L1:2027-01-31", "GS1"):
+        assert part in help_text
+    for option in ("--recount", "--force", "--approver", "--pin"):
+        assert option in help_text
+
+
+@pytest.mark.slow
+def test_user_add_keeps_only_the_pins_hash(store):
+    out = kucun(
+        "node", "user", "add", "--db", store, "wang", "--name", "王芳", "--role", "manager",
+        "--pin", "482193", check=True,
+    ).stdout  # fmt: skip
+    assert "user wang (manager) saved with a PIN" in out
+    with open(store, "rb") as ledger:
+        assert b"482193" not in ledger.read()
+    bad = kucun("node", "user", "add", "--db", store, "li", "--role", "cashier", "--pin", "12")
+    assert bad.returncode != 0 and "4 to 12 digits" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_reversing_something_that_is_not_a_receipt_says_so(store):
+    result = kucun(
+        "node", "po", "reverse", "--db", store, "S01-9", "--approver", "wang", "--pin", "1234"
+    )
+    assert result.returncode != 0
+    assert "is not a receipt of an order or transfer here" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = kucun("node", "po", "receive", "--db", store, "PO-S01-1", "A1=x@1")
+    assert result.returncode != 0 and "Traceback" not in result.stderr

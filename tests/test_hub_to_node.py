@@ -144,8 +144,16 @@ def test_transfer_is_routed_and_a_short_delivery_stays_visible(tmp_path, nats_se
     assert wait_until(lambda: hub.get(f"/api/v1/documents/{doc}")[1].get("status") == "in_transit")
 
     sync_until(store, lambda: any(d["doc"] == doc for d in documents(store)))
-    received = kucun("node", "transfer", "receive", "--db", store, doc, "OIL=11", check=True)
+    refused = kucun("node", "transfer", "receive", "--db", store, doc, "OIL=11")
+    assert refused.returncode != 0 and "OIL 11.000 arrived, 12.000 shipped" in refused.stderr
+    assert "--recount" in refused.stderr or "--approver" in refused.stderr
+    received = kucun(
+        "node", "transfer", "receive", "--db", store, doc, "OIL=11", "--recount", "OIL=11",
+        check=True,
+    )  # fmt: skip
     assert "received_with_discrepancy" in received.stdout
+    costs = json.loads(kucun("node", "stock", "--db", store, "--json", check=True).stdout)
+    assert costs["items"] == [{"location": "S01", "sku": "OIL", "lot": None, "qty": "11.000"}]
     kucun("node", "sync", "--db", store, "--once", check=True)
     assert wait_until(
         lambda: hub.get(f"/api/v1/documents/{doc}")[1]["status"] == "received_with_discrepancy"
@@ -154,6 +162,17 @@ def test_transfer_is_routed_and_a_short_delivery_stays_visible(tmp_path, nats_se
     assert (line["shipped"], line["done"], line["discrepancy"]) == ("12.000", "11.000", "-1.000")
     stock = {i["location"]: i["qty"] for i in hub.stock(sku="OIL")}
     assert stock == {"S01": "11.000", "W01": "28.000"}
+    # transit kept value: S01 booked what arrived at the warehouse's average cost
+    cost = {i["location"]: i["value"] for i in hub.get("/api/v1/cost?sku=OIL")[1]["items"]}
+    assert cost == {"S01": "330.00", "W01": "840.00"}
+    (receipt,) = hub.get(f"/api/v1/documents/{doc}")[1]["receipts"]
+    assert receipt["recounted"] and receipt["lines"][0]["unit_cost"] == "30.00"
+    # the missing one turns up later: the rest of the shipment, no confirmation needed
+    rest = kucun("node", "transfer", "receive", "--db", store, doc, check=True).stdout
+    assert f"received transfer {doc}: received" in rest
+    again = kucun("node", "transfer", "receive", "--db", store, doc, "OIL=1")
+    assert again.returncode != 0 and "already received" in again.stderr
+    assert "Traceback" not in again.stderr
 
 
 @pytest.mark.slow
@@ -195,3 +214,64 @@ def test_users_and_corrections_from_head_office(tmp_path, nats_server, hub):
             "SELECT value FROM registers WHERE entity='user' AND key='li' AND field='role'"
         ).fetchone()
     assert role == ('"cashier"',)
+
+
+@pytest.mark.slow
+def test_two_tills_receiving_one_order_offline_alert_everyone(tmp_path, nats_server, hub):
+    """Both receipts stay; the hub and both tills show over_received and "received twice";
+    a manager's reversal at one till clears it everywhere."""
+    tills = [init_node(tmp_path, nats_server, t, "S01") for t in ("S01-T1", "S01-T2")]
+    for db in tills:
+        kucun("node", "product", "add", "--db", db, "A1", "--name", "Apple", check=True)
+    kucun(
+        "node", "user", "add", "--db", tills[0], "wang", "--role", "manager", "--pin", "4821",
+        check=True,
+    )  # fmt: skip
+    status, body = post(
+        hub,
+        "/api/v1/purchase-orders",
+        {
+            "location": "S01",
+            "supplier": "ACME",
+            "lines": [{"sku": "A1", "qty": "20", "unit_cost": "2.30"}],
+        },
+    )
+    assert status == 201, body
+    po = body["doc"]
+    for db in tills:
+        sync_until(db, lambda db=db: any(d["doc"] == po for d in documents(db)))
+    receipts = [
+        kucun("node", "po", "receive", "--db", db, po, check=True).stdout.split("receipt ")[1]
+        for db in tills
+    ]
+    receipts = [r.rstrip(")\n") for r in receipts]
+    again = kucun("node", "po", "receive", "--db", tills[0], po, "A1=5")
+    assert again.returncode != 0 and "already received" in again.stderr
+    assert receipts[0] in again.stderr
+    for db in tills:
+        kucun("node", "sync", "--db", db, "--once", check=True)
+
+    def hub_alerts():
+        answer = hub.get(f"/api/v1/documents/{po}")[1]
+        return [a["kind"] for a in answer.get("alerts", [])] == ["received_twice"] and answer
+
+    answer = wait_until(hub_alerts)
+    assert answer and answer["status"] == "over_received"
+    assert sorted(r["doc"] for r in answer["receipts"]) == sorted(receipts)
+
+    # a manager at T1 reverses T1's own receipt: resolved at the hub too
+    kucun(
+        "node", "po", "reverse", "--db", tills[0], receipts[0], "--approver", "wang",
+        "--pin", "4821", check=True,
+    )  # fmt: skip
+    kucun("node", "sync", "--db", tills[0], "--once", check=True)
+
+    def resolved():
+        answer = hub.get(f"/api/v1/documents/{po}")[1]
+        return answer["status"] == "received" and answer["alerts"] == [] and answer
+
+    answer = wait_until(resolved)
+    assert answer, hub.get(f"/api/v1/documents/{po}")[1]
+    (reversed_receipt,) = [r for r in answer["receipts"] if r["reversed_by"]]
+    assert reversed_receipt["doc"] == receipts[0]
+    assert hub.stock(location="S01")[0]["qty"] == "20.000"
