@@ -477,8 +477,7 @@ def open_documents(node: Node, everything: bool = False) -> list[DocumentStatus]
     """Orders and transfers that concern this location and are not finished, and any with
     an alert (received twice) a manager must resolve; `everything`: all of them."""
     out = []
-    for doc in node.read.document_ids(("purchase_order", "transfer")):
-        header, status = document(node, doc)
+    for header, status in node.read.document_statuses(("purchase_order", "transfer")):
         if node.config.location not in (header.location, header.counterparty):
             continue
         finished = status.status in ("received", "received_with_discrepancy", "over_received")

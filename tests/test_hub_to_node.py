@@ -258,6 +258,13 @@ def test_two_tills_receiving_one_order_offline_alert_everyone(tmp_path, nats_ser
     answer = wait_until(hub_alerts)
     assert answer and answer["status"] == "over_received"
     assert sorted(r["doc"] for r in answer["receipts"]) == sorted(receipts)
+    for db in tills:  # each till gets the other's receipt (a sibling at S01) and the alert
+        sync_until(db, lambda db=db: [a["kind"] for d in documents(db) for a in d["alerts"]])
+        (listed,) = documents(db)
+        assert listed["status"] == "over_received"
+        assert sorted(r["doc"] for r in listed["receipts"]) == sorted(receipts)
+    text = kucun("node", "documents", "--db", tills[1], check=True).stdout
+    assert "received twice" in text and receipts[0] in text and receipts[1] in text
 
     # a manager at T1 reverses T1's own receipt: resolved at the hub too
     kucun(
