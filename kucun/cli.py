@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
 from hub import cli as hub_cli
 from kucun import __version__, logs, natsserver
+from ledger.sqlite import LedgerError
 from node import cli as node_cli
+
+log = logging.getLogger("kucun")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,12 +118,36 @@ def _demo(args) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    for arg in argv:
+        if not _is_text(arg):
+            # bytes that are not UTF-8 arrive as lone surrogates, which no ledger, NATS
+            # message or terminal can carry: refuse them here, not deep in a write
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            print(
+                f"error: argument {shown[:60]!r} is not UTF-8 text: check the terminal's encoding",
+                file=sys.stderr,
+            )
+            return 2
     args = parser.parse_args(argv)
     logs.setup(args.log_level, args.log_format)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except LedgerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:
+        # a ledger that opened but fails later (a damaged page, a full disk): one line for
+        # the person, the traceback only for whoever asked for debug logs
+        log.debug("ledger error", exc_info=True)
+        print(
+            f"error: the ledger could not be read or written ({exc}): check --db and the "
+            "disk, or restore the ledger from a backup",
+            file=sys.stderr,
+        )
+        return 2
     except Exception as exc:
         for handler in (node_cli.handle_error, hub_cli.handle_error):
             code = handler(exc)
@@ -128,6 +157,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         raise
+
+
+def _is_text(arg: str) -> bool:
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

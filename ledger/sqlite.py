@@ -25,22 +25,113 @@ class Connection(sqlite3.Connection):
         self.write_cache: dict[str, Any] = {}
 
 
+class LedgerError(Exception):
+    """A path that is no usable ledger (a folder, a missing folder, another file); the
+    message says what to do. The CLIs print it as one line."""
+
+
+#: what every SQLite database file starts with
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
 def connect(path: str | Path) -> Connection:
-    """A connection in WAL mode with synchronous=FULL.
+    """A connection in WAL mode with synchronous=FULL, to a ledger file or a new one.
 
     FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss, and a sale
     the customer has walked away with must survive a pulled plug. The cost is one fsync per
     commit (see benchmarks/ledger.py).
+
+    This is the one place ledgers are opened, so it is the one place that refuses what is
+    not one (`LedgerError`): a folder, a file in a folder that does not exist, a file that
+    is no SQLite database, a truncated one, or a database of another program.
     """
-    conn = sqlite3.connect(
-        path, isolation_level=None, timeout=30.0, check_same_thread=False, factory=Connection
-    )
+    name = str(path)
+    if not name.strip():
+        raise LedgerError("no ledger path given: give the path of a ledger file with --db")
+    if name != ":memory:":
+        try:
+            _check_path(Path(path))
+        except OSError as exc:  # a name too long, a folder we may not read
+            raise LedgerError(
+                f"{_short(name)} cannot be used ({exc.strerror or exc}): check --db"
+            ) from None
+    try:
+        conn = sqlite3.connect(
+            path, isolation_level=None, timeout=30.0, check_same_thread=False, factory=Connection
+        )
+    except sqlite3.Error as exc:
+        raise LedgerError(f"{name} cannot be opened ({exc}): check --db") from None
     assert isinstance(conn, Connection)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
+    try:
+        # read before anything writes: journal_mode=WAL would rewrite another program's file
+        conn.execute("PRAGMA busy_timeout=30000")
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if not tables or "schema_versions" in tables:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if "malformed" in str(exc):
+            raise LedgerError(
+                f"{name} is damaged ({exc}): check --db, or restore the ledger from a backup"
+            ) from None
+        reason = "not a database" if "not a database" in str(exc) else str(exc)
+        raise LedgerError(f"{name} is not a kucun ledger ({reason}): check --db") from None
+    if tables and "schema_versions" not in tables:
+        conn.close()
+        raise LedgerError(
+            f"{name} is not a kucun ledger (a database of another program): check --db"
+        )
     return conn
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= 80 else f"{name[:40]}… ({len(name):,} characters)"
+
+
+def _check_path(path: Path) -> None:
+    """Refuse, before SQLite does with "unable to open database file", what is no ledger."""
+    if path.is_dir():
+        raise LedgerError(f"{path} is a directory: give the path of a ledger file")
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise LedgerError(
+                f"folder {path.parent} does not exist: create it first (mkdir -p {path.parent})"
+            )
+        return
+    try:
+        with path.open("rb") as f:
+            header = f.read(100)
+    except OSError as exc:
+        raise LedgerError(f"{path} cannot be read ({exc.strerror}): check --db") from None
+    if not header:
+        return  # an empty file is a new database to SQLite
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise LedgerError(f"{path} is not a kucun ledger (not a database): check --db")
+    if _truncated(path, header):
+        raise LedgerError(
+            f"{path} is not a kucun ledger (the file is cut short): check --db, or restore "
+            "the ledger from a backup"
+        )
+
+
+def _truncated(path: Path, header: bytes) -> bool:
+    """The header's page count needs more bytes than the file has (a copy cut short).
+
+    Only trusted when the header says it is current (its version-valid-for number equals
+    the change counter) and no write-ahead log may hold newer pages."""
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return False
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    change_counter = int.from_bytes(header[24:28], "big")
+    valid_for = int.from_bytes(header[92:96], "big")
+    if not pages or valid_for != change_counter:
+        return False
+    return path.stat().st_size < pages * page_size
 
 
 def migrate(conn: sqlite3.Connection, component: str, scripts: Sequence[str]) -> None:

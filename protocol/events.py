@@ -21,7 +21,9 @@ SCRAP = "@scrap"
 COUNT = "@count"
 VIRTUAL_LOCATIONS = frozenset({SUPPLIER, CUSTOMER, TRANSIT, SCRAP, COUNT})
 
-_REPLICA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+#: matched whole (fullmatch): "$" would also match before a final newline, and "S09\n"
+#: is no NATS subject token
+_REPLICA_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
 
 def is_virtual(location: str) -> bool:
@@ -43,7 +45,11 @@ def is_hub_origin(origin: str) -> bool:
 def valid_replica_id(name: str) -> bool:
     """Replica and location ids become NATS subject tokens, so no dots, spaces or wildcards;
     "hub" and "hub-…" are the hub's own origins."""
-    return bool(_REPLICA_ID.match(name)) and not is_hub_origin(name)
+    return (
+        isinstance(name, str)
+        and _REPLICA_ID.fullmatch(name) is not None
+        and not is_hub_origin(name)
+    )
 
 
 # Events are immutable values that never refer back to themselves, so they opt out of

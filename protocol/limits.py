@@ -10,9 +10,16 @@ of ten million units at a hundred million yuan each is more than any shop will b
 from __future__ import annotations
 
 from protocol.events import Count, Document, Event, Movement, Upsert
-from protocol.units import MAX_MONEY, MAX_QTY
 
 INT64_MAX = 2**63 - 1
+#: largest quantity on one line, in milli-units: 10,000,000 pieces or kg
+MAX_QTY = 10**10
+#: largest amount or unit price, in fen: 100,000,000 CNY
+MAX_MONEY = 10**10
+#: longest decimal text a person may type for a quantity or amount: far more than the
+#: limits above need ("-10000000.000" is 13), little enough that no text is converted (or
+#: echoed in a message) whole when it is kilobytes of digits
+MAX_AMOUNT_TEXT = 40
 
 
 def storable_int(value: int) -> bool:
@@ -73,4 +80,29 @@ def _qty(value: int) -> str | None:
 def _money(value: int | None) -> str | None:
     if value is not None and abs(value) > MAX_MONEY:
         return f"amount {value} is beyond ±{MAX_MONEY} fen"
+    return None
+
+
+#: longest key a person may give: a SKU, lot, user or document id
+MAX_KEY_TEXT = 64
+#: longest free text (a name, supplier, note, reason): an event must stay far below what
+#: one NATS message may carry (1 MiB), or its log could not be published past it
+MAX_TEXT = 1000
+#: most lines one document may have, for the same reason
+MAX_DOC_LINES = 1000
+
+
+def text_problem(value: str, what: str, *, key: bool = False) -> str | None:
+    """Why `value` cannot be a key (`key=True`: SKU, lot, user) or a free text, or None.
+
+    Keys are matched exactly and shown in one line, so they are neither blank nor hold
+    control characters (a newline, a NUL); free text may hold line breaks and tabs."""
+    most = MAX_KEY_TEXT if key else MAX_TEXT
+    if len(value) > most:
+        return f"{what} is too long ({len(value):,} characters): at most {most:,}"
+    allowed = "" if key else "\n\t"
+    if any((ord(c) < 32 and c not in allowed) or c == "\x7f" for c in value):
+        return f"{what} {value!r} holds a control character: type plain text"
+    if key and not value.strip():
+        return f"{what} must not be empty"
     return None

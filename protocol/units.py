@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import re
 
+from protocol.limits import MAX_AMOUNT_TEXT, MAX_MONEY, MAX_QTY
+
 QTY_SCALE = 1000
 MONEY_SCALE = 100
-#: largest quantity on one line, in milli-units: 10,000,000 pieces or kg
-MAX_QTY = 10**10
-#: largest amount or unit price, in fen: 100,000,000 CNY
-MAX_MONEY = 10**10
 
 _DECIMAL = re.compile(r"^\s*([+-]?)(\d+)(?:\.(\d*))?\s*$|^\s*([+-]?)\.(\d+)\s*$")
 
@@ -25,11 +23,25 @@ class AmountError(ValueError):
 
 
 def _parse_scaled(text: str, places: int, what: str) -> int:
+    """The checks run on the text before any `int()`: Python refuses to convert more than
+    4300 digits (a ValueError that is no AmountError), and a number too long to be within
+    the limits needs no converting to be refused."""
     if not isinstance(text, str):
         raise AmountError(f"{what} must be a decimal string like {_example(places)}, got {text!r}")
-    m = _DECIMAL.match(text)
+    limit = MAX_QTY if places == 3 else MAX_MONEY
+    m = _DECIMAL.match(text) if len(text) <= MAX_AMOUNT_TEXT else None
     if not m:
-        raise AmountError(f"{what} {text!r} is not a number; write it like {_example(places)}")
+        long = _LONG_NUMBER.fullmatch(text) if len(text) > MAX_AMOUNT_TEXT else None
+        if long and len(long.group(1).lstrip("0")) > len(str(limit // 10**places)):
+            raise _too_large(what, text, limit, places)
+        if long:
+            raise AmountError(
+                f"{what} {_shown(text)} is too long: write at most {MAX_AMOUNT_TEXT} "
+                f"characters, like {_example(places)}"
+            )
+        raise AmountError(
+            f"{what} {_shown(text)} is not a number; write it like {_example(places)}"
+        )
     if m.group(2) is not None:
         sign, whole, frac = m.group(1), m.group(2), m.group(3) or ""
     else:
@@ -39,12 +51,29 @@ def _parse_scaled(text: str, places: int, what: str) -> int:
             f"{what} {text!r} has more than {places} decimal places; "
             f"write it like {_example(places)}"
         )
+    whole = whole.lstrip("0")
+    if len(whole) > len(str(limit // 10**places)):
+        raise _too_large(what, text, limit, places)
     frac = (frac + "0" * places)[:places]
-    value = int(whole) * 10**places + (int(frac) if frac else 0)
-    limit = MAX_QTY if places == 3 else MAX_MONEY
+    value = int(whole or "0") * 10**places + (int(frac) if frac else 0)
     if value > limit:
-        raise AmountError(f"{what} {text!r} is too large (at most {_format_scaled(limit, places)})")
+        raise _too_large(what, text, limit, places)
     return -value if sign == "-" else value
+
+
+#: a number, however long: refused as too large rather than as "not a number"
+_LONG_NUMBER = re.compile(r"\s*[+-]?(\d*)(?:\.\d*)?\s*")
+
+
+def _too_large(what: str, text: str, limit: int, places: int) -> AmountError:
+    return AmountError(f"{what} {_shown(text)} is too large: at most {limit // 10**places:,}")
+
+
+def _shown(text: str) -> str:
+    """The text as a message quotes it: the start of a long one, so a message stays a line."""
+    if len(text) <= MAX_AMOUNT_TEXT:
+        return repr(text)
+    return f"{text[:12]!r}… ({len(text):,} characters)"
 
 
 def _example(places: int) -> str:
