@@ -221,7 +221,9 @@ async def _confirm(node: Node, transport: Transport, publisher: Publisher) -> No
     if mark is not None:
         problem = claim_conflict(node.store.log, node.config.node, mark.seq, mark.hash)
         if problem:
-            await publisher.refuse(IdentityConflict(node.config.node, f"the hub: {problem}"))
+            differs = mark.seq <= node.store.log.head_seq(node.config.node)
+            conflict = IdentityConflict(node.config.node, f"the hub: {problem}", differs)
+            await publisher.refuse(conflict)
     record_safe(node.store, node.config.node, publisher.state, mark)
 
 
@@ -249,6 +251,14 @@ def _refusal(node: Node, error: LogRefused) -> SyncRefused:
             "this ledger cannot sync until it is restored from a copy that verifies"
         )
     other = f"{location}-T2" if node_id != f"{location}-T2" else f"{location}-T3"
+    if isinstance(error, IdentityConflict) and error.differs:
+        return SyncRefused(
+            f"this ledger does not match what the hub holds of {node_id} ({error}): its file "
+            f"was edited after it synced, or another ledger writes node id {node_id}; it sent "
+            "and pulled nothing. Check it with `kucun node verify --db FILE` and tell head "
+            f"office; a second ledger needs its own id (`kucun node init --db NEW.db --node "
+            f"{other} --nats URL`)"
+        )
     return SyncRefused(
         f"node id {node_id} is already taken by another ledger ({error}); this ledger sent "
         f"and pulled nothing. Give it its own id: `kucun node init --db NEW.db --node {other} "

@@ -82,7 +82,13 @@ class LogRefused(Exception):
 
 
 class IdentityConflict(LogRefused):
-    """Another ledger writes this origin's log (or this one is an older copy)."""
+    """Another ledger writes this origin's log (or this one is an older copy). `differs`:
+    the other log is no longer than ours but its newest event is not ours, which is also
+    what an edit of our own copy of that event looks like."""
+
+    def __init__(self, origin: str, message: str, differs: bool = False) -> None:
+        super().__init__(origin, message)
+        self.differs = differs
 
 
 class ChainBroken(LogRefused):
@@ -183,7 +189,9 @@ class Publisher:
             last, last_hash = self._last_in(msg)
             problem = claim_conflict(self.replica.log, self.origin, last, last_hash)
             if problem:
-                await self.refuse(IdentityConflict(self.origin, f"the stream: {problem}"))
+                differs = last <= self.replica.log.head_seq(self.origin)
+                conflict = IdentityConflict(self.origin, f"the stream: {problem}", differs)
+                await self.refuse(conflict)
         self.state.published_seq = last
         self.state.stream_seq = stream_seq
         self._reconciled = True
