@@ -7,6 +7,7 @@ which the hub publishes to the nodes; nothing is edited in place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -63,7 +64,17 @@ async def _body(request: web.Request, route: Route) -> Any:
     try:
         return msgspec.json.decode(await request.read(), type=route.body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise Refused(f"invalid request body: {exc}") from None
+        message = str(exc)
+        if _AMOUNT_AS_NUMBER.search(message):
+            # JSON numbers are floats or unbounded ints: amounts travel as exact decimals
+            message += '; send quantities and amounts as decimal strings, e.g. "1.250"'
+        raise Refused(f"invalid request body: {message}") from None
+
+
+#: msgspec's message for a JSON number where a quantity or amount string belongs
+_AMOUNT_AS_NUMBER = re.compile(
+    r"(got `(int|float)`|Number out of range) - at `\$[^`]*\.(qty|price|unit_cost)`"
+)
 
 
 def _endpoint(route: Route, service: HubService, document: OpenApiDocument) -> Handler:

@@ -16,11 +16,11 @@ from aiohttp import web
 from hub.api import make_app
 from hub.ingest import run_ingest, watch_node_consumers
 from hub.store import HubError, HubStore
-from protocol.events import is_hub_origin
+from protocol.events import HUB_ORIGIN, is_hub_origin, valid_replica_id
 from replication.nats_transport import NatsTransport
-from replication.publisher import Publisher
+from replication.publisher import CONNECTION_ERRORS, Publisher
 from replication.setup import ensure_streams
-from replication.transport import Publishing
+from replication.transport import Publishing, StreamMissing
 
 log = logging.getLogger("kucun.hub")
 
@@ -33,12 +33,19 @@ def parse_listen(address: str) -> tuple[str, int]:
 
 
 class HubOutbox:
-    """Publishes the hub's own logs ("hub", "hub-<location>") when woken or every few s."""
+    """Publishes the hub's own logs ("hub", "hub-<location>") when woken or every few s.
+
+    Each log is published on its own: one that cannot be (a location id that is no NATS
+    subject token, from before ids were checked whole; an event the server refuses) is
+    logged once, listed in `stuck`, and tried again each round, while every other log keeps
+    flowing. Only a lost connection stops the round (the caller reconnects)."""
 
     def __init__(self, store: HubStore, interval: float = 2.0) -> None:
         self.store = store
         self.interval = interval
         self.wake_event = asyncio.Event()
+        #: origin -> why its log could not be published (cleared once it is again)
+        self.stuck: dict[str, str] = {}
 
     def wake(self) -> None:
         self.wake_event.set()
@@ -46,14 +53,43 @@ class HubOutbox:
     async def run(self, transport: Publishing, stop: asyncio.Event) -> None:
         publishers: dict[str, Publisher] = {}
         while not stop.is_set():
-            for origin in self.store.events.log.heads():
-                if is_hub_origin(origin):
-                    if origin not in publishers:
-                        publishers[origin] = Publisher(self.store.events, transport, origin)
-                    await publishers[origin].publish_backlog()
+            await self.publish_round(transport, publishers)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.wake_event.wait(), self.interval)
             self.wake_event.clear()
+
+    async def publish_round(
+        self, transport: Publishing, publishers: dict[str, Publisher] | None = None
+    ) -> None:
+        """Publish every hub log's backlog once; a log that fails is set aside, not the rest."""
+        publishers = {} if publishers is None else publishers
+        for origin in self.store.events.log.heads():
+            if not is_hub_origin(origin):
+                continue
+            if origin != HUB_ORIGIN and not valid_replica_id(origin[len(HUB_ORIGIN) + 1 :]):
+                self._stuck(origin, f"{origin!r} names no valid location, so it has no subject")
+                continue
+            try:
+                if origin not in publishers:
+                    publishers[origin] = Publisher(self.store.events, transport, origin)
+                await publishers[origin].publish_backlog()
+            except (*CONNECTION_ERRORS, StreamMissing):
+                raise  # not this log's fault: reconnect, and set the streams up again
+            except Exception as exc:  # this log only: the others must keep flowing
+                publishers.pop(origin, None)  # a new one reconciles before it sends again
+                self._stuck(origin, f"{type(exc).__name__}: {exc}")
+                continue
+            if self.stuck.pop(origin, None) is not None:
+                log.info("hub log %s is published again", origin)
+
+    def _stuck(self, origin: str, reason: str) -> None:
+        if self.stuck.get(origin) != reason:
+            log.error(
+                "hub log %r cannot be published (%s); it is skipped, the others go on",
+                origin,
+                reason,
+            )
+        self.stuck[origin] = reason
 
 
 async def _nats_loop(

@@ -18,7 +18,7 @@ from hub.store import HubError, HubStore
 from ledger.audit import MAX_LIMIT as AUDIT_MAX
 from ledger.audit import AuditEntry, audit, parse_since
 from ledger.readmodel import CostRow, StockRow
-from protocol import units
+from protocol import limits, units
 from protocol.documents import DocumentStatus
 from protocol.events import (
     COUNT,
@@ -83,8 +83,38 @@ def correction_id(location: str, header_seq: int) -> str:
 
 def _location(location: str) -> str:
     if not valid_replica_id(location):
-        raise Refused(f"location {location!r} is not a valid location id")
+        raise Refused(
+            f"location {_shown(location)} is not a valid location id: use letters, digits, "
+            "'-' or '_' (at most 32), e.g. S01"
+        )
     return location
+
+
+def _shown(text: str) -> str:
+    """A value as a message quotes it: the start of a long one, so the message stays short."""
+    if len(text) <= limits.MAX_KEY_TEXT:
+        return repr(text)
+    return f"{text[:12]!r}… ({len(text):,} characters)"
+
+
+def _key(text: str, what: str) -> str:
+    """A SKU, lot or user: not blank, one line, at most MAX_KEY_TEXT characters."""
+    problem = limits.text_problem(text, what, key=True)
+    if problem:
+        raise Refused(problem)
+    return text
+
+
+def _text(text: str | None, what: str, required: bool = False) -> str | None:
+    """A name, supplier, note or reason: short enough for its event to be published."""
+    if text is None:
+        return None
+    if required and not text.strip():
+        raise Refused(f"{what} must not be empty")
+    problem = limits.text_problem(text, what)
+    if problem:
+        raise Refused(problem)
+    return text
 
 
 def _amount(parse: Callable[[str], int], text: str, what: str) -> int:
@@ -111,16 +141,17 @@ def _money(text: str, what: str) -> int:
 
 
 def _doc_line(i: int, line: LineIn) -> DocLine:
+    sku = _key(line.sku, f"line {i} sku")
     cost = None if line.unit_cost is None else _money(line.unit_cost, f"line {i} unit_cost")
-    return DocLine(sku=line.sku, qty=_qty(line.qty, f"line {i} qty"), unit_cost=cost)
+    return DocLine(sku=sku, qty=_qty(line.qty, f"line {i} qty"), unit_cost=cost)
 
 
 def _product_fields(body: ProductIn) -> dict:
     fields: dict = {}
     if body.name is not None:
-        fields["name"] = body.name
+        fields["name"] = _text(body.name, "name")
     if body.barcode is not None:
-        fields["barcode"] = body.barcode
+        fields["barcode"] = _text(body.barcode, "barcode")
     if body.unit is not None:
         if body.unit not in UNITS:
             raise Refused("unit must be 'pcs' or 'kg'")
@@ -177,8 +208,7 @@ class HubService:
 
     def put_product(self, body: ProductIn) -> Event:
         """Products are master data: per-field last-writer-wins, sent to every node."""
-        if not body.sku.strip():
-            raise Refused("sku must not be empty")
+        _key(body.sku, "sku")
         fields = _product_fields(body)
         if not fields:
             raise Refused("nothing to change: give name, barcode, unit or price")
@@ -186,8 +216,9 @@ class HubService:
 
     def put_user(self, body: UserIn) -> Event:
         """Users and roles are master data: per-field last-writer-wins, sent to every node."""
-        if not body.user.strip():
-            raise Refused("user must not be empty")
+        _key(body.user, "user")
+        _text(body.name, "name")
+        _text(body.locations, "locations")
         if body.role is not None and body.role not in ROLES:
             raise Refused(f"role must be one of: {', '.join(ROLES)}")
         fields = {
@@ -200,8 +231,15 @@ class HubService:
     def order(self, body: PurchaseOrderIn) -> str:
         """A purchase order goes to the nodes at its location; returns its document id."""
         location = _location(body.location)
+        _text(body.supplier, "supplier", required=True)
+        _text(body.note, "note")
         if not body.lines:
             raise Refused("a purchase order needs at least one line")
+        if len(body.lines) > limits.MAX_DOC_LINES:
+            raise Refused(
+                f"lines: a purchase order has at most {limits.MAX_DOC_LINES:,} lines; "
+                "split it into several orders"
+            )
         lines = [_doc_line(i, line) for i, line in enumerate(body.lines, start=1)]
 
         def header(doc: str) -> list[Body]:
@@ -221,17 +259,20 @@ class HubService:
     def correct(self, body: CorrectionIn) -> str:
         """A stock correction is a new movement against @count, never an edit."""
         location = _location(body.location)
+        sku = _key(body.sku, "sku")
+        lot = None if body.lot is None else _key(body.lot, "lot")
         qty = _amount(units.parse_qty, body.qty, "qty")
         if qty == 0:
             raise Refused("qty: a correction of zero changes nothing")
         if not body.reason.strip():
             raise Refused("reason: say why the stock is corrected")
+        _text(body.reason, "reason")
         src, dst = (COUNT, location) if qty > 0 else (location, COUNT)
 
         def bodies(doc: str) -> list[Body]:
             return [
                 Document(doc=doc, type="count", location=location, note=body.reason),
-                Movement(sku=body.sku, qty=abs(qty), src=src, dst=dst, lot=body.lot, doc=doc),
+                Movement(sku=sku, qty=abs(qty), src=src, dst=dst, lot=lot, doc=doc),
             ]
 
         return self._post(location, correction_id, bodies)
