@@ -56,6 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="require NKEY credentials: the hub's and those of the "
         "nodes registered in this hub database (kucun hub add-node); SIGHUP reloads",
     )
+    p.add_argument(
+        "--leafnodes-port",
+        type=int,
+        metavar="PORT",
+        help=f"head office: accept stores' own servers (--leaf) on this port, e.g. "
+        f"{natsserver.DEFAULT_LEAFNODES_PORT}; JetStream then has the domain "
+        f"{natsserver.HQ_DOMAIN}",
+    )
+    p.add_argument(
+        "--leaf",
+        metavar="URL",
+        help="a store's own server, without JetStream, as a leaf of head office's at URL "
+        "(e.g. nats://hq:7422): the store's tills keep seeing each other while its link is "
+        f"down; init them with --jetstream-domain {natsserver.HQ_DOMAIN}",
+    )
     p.set_defaults(func=_nats_serve)
 
     hub_cli.register(sub)
@@ -94,10 +109,27 @@ def nats_authorization(hub_db: str) -> str:
 
 def _nats_serve(args) -> int:
     authorization: Callable[[], str] | None = None
+    if args.leaf and (args.hub_db or args.leafnodes_port):
+        raise natsserver.NatsServerError(
+            "--leaf is a store's server: give it without --hub-db and --leafnodes-port "
+            "(those are for head office's server)"
+        )
+    if args.leaf and not args.leaf.partition("://")[2]:
+        raise natsserver.NatsServerError(
+            f"--leaf {args.leaf!r} is not a URL: give head office's leaf port, e.g. "
+            f"nats://hq.example.com:{natsserver.DEFAULT_LEAFNODES_PORT}"
+        )
+    if args.hub_db and args.leafnodes_port:
+        raise natsserver.NatsServerError(
+            "--leafnodes-port cannot be combined with --hub-db yet: leaf connections carry no "
+            "per-node credentials (docs/security.md)"
+        )
     if args.hub_db:
         nats_authorization(args.hub_db)  # fail now, with a clear message, if it is not a hub db
         authorization = functools.partial(nats_authorization, args.hub_db)
-    return natsserver.serve_foreground(args.port, args.data, args.host, authorization)
+    return natsserver.serve_foreground(
+        args.port, args.data, args.host, authorization, args.leafnodes_port, args.leaf
+    )
 
 
 def _register_devices(sub) -> None:

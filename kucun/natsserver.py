@@ -60,6 +60,90 @@ def config_text(
     )
 
 
+#: The JetStream domain of head office's server when it accepts stores' leaf servers: a
+#: node behind a leaf reaches head office's JetStream only by naming it (the node setting
+#: `jetstream_domain`); nodes connected to head office directly may name it or not.
+HQ_DOMAIN = "kucun"
+
+#: nats-server's usual port for leaf node connections.
+DEFAULT_LEAFNODES_PORT = 7422
+
+
+def hq_config_text(
+    port: int,
+    data_dir: str | Path,
+    leafnodes_port: int,
+    host: str = "127.0.0.1",
+    authorization: str = "",
+    domain: str = HQ_DOMAIN,
+) -> str:
+    """Head office's server accepting stores' leaf servers: `config_text`'s JetStream in
+    `domain`, and a leaf node listener on `host:leafnodes_port` (no leaf credentials yet:
+    docs/security.md)."""
+    store = str(Path(data_dir).resolve()).replace("\\", "/")
+    return (
+        f'listen: "{host}:{port}"\n'
+        "max_payload: 1MB\n"
+        "jetstream {\n"
+        f'  store_dir: "{store}"\n'
+        "  sync_interval: always\n"
+        f"  domain: {json.dumps(domain)}\n"
+        "}\n"
+        "leafnodes {\n"
+        f'  listen: "{host}:{leafnodes_port}"\n'
+        # a store reconnects to the address it was given (a NAT, a proxy), never to the
+        # listen address the server would otherwise advertise to it
+        "  no_advertise: true\n"
+        "}\n" + authorization
+    )
+
+
+def leaf_config_text(port: int, remote: str, host: str = "127.0.0.1") -> str:
+    """A store's own server: no JetStream (head office keeps the streams), a leaf of
+    head office's server at `remote`, so the tills on it keep core NATS between them,
+    and with it the peer exchange (replication/peers.py), while the link is down."""
+    return (
+        f'listen: "{host}:{port}"\n'
+        "max_payload: 1MB\n"
+        "leafnodes {\n"
+        f"  remotes: [ {{ url: {json.dumps(remote)} }} ]\n"
+        "}\n"
+    )
+
+
+def server_config_text(
+    port: int,
+    data_dir: str | Path,
+    host: str = "127.0.0.1",
+    authorization: str = "",
+    leafnodes_port: int | None = None,
+    leaf: str | None = None,
+) -> str:
+    """The config for one of the three roles: a leaf of `leaf`, head office accepting
+    leaves on `leafnodes_port`, or the plain server of `config_text`."""
+    if leaf:
+        return leaf_config_text(port, leaf, host)
+    if leafnodes_port:
+        return hq_config_text(port, data_dir, leafnodes_port, host, authorization)
+    return config_text(port, data_dir, host, authorization)
+
+
+def write_server_config(
+    port: int,
+    data_dir: str | Path,
+    host: str = "127.0.0.1",
+    authorization: str = "",
+    leafnodes_port: int | None = None,
+    leaf: str | None = None,
+) -> Path:
+    """`write_config` for any role of `server_config_text`."""
+    data = Path(data_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    path = data / "nats-server.conf"
+    path.write_text(server_config_text(port, data, host, authorization, leafnodes_port, leaf))
+    return path
+
+
 def authorization_block(
     hub_public_key: str, nodes: list[tuple[str, dict[str, dict[str, list[str]]]]]
 ) -> str:
@@ -102,9 +186,14 @@ class NatsServer:
         data_dir: str | Path | None = None,
         host: str = "127.0.0.1",
         authorization: str = "",
+        leafnodes_port: int | None = None,
+        leaf: str | None = None,
     ) -> None:
         self.host = host
         self.authorization = authorization
+        #: head office accepting leaf servers on this port / a store's leaf of this URL
+        self.leafnodes_port = leafnodes_port
+        self.leaf = leaf
         self.port = port or free_port(host)
         self._tmp = None
         if data_dir is None:
@@ -118,7 +207,9 @@ class NatsServer:
         return f"nats://{self.host}:{self.port}"
 
     def start(self, log_file=None) -> NatsServer:
-        conf = write_config(self.port, self.data_dir, self.host, self.authorization)
+        conf = write_server_config(
+            self.port, self.data_dir, self.host, self.authorization, self.leafnodes_port, self.leaf
+        )
         self.proc = subprocess.Popen(
             [binary(), "-c", str(conf)],
             stdout=log_file or subprocess.DEVNULL,
@@ -154,15 +245,36 @@ def serve_foreground(
     data_dir: str | Path,
     host: str = "127.0.0.1",
     authorization: Callable[[], str] | None = None,
+    leafnodes_port: int | None = None,
+    leaf: str | None = None,
 ) -> int:
     """`kucun nats serve`: run the server until interrupted; return its exit code.
 
     With `authorization` (read from the hub's database), SIGHUP re-reads it, rewrites the
     config and has nats-server reload it: `kucun hub add-node`, then `kill -HUP <pid>`.
+    With `leafnodes_port` it accepts stores' leaf servers (JetStream in domain HQ_DOMAIN);
+    with `leaf` it is a store's server, a leaf of head office's at that URL.
     """
-    conf = write_config(port, data_dir, host, authorization() if authorization else "")
+
+    def write() -> Path:
+        auth = authorization() if authorization else ""
+        return write_server_config(port, data_dir, host, auth, leafnodes_port, leaf)
+
+    conf = write()
+    if leaf:
+        where = (
+            f"a leaf of {leaf}, no JetStream here: nodes on it need "
+            f"`--jetstream-domain {HQ_DOMAIN}`"
+        )
+    else:
+        where = f"JetStream data in {Path(data_dir).resolve()}"
+        if leafnodes_port:
+            where += (
+                f", store servers accepted on {host}:{leafnodes_port} "
+                f"(JetStream domain {HQ_DOMAIN})"
+            )
     print(
-        f"nats-server on nats://{host}:{port}, JetStream data in {Path(data_dir).resolve()}"
+        f"nats-server on nats://{host}:{port}, {where}"
         + ("; node credentials required" if authorization else ""),
         flush=True,
     )
@@ -170,7 +282,7 @@ def serve_foreground(
 
     def reload(_signum, _frame) -> None:
         try:
-            write_config(port, data_dir, host, authorization() if authorization else "")
+            write()
         except Exception as exc:  # keep serving with the config nats-server has
             print(f"reload failed, configuration unchanged: {exc}", file=sys.stderr, flush=True)
             return

@@ -57,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--location", help="the stock location this node sells from (default: --node)")
     p.add_argument("--nats", help="NATS URL of the hub, e.g. nats://127.0.0.1:4222")
     p.add_argument("--nkey-seed", help="this node's NATS NKEY seed (from `kucun hub add-node`)")
+    p.add_argument(
+        "--jetstream-domain",
+        help="head office's JetStream domain (kucun) when --nats is the store's own server "
+        "(`kucun nats serve --leaf`)",
+    )
     p.add_argument("--user", default="admin", help="user recorded on events (default: admin)")
     p.set_defaults(func=cmd_init)
 
@@ -201,7 +206,7 @@ def cmd_init(args) -> int:
     if not node_id or not nats:
         raise NodeError("give --config FILE, or both --node and --nats")
     unchecked = _check_id_free(args.db, node_id, location, nats, seed)
-    node = Node.init(args.db, node_id, location, nats, args.user, seed)
+    node = Node.init(args.db, node_id, location, nats, args.user, seed, args.jetstream_domain)
     print(f"node {node.config.node} at location {node.config.location} ready in {args.db}")
     if unchecked:
         print(f"note: {unchecked}", file=sys.stderr)

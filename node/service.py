@@ -47,6 +47,9 @@ class NodeConfig:
     nats: str
     user: str
     nkey_seed: str | None = None
+    #: head office's JetStream domain, for a node on a store's leaf server (kucun nats
+    #: serve --leaf); None: the server it connects to has the JetStream
+    jetstream_domain: str | None = None
 
     def nats_auth(self) -> dict[str, str]:
         """Connect options for this node's credentials (none where NATS has no auth)."""
@@ -75,6 +78,7 @@ class Node:
         nats: str,
         user: str = "admin",
         nkey_seed: str | None = None,
+        jetstream_domain: str | None = None,
     ) -> Node:
         location = location or node
         for label, value in (("node id", node), ("location", location)):
@@ -95,6 +99,8 @@ class Node:
         values = {"node": node, "location": location, "nats": nats, "user": user}
         if nkey_seed:
             values["nkey_seed"] = nkey_seed
+        if jetstream_domain:
+            values["jetstream_domain"] = jetstream_domain
         with transaction(conn):
             settings.write(values)
         return cls.open(path)
@@ -116,7 +122,12 @@ class Node:
             )
         migrate(conn, "node", NODE_MIGRATIONS)
         config = NodeConfig(
-            rows["node"], rows["location"], rows["nats"], rows["user"], rows.get("nkey_seed")
+            rows["node"],
+            rows["location"],
+            rows["nats"],
+            rows["user"],
+            rows.get("nkey_seed"),
+            rows.get("jetstream_domain"),
         )
         return cls(conn, config)
 

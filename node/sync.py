@@ -34,6 +34,7 @@ from protocol import codec, subjects
 from protocol.hlc import physical_ms
 from replication.clock import wall_ms
 from replication.nats_transport import NatsTransport
+from replication.peers import NatsPeerBus, PeerExchange
 from replication.publisher import (
     CONNECTION_ERRORS,
     ChainBroken,
@@ -235,7 +236,8 @@ async def id_taken(config: NodeConfig, timeout: float = 2.0) -> str | None:
     except NatsError as exc:  # e.g. credentials NATS does not accept yet (not reloaded)
         raise HubUnreachable(f"NATS refused the connection ({exc})") from None
     try:
-        return await log_exists(NatsTransport(nc.jetstream()), config.node, config.location)
+        js = nc.jetstream(domain=config.jetstream_domain)
+        return await log_exists(NatsTransport(js), config.node, config.location)
     except TransportError as exc:
         raise HubUnreachable(f"NATS did not answer ({type(exc).__name__})") from None
     finally:
@@ -284,9 +286,24 @@ def summary_of(
     )
 
 
+def store_peers(node: Node, nc: NatsClient) -> PeerExchange | None:
+    """The exchange with the other tills of this store over core NATS, which works on a
+    store's leaf server while head office is unreachable (replication/peers.py). None with
+    NKEY credentials: their permissions do not cover the peer subjects (docs/security.md)."""
+    if node.config.nkey_seed:
+        return None
+    return PeerExchange(node.store, node.config.node, node.config.location, NatsPeerBus(nc))
+
+
 async def sync_round(
-    node: Node, transport: Transport, publisher: Publisher, progress: Progress | None = None
+    node: Node,
+    transport: Transport,
+    publisher: Publisher,
+    progress: Progress | None = None,
+    peers: PeerExchange | None = None,
 ) -> SyncSummary:
+    # First what the other tills of the store have: it needs no head office.
+    from_peers = (await peers.exchange()).applied if peers else 0
     # Before anything is sent or pulled: is the log the hub confirmed, and the one in the
     # stream, this ledger's? (A second ledger on the id must not take the first one's
     # consumer messages, nor count the other's events as its own safe ones.)
@@ -294,6 +311,12 @@ async def sync_round(
         await _confirm(node, transport, publisher)
         sent = await publisher.publish_backlog(progress)
     except StreamMissing:
+        if node.config.jetstream_domain:  # on a store's leaf server
+            raise HubUnreachable(
+                "head office does not answer through this store's NATS server (is the "
+                f"store's link down?); took {from_peers} events from the other tills of "
+                f"{node.config.location}; sales are kept here and sent when the link is back"
+            ) from None
         raise HubUnreachable(
             "the hub has not created its streams yet: start `kucun hub serve` once, then sync again"
         ) from None
@@ -305,6 +328,7 @@ async def sync_round(
         await _confirm(node, transport, publisher)
     except LogRefused as exc:
         raise _refusal(node, exc) from None
+    siblings += from_peers
     return summary_of(node, publisher.state, sent, pulled + siblings, siblings)
 
 
@@ -316,8 +340,11 @@ async def sync_once(
     confirm_timeout: float = 10.0,
 ) -> SyncSummary:
     nc = await connect_once(url or node.config.nats, timeout, node.config.nats_auth())
+    peers = store_peers(node, nc)
     try:
-        transport = NatsTransport(nc.jetstream())
+        if peers:
+            await peers.start()  # the other tills may ask this one during its round
+        transport = NatsTransport(nc.jetstream(domain=node.config.jetstream_domain))
         publisher = Publisher(
             node.store,
             transport,
@@ -325,7 +352,7 @@ async def sync_once(
             location=node.config.location,
             verify_history=True,  # a one-off command may take a second to re-hash it all
         )
-        summary = await sync_round(node, transport, publisher, progress)
+        summary = await sync_round(node, transport, publisher, progress, peers)
         deadline = asyncio.get_running_loop().time() + confirm_timeout
         while summary.unconfirmed and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.1)
@@ -404,7 +431,10 @@ class SyncWorker:
             await self._sleep()
 
     async def _rounds(self, nc: NatsClient) -> None:
-        transport = NatsTransport(nc.jetstream())
+        transport = NatsTransport(nc.jetstream(domain=self.node.config.jetstream_domain))
+        peers = store_peers(self.node, nc)
+        if peers:
+            await peers.start()
         publisher = Publisher(
             self.node.store, transport, self.node.config.node, location=self.node.config.location
         )
@@ -414,11 +444,22 @@ class SyncWorker:
                 reconnects = nc.stats["reconnects"]
                 await publisher.reconcile()
             if nc.is_connected:
-                summary = await sync_round(self.node, transport, publisher)
-                self.status.connected = True
-                self.status.last_error = None
-                if summary.sent_events or summary.pulled_events:
-                    log.info("sync: sent %d, pulled %d", summary.sent_events, summary.pulled_events)
+                try:
+                    summary = await sync_round(self.node, transport, publisher, peers=peers)
+                except (HubUnreachable, TransportError) as exc:
+                    if peers is None:
+                        raise
+                    # the store's server answers, head office does not (its link is down):
+                    # stay connected, answering the other tills, and try again next round
+                    self.status.connected = False
+                    self.status.last_error = str(exc)
+                else:
+                    self.status.connected = True
+                    self.status.last_error = None
+                    if summary.sent_events or summary.pulled_events:
+                        log.info(
+                            "sync: sent %d, pulled %d", summary.sent_events, summary.pulled_events
+                        )
             else:
                 self.status.connected = False
             self.refresh_status()
