@@ -395,3 +395,34 @@ def test_accepting_a_double_receipt_clears_the_alert_until_more_arrives(tmp_path
     assert status is not None and [a.kind for a in status.alerts] == ["received_twice"]
     with pytest.raises(NodeError, match="not over-received"):
         logistics.accept_receipts(with_order(till(tmp_path, "S01-T4")), "PO-S01-1", "wang", "4821")
+
+
+def test_a_transfer_received_at_two_tills_is_resolved_by_reversing_one(tmp_path):
+    transfer = Document(
+        doc="W01-9",
+        type="transfer",
+        location="W01",
+        counterparty="S01",
+        lines=[DocLine(sku="A1", qty=12_000)],
+        shipped=[DocLine(sku="A1", qty=12_000, unit_cost=400, lot="L7")],
+    )
+    t1, t2 = till(tmp_path, "S01-T1"), till(tmp_path, "S01-T2")
+    for node in (t1, t2):
+        node.store.ingest(hub_log("hub-S01", transfer), wall_ms())
+    logistics.receive_transfer(t1, "W01-9")
+    second = document_header(logistics.receive_transfer(t2, "W01-9")).doc
+    share(t1, t2)
+    status = t1.read.document("W01-9")
+    assert status is not None and status.status == "over_received"
+    assert [a.kind for a in status.alerts] == ["received_twice"]
+    assert "kucun node transfer reverse" in status.alerts[0].message
+    events = logistics.reverse_receipt(t1, second, "wang", "4821")
+    back = [e.body for e in events if isinstance(e.body, Movement)]
+    assert [(m.src, m.dst, m.lot, m.qty, m.doc) for m in back] == [
+        ("S01", "@transit", "L7", 12_000, "W01-9")
+    ]
+    share(t1, t2)
+    for node in (t1, t2):
+        status = node.read.document("W01-9")
+        assert status is not None and status.status == "received" and status.alerts == []
+        assert level(node) == 12_000
