@@ -91,7 +91,8 @@ def register(
         "documents",
         parents=[db, as_json],
         help="open orders and transfers for this store",
-        description="List open purchase orders and transfers, and any received twice.",
+        description="List open purchase orders and transfers, any received twice, and any "
+        "where what arrived differs until a manager accepts it.",
     )
     p.add_argument("--all", action="store_true", help="also list finished ones")
     p.set_defaults(func=cmd_documents)
@@ -117,9 +118,10 @@ def _resolution_commands(
     p = sub.add_parser(
         "accept",
         parents=[db, approver],
-        help="keep an over-receipt (a manager)",
-        description=f"Accept what arrived on an over-received {what}: clears 'received "
-        "twice'. Needs --approver and --pin.",
+        help="accept what arrived, differences included (a manager)",
+        description=f"Accept what arrived on a {what} where it differs from what was "
+        "expected: clears 'received twice' and takes it off the open list. Needs --approver "
+        "and --pin.",
     )
     p.add_argument("doc", metavar="DOC", help=f"the {what}'s id, e.g. {example}")
     p.set_defaults(func=cmd_accept)
@@ -210,6 +212,7 @@ def _item(s: DocumentStatus) -> dict:
             for r in s.receipts
         ],
         "accepted": s.accepted,
+        "differences_accepted": s.differences_accepted,
         "alerts": [{"kind": a.kind, "message": a.message} for a in s.alerts],
     }
 

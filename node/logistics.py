@@ -437,15 +437,17 @@ def reverse_receipt(node: Node, receipt: str, approver: str | None, pin: str | N
 
 
 def accept_receipts(node: Node, doc: str, approver: str | None, pin: str | None) -> list[Event]:
-    """Keep what arrived on an over-received document: an acceptance of its received
-    quantities, which clears "received twice" until more than that arrives."""
+    """Keep what arrived on a document where it differs from what was expected: an
+    acceptance of its received quantities, which clears "received twice" (until more than
+    that arrives) and takes the difference off the open list."""
     with node.store.work():
         header, status = document(node, doc)
         if header.type not in ("purchase_order", "transfer"):
             raise NodeError(f"{doc} is not a purchase order or transfer")
-        if status.status != "over_received":
+        if not status.differs:
             raise NodeError(
-                f"{doc} is {status.status.replace('_', ' ')}, not over-received: nothing to accept"
+                f"{doc} is {status.status.replace('_', ' ')}: nothing arrived that differs "
+                "from what was expected, so there is nothing to accept"
             )
         who = verify_approver(node, approver, pin)
         return _accept(node, header, who)
@@ -474,13 +476,15 @@ def _accept(node: Node, header: Document, approver: str) -> list[Event]:
 
 
 def open_documents(node: Node, everything: bool = False) -> list[DocumentStatus]:
-    """Orders and transfers that concern this location and are not finished, and any with
-    an alert (received twice) a manager must resolve; `everything`: all of them."""
+    """Orders and transfers that concern this location and are not finished, any with an
+    alert (received twice), and any where what arrived differs from what was expected
+    until a manager accepts it; `everything`: all of them."""
     out = []
     for header, status in node.read.document_statuses(("purchase_order", "transfer")):
         if node.config.location not in (header.location, header.counterparty):
             continue
         finished = status.status in ("received", "received_with_discrepancy", "over_received")
-        if everything or not finished or status.alerts:
+        unaccepted = status.differs and not status.differences_accepted
+        if everything or not finished or status.alerts or unaccepted:
             out.append(status)
     return out

@@ -102,6 +102,15 @@ class DocumentStatus(msgspec.Struct, frozen=True):
     #: acceptance documents that keep an over-receipt, and who approved each
     accepted: list[str] = []
     alerts: list[DocAlert] = []
+    #: a manager accepted what arrived: every line that differs is covered by an acceptance
+    differences_accepted: bool = False
+
+    @property
+    def differs(self) -> bool:
+        """Something arrived, and not exactly what was ordered or shipped."""
+        return any(line.done for line in self.lines) and any(
+            line.discrepancy for line in self.lines
+        )
 
 
 def _sum_by_sku(movements: Iterable[DocMovement], src: str | None, dst: str) -> dict[str, int]:
@@ -172,14 +181,17 @@ def document_status(
             lines, status = [], "completed"
     if header.type not in ("purchase_order", "transfer"):
         return DocumentStatus(header.doc, header.type, status, lines)
-    receipts, accepted, alerts = _receipts(header, status, lines, related)
-    return DocumentStatus(header.doc, header.type, status, lines, receipts, accepted, alerts)
+    receipts, accepted, alerts, covered = _receipts(header, status, lines, related)
+    return DocumentStatus(
+        header.doc, header.type, status, lines, receipts, accepted, alerts, covered
+    )
 
 
 def _receipts(
     header: Document, status: Status, lines: list[LineStatus], related: Sequence[Related]
-) -> tuple[list[ReceiptInfo], list[str], list[DocAlert]]:
-    """The receipts of a document, its acceptances and its alerts, from the related headers.
+) -> tuple[list[ReceiptInfo], list[str], list[DocAlert], bool]:
+    """The receipts of a document, its acceptances, its alerts and whether an acceptance
+    covers every line that differs, from the related headers.
 
     Order-free: each is a function of the set of headers (sorted by document id for
     display), so every replica holding the same events derives the same lists.
@@ -239,7 +251,9 @@ def _receipts(
                 + "; count what is on the shelf and receive it again",
             )
         )
-    return infos, accepted, alerts
+    differing = [line for line in lines if line.discrepancy]
+    covered = bool(acceptances) and all(kept[x.sku] >= x.done for x in differing)
+    return infos, accepted, alerts, covered
 
 
 def _qty(milli: int) -> str:

@@ -148,6 +148,7 @@ def test_an_extra_receipt_needs_force_and_a_manager(tmp_path):
     assert status is not None and status.status == "over_received"
     assert len(status.receipts) == 2 and status.alerts == []  # deliberate: no alert
     assert status.accepted and "wang" in status.accepted[0]
+    assert logistics.open_documents(node) == []  # forced deliberately: nothing to review
 
 
 def test_a_transfer_cannot_be_received_twice(tmp_path):
@@ -194,6 +195,12 @@ def test_an_over_receipt_needs_a_recount_that_agrees_or_a_manager(tmp_path):
     assert status is not None and status.status == "over_received"
     assert [(x.expected, x.done, x.discrepancy) for x in status.lines] == [(20_000, 25_000, 5000)]
     assert status.alerts == []  # one receipt: a difference, not a double receipt
+    assert [s.doc for s in logistics.open_documents(node)] == ["PO-S01-1"]  # to review
+    logistics.accept_receipts(node, "PO-S01-1", "wang", "4821")
+    status = node.read.document("PO-S01-1")
+    assert status is not None and status.differences_accepted
+    assert logistics.open_documents(node) == []
+    assert [s.doc for s in logistics.open_documents(node, everything=True)] == ["PO-S01-1"]
 
 
 def test_a_manager_confirms_a_short_transfer_and_is_recorded(tmp_path):
@@ -393,7 +400,7 @@ def test_accepting_a_double_receipt_clears_the_alert_until_more_arrives(tmp_path
     share(t1, t2, t3)
     status = t1.read.document("PO-S01-1")
     assert status is not None and [a.kind for a in status.alerts] == ["received_twice"]
-    with pytest.raises(NodeError, match="not over-received"):
+    with pytest.raises(NodeError, match="nothing to accept"):
         logistics.accept_receipts(with_order(till(tmp_path, "S01-T4")), "PO-S01-1", "wang", "4821")
 
 
