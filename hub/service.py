@@ -379,6 +379,7 @@ def _count(text: str | None, name: str, default: int, low: int, high: int) -> in
     """A whole-number query parameter within [low, high]; Refused otherwise."""
     if not text:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise Refused(f"{name} must be a whole number from {low} to {high}, not {text!r}")
+    # ASCII and short before int(): "²" is a digit to isdigit(), and int() refuses 4300+ digits
+    if not (text.isascii() and text.isdigit() and len(text) <= 12) or not low <= int(text) <= high:
+        raise Refused(f"{name} must be a whole number from {low} to {high}, not {_shown(text)}")
     return int(text)

@@ -175,6 +175,19 @@ async def test_odd_reads_are_never_500(api, path):
     assert "error" in await response.json() or response.status == 200
 
 
+@pytest.mark.parametrize("param", ["limit", "offset"])
+@pytest.mark.parametrize("value", [BIG, "²", "-1", "1.5", "x"])
+async def test_audit_paging_parameters_are_400(api, param, value):
+    """int() of 5,000 digits, or of "²" (a digit to str.isdigit), was a 500."""
+    response = await api.client.get(
+        f"/api/v1/audit?{param}={value}", headers={"Authorization": f"Bearer {api.token}"}
+    )
+    assert response.status == 400, await response.text()
+    message = (await response.json())["error"]
+    assert message.startswith(f"{param} must be a whole number"), message
+    assert len(message) < 200, message
+
+
 async def test_a_good_order_still_goes_through(api):
     """The checks above refuse what is wrong, not what is unusual but right."""
     body = po_with(note="deliver\nbefore noon", supplier="供应商 A")
