@@ -6,8 +6,9 @@ own hub log ("hub-<location>"), so the receiving store's node learns of the inbo
 transfer through its consumer. Done in the projection's unit of work and recorded in
 `routed`, so a transfer is routed exactly once however often it arrives.
 
-The shipped lines keep each lot and the shipper's unit cost (the transfer's own lines
-carry them), so the receiving store books the goods in those lots at that value.
+The shipped lines keep each lot (with its expiry) and the shipper's unit cost (the
+transfer's own lines carry them), so the receiving store books the goods in those lots at
+that value.
 """
 
 from __future__ import annotations
@@ -53,16 +54,13 @@ def route_transfers(replica: Replica, tables: HubTables, wall_ms: int) -> int:
 
 
 def shipped_lines(header: Document, shipped: dict[str, int]) -> list[DocLine]:
-    """What was shipped per SKU, as the transfer's own lines (lot and unit cost) where they
+    """What was shipped per SKU, as the transfer's own lines (lot, expiry, unit cost) where they
     add up to it; otherwise one line per SKU at the first unit cost its lines give."""
     out: list[DocLine] = []
     for sku, qty in sorted(shipped.items()):
         lines = [line for line in header.lines if line.sku == sku]
         if lines and sum(line.qty for line in lines) == qty:
-            out += [
-                DocLine(sku=sku, qty=line.qty, unit_cost=line.unit_cost, lot=line.lot)
-                for line in lines
-            ]
+            out += lines  # the shipper wrote them per lot, with expiry and unit cost
         else:
             cost = next((line.unit_cost for line in lines if line.unit_cost is not None), None)
             out.append(DocLine(sku=sku, qty=qty, unit_cost=cost))

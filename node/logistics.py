@@ -151,8 +151,11 @@ def ship_transfer(node: Node, to: str, lines: Sequence[tuple[str, int]]) -> list
         moves: list[Body] = []
         for sku, qty in lines:
             cost = average_cost(node, here, sku)
-            for lot, part in fefo(node.read.lot_levels(here, sku), qty):
-                doc_lines.append(DocLine(sku=sku, qty=part, unit_cost=cost, lot=lot))
+            levels = node.read.lot_levels(here, sku)
+            expiry = {level.lot: level.expiry for level in levels}
+            for lot, part in fefo(levels, qty):
+                when = expiry.get(lot) if lot is not None else None
+                doc_lines.append(DocLine(sku=sku, qty=part, unit_cost=cost, lot=lot, expiry=when))
                 moves.append(
                     Movement(
                         sku=sku,
@@ -160,6 +163,7 @@ def ship_transfer(node: Node, to: str, lines: Sequence[tuple[str, int]]) -> list
                         src=here,
                         dst=TRANSIT,
                         lot=lot,
+                        expiry=when,
                         doc=doc,
                         unit_cost=cost,
                     )
@@ -239,6 +243,12 @@ def _receive(
     if not complete:
         differences = _differences(header, outstanding, arrived)
         if differences and confirm.approver is None:
+            if confirm.recount is None:
+                said = " ".join(f"{a.sku}={format_qty(a.qty)}" for a in arrived)
+                raise NodeError(
+                    f"{doc}: {differences}. Count again and confirm with --recount {said}, "
+                    "or a manager confirms with --approver USER --pin PIN"
+                )
             recounted = _recount_agrees(arrived, confirm.recount, differences)
         if differences and not recounted:
             approver = _approve(node, confirm, f"receiving {differences} on {doc}")
@@ -348,7 +358,7 @@ def _with_lots_and_costs(
             if take > 0:
                 received[(a.sku, line.lot)] += take
                 cost = a.unit_cost if a.unit_cost is not None else line.unit_cost
-                out.append(Arrived(a.sku, take, cost, line.lot, a.expiry))
+                out.append(Arrived(a.sku, take, cost, line.lot, a.expiry or line.expiry))
                 left -= take
     return out
 

@@ -179,6 +179,7 @@ def test_an_over_receipt_needs_a_recount_that_agrees_or_a_manager(tmp_path):
     with pytest.raises(NodeError) as refused:
         logistics.receive_purchase_order(node, "PO-S01-1", over)
     assert "A1 25.000 arrived, 20.000 ordered" in str(refused.value)
+    assert "--recount A1=25.000" in str(refused.value)
     assert "--approver USER --pin PIN" in str(refused.value)
     with pytest.raises(NodeError, match="does not agree"):
         logistics.receive_purchase_order(
@@ -284,7 +285,10 @@ def test_a_transfer_carries_the_shippers_average_cost_and_lots(tmp_path):
     warehouse.receive("A1", "10", cost="5.00", lot="L2", expiry="2027-06-30")
     events = logistics.ship_transfer(warehouse, "S01", [("A1", 15_000)])
     moves = [e.body for e in events if isinstance(e.body, Movement)]
-    assert [(m.lot, m.qty, m.unit_cost) for m in moves] == [("L1", 10_000, 400), ("L2", 5000, 400)]
+    assert [(m.lot, m.expiry, m.qty, m.unit_cost) for m in moves] == [
+        ("L1", "2027-01-31", 10_000, 400),
+        ("L2", "2027-06-30", 5000, 400),
+    ]
     doc = document_header(events).doc
 
     hub = HubStore(connect(tmp_path / "hub.db"))
@@ -296,8 +300,8 @@ def test_a_transfer_carries_the_shippers_average_cost_and_lots(tmp_path):
     header = codec.decode(routed[0]).body
     assert isinstance(header, Document)
     assert header.shipped == [
-        DocLine(sku="A1", qty=10_000, unit_cost=400, lot="L1"),
-        DocLine(sku="A1", qty=5000, unit_cost=400, lot="L2"),
+        DocLine(sku="A1", qty=10_000, unit_cost=400, lot="L1", expiry="2027-01-31"),
+        DocLine(sku="A1", qty=5000, unit_cost=400, lot="L2", expiry="2027-06-30"),
     ]
 
     store = till(tmp_path, "S01")
@@ -305,6 +309,10 @@ def test_a_transfer_carries_the_shippers_average_cost_and_lots(tmp_path):
     logistics.receive_transfer(store, doc)
     lots = {(r.lot, r.qty) for r in store.read.stock(location="S01")}
     assert lots == {("L1", 10_000), ("L2", 5000)}
+    assert [(x.lot, x.expiry) for x in store.read.lot_levels("S01", "A1")] == [
+        ("L1", "2027-01-31"),
+        ("L2", "2027-06-30"),
+    ]  # sold first-expiry-first-out at the store too
     (cost,) = store.read.cost("S01", "A1")
     assert (cost.qty, cost.value) == (15_000, 6000)  # 15 at 4.00: the value came along
     transit = {r.lot: r.qty for r in store.read.stock(location="@transit", include_virtual=True)}
