@@ -27,8 +27,8 @@ log = logging.getLogger("kucun.hub")
 
 def parse_listen(address: str) -> tuple[str, int]:
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise HubError(f"--http {address!r} must look like 127.0.0.1:8080")
+    if not sep or not (port.isascii() and port.isdigit()) or len(port) > 5 or int(port) > 65535:
+        raise HubError(f"--http {address[:80]!r} must look like 127.0.0.1:8080 (port 0 to 65535)")
     return host or "127.0.0.1", int(port)
 
 

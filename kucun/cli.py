@@ -188,6 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, natsserver.NatsServerError):
             print(f"error: {exc}", file=sys.stderr)
             return 1
+        if isinstance(exc, OSError):
+            # the machine said no (a file in the way, a port in use, no permission)
+            log.debug("OS error", exc_info=True)
+            where = f": {exc.filename}" if exc.filename else ""
+            print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+            return 1
         raise
 
 

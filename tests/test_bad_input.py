@@ -267,3 +267,20 @@ def test_an_empty_or_impossible_path_is_refused(tmp_path, db):
     result = kucun("hub", "init", "--db", db, cwd=tmp_path)
     assert_refused(result, 2, "check --db" if db else "give the path of a ledger file")
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- the rest of the sweep ---------------------------------------------------------------
+
+
+def test_a_listen_port_out_of_range_is_refused(hub_template):
+    """bind() raised OverflowError for port 99999."""
+    argv = ["hub", "serve", "--db", str(hub_template), "--nats", NATS, "--http", "127.0.0.1:99999"]
+    assert_refused(kucun(*argv), 1, "--http '127.0.0.1:99999' must look like 127.0.0.1:8080")
+
+
+def test_demo_into_a_file_gives_one_line(tmp_path):
+    """A FileExistsError traceback: the OS's refusals are printed as one line too."""
+    path = tmp_path / "taken"
+    path.write_text("not a folder")
+    assert_refused(kucun("demo", "--dir", str(path), "--no-ui"), 1, "File exists", str(path))
+    assert path.read_text() == "not a folder"
