@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from hub.store import HubError, HubStore
@@ -64,11 +65,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_init(args) -> int:
     from hub.identities import hub_seed
 
+    _refuse_node_ledger(args.db)
     store, token = HubStore.init(args.db)
     hub_seed(store)  # the hub's NKEY, for when NATS requires credentials
     store.conn.close()
     print(token)
     return 0
+
+
+def _refuse_node_ledger(path: str) -> None:
+    """`hub init` on a store's ledger would add the hub's tables to it and print a token."""
+    from ledger.node_tables import NodeSettings
+    from ledger.sqlite import connect
+
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return
+    conn = connect(path)
+    try:
+        node = NodeSettings(conn).read().get("node")
+    finally:
+        conn.close()
+    if node:
+        raise HubError(
+            f"{path} is the ledger of node {node}, not a hub database: give another --db file"
+        )
 
 
 def cmd_serve(args) -> int:

@@ -284,3 +284,12 @@ def test_demo_into_a_file_gives_one_line(tmp_path):
     path.write_text("not a folder")
     assert_refused(kucun("demo", "--dir", str(path), "--no-ui"), 1, "File exists", str(path))
     assert path.read_text() == "not a folder"
+
+
+def test_hub_init_on_a_node_ledger_is_refused(store):
+    """It added the hub's tables to the store's ledger and printed an admin token."""
+    before = dump(store)
+    result = kucun("hub", "init", "--db", store)
+    assert_refused(result, 1, "is the ledger of node S01, not a hub database")
+    assert "kc_" not in result.stdout
+    assert dump(store) == before
