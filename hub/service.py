@@ -105,13 +105,14 @@ def _key(text: str, what: str) -> str:
     return text
 
 
-def _text(text: str | None, what: str, required: bool = False) -> str | None:
-    """A name, supplier, note or reason: short enough for its event to be published."""
+def _text(text: str | None, what: str, required: bool = False, one_line: bool = True) -> str | None:
+    """A name or supplier (one line), a note or reason (`one_line=False`): short enough for
+    its event to be published."""
     if text is None:
         return None
     if required and not text.strip():
         raise Refused(f"{what} must not be empty")
-    problem = limits.text_problem(text, what)
+    problem = limits.text_problem(text, what, one_line=one_line)
     if problem:
         raise Refused(problem)
     return text
@@ -232,7 +233,7 @@ class HubService:
         """A purchase order goes to the nodes at its location; returns its document id."""
         location = _location(body.location)
         _text(body.supplier, "supplier", required=True)
-        _text(body.note, "note")
+        _text(body.note, "note", one_line=False)
         if not body.lines:
             raise Refused("a purchase order needs at least one line")
         if len(body.lines) > limits.MAX_DOC_LINES:
@@ -266,7 +267,7 @@ class HubService:
             raise Refused("qty: a correction of zero changes nothing")
         if not body.reason.strip():
             raise Refused("reason: say why the stock is corrected")
-        _text(body.reason, "reason")
+        _text(body.reason, "reason", one_line=False)
         src, dst = (COUNT, location) if qty > 0 else (location, COUNT)
 
         def bodies(doc: str) -> list[Body]:

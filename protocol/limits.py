@@ -92,15 +92,17 @@ MAX_TEXT = 1000
 MAX_DOC_LINES = 1000
 
 
-def text_problem(value: str, what: str, *, key: bool = False) -> str | None:
-    """Why `value` cannot be a key (`key=True`: SKU, lot, user) or a free text, or None.
+def text_problem(value: str, what: str, *, key: bool = False, one_line: bool = False) -> str | None:
+    """Why `value` cannot be a key (`key=True`: SKU, lot, user), a one-line text (a name,
+    a supplier) or a free text (a note), or None.
 
-    Keys are matched exactly and shown in one line, so they are neither blank nor hold
-    control characters (a newline, a NUL); free text may hold line breaks and tabs."""
+    Keys are matched exactly and, like names, shown in one line, so they hold no control
+    characters (a newline, a NUL), and keys are not blank; free text may hold line breaks
+    and tabs."""
     most = MAX_KEY_TEXT if key else MAX_TEXT
     if len(value) > most:
         return f"{what} is too long ({len(value):,} characters): at most {most:,}"
-    allowed = "" if key else "\n\t"
+    allowed = "" if key or one_line else "\n\t"
     if any((ord(c) < 32 and c not in allowed) or c == "\x7f" for c in value):
         return f"{what} {value!r} holds a control character: type plain text"
     if key and not value.strip():

@@ -115,6 +115,8 @@ POST_CASES = [
     (ADJ, correction(reason=HUGE), ["reason is too long"]),
     (PRODUCTS, product(name=HUGE), ["name is too long"]),
     (USERS, user(locations=HUGE), ["locations is too long"]),
+    (PRODUCTS, product(name="Apple\nPear"), ["name", "control character"]),
+    (PO, po_with(supplier="ACME\r"), ["supplier", "control character"]),
     (PO, po_with(lines=[{"sku": f"A{i}", "qty": "1"} for i in range(1001)]), ["lines", "1,000"]),
     # wrong types and zero or negative numbers
     (PO, po_with(lines="A"), ["$.lines"]),
