@@ -7,14 +7,18 @@ The loop itself, and what it promises, is in replication/ingest.py.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 
 from hub.identities import nodes
 from hub.routing import route_transfers
 from hub.store import HubStore
 from ledger.log import IngestResult
+from protocol.events import valid_replica_id
 from replication import ingest, setup
 from replication.transport import Message, Transport
+
+log = logging.getLogger("kucun.hub")
 
 
 def project(store: HubStore, per_origin: int | None = ingest.PROJECT_CHUNK) -> int:
@@ -43,7 +47,18 @@ async def run_ingest(
 
 
 def registered_nodes(store: HubStore) -> list[tuple[str, str]]:
-    return [(identity.node, identity.location) for identity in nodes(store)]
+    """Registered nodes whose ids can name consumers: one registered before ids were
+    matched whole ("S09\n") would fail every round and restart all NATS work."""
+    found = [(identity.node, identity.location) for identity in nodes(store)]
+    usable = [(n, loc) for n, loc in found if valid_replica_id(n) and valid_replica_id(loc)]
+    for node, location in sorted(set(found) - set(usable) - _reported):
+        log.error("registered node %r at %r has no valid id; no consumer is made", node, location)
+        _reported.add((node, location))
+    return usable
+
+
+#: the unusable registrations already logged (the watch asks every 2 s)
+_reported: set[tuple[str, str]] = set()
 
 
 async def watch_node_consumers(store: HubStore, transport: Transport, stop: asyncio.Event) -> None:

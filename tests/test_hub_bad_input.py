@@ -16,8 +16,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from nats.errors import TimeoutError as NatsTimeout
 
 from hub.api import make_app
+from hub.identities import add_node
+from hub.ingest import registered_nodes
 from hub.server import HubOutbox
 from hub.store import HubStore
+from ledger.sqlite import transaction
 from protocol import codec, subjects
 from protocol.events import Document, Upsert
 from replication.nats_transport import NatsTransport
@@ -284,3 +287,14 @@ async def test_an_unpublishable_hub_log_is_skipped_and_the_others_flow(tmp_path,
     finally:
         await nc.close()
         store.conn.close()
+
+
+def test_a_node_registered_with_a_bad_id_gets_no_consumer(tmp_path):
+    """A node registered as "S09\\n" (before ids were matched whole) would make creating its
+    consumer fail every round, restarting ingest and publishing for every other node."""
+    store, _ = HubStore.init(tmp_path / "hub.db")
+    add_node(store, "S02")
+    with transaction(store.conn):
+        store.tables.add_node_identity("S09\n", "S09\n", "U" + "A" * 55)
+    assert registered_nodes(store) == [("S02", "S02")]
+    store.conn.close()
