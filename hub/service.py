@@ -326,7 +326,7 @@ class HubService:
     def document(self, doc: str) -> DocumentStatus:
         status = self.store.events.read.document(doc)
         if status is None:
-            raise NotFound(f"no document {doc!r} at the hub")
+            raise NotFound(f"no document {_shown(doc)} at the hub")
         return status
 
     def nodes(self) -> list[OriginStatus]:

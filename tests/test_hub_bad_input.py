@@ -177,7 +177,8 @@ async def test_malformed_bodies_are_400(api, path, raw):
 async def test_odd_reads_are_never_500(api, path):
     response = await api.client.get(path, headers={"Authorization": f"Bearer {api.token}"})
     assert response.status in (200, 404), await response.text()
-    assert "error" in await response.json() or response.status == 200
+    body = await response.json()
+    assert response.status == 200 or len(body["error"]) < 200, body
 
 
 @pytest.mark.parametrize("param", ["limit", "offset"])
