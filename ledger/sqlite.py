@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,10 +29,6 @@ class Connection(sqlite3.Connection):
 class LedgerError(Exception):
     """A path that is no usable ledger (a folder, a missing folder, another file); the
     message says what to do. The CLIs print it as one line."""
-
-
-#: what every SQLite database file starts with
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def connect(path: str | Path) -> Connection:
@@ -66,6 +63,12 @@ def connect(path: str | Path) -> Connection:
         # read before anything writes: journal_mode=WAL would rewrite another program's file
         conn.execute("PRAGMA busy_timeout=30000")
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if tables and _truncated(conn, path):
+            conn.close()
+            raise LedgerError(
+                f"{name} is not a kucun ledger (the file is cut short): check --db, or "
+                "restore the ledger from a backup"
+            )
         if not tables or "schema_versions" in tables:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
@@ -91,47 +94,31 @@ def _short(name: str) -> str:
 
 
 def _check_path(path: Path) -> None:
-    """Refuse, before SQLite does with "unable to open database file", what is no ledger."""
+    """Refuse, before SQLite does with "unable to open database file", what is no ledger.
+
+    Only `stat`, never `open`: closing any descriptor of a database file releases every
+    POSIX lock this process holds on it (SQLite's own connections included), after which
+    another process may checkpoint and delete the write-ahead log under a live connection
+    and its commits are lost. What the file holds is SQLite's to read (`_truncated`)."""
     if path.is_dir():
         raise LedgerError(f"{path} is a directory: give the path of a ledger file")
-    if not path.exists():
-        if not path.parent.is_dir():
-            raise LedgerError(
-                f"folder {path.parent} does not exist: create it first (mkdir -p {path.parent})"
-            )
-        return
-    try:
-        with path.open("rb") as f:
-            header = f.read(100)
-    except OSError as exc:
-        raise LedgerError(f"{path} cannot be read ({exc.strerror}): check --db") from None
-    if not header:
-        return  # an empty file is a new database to SQLite
-    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
-        raise LedgerError(f"{path} is not a kucun ledger (not a database): check --db")
-    if _truncated(path, header):
+    if not path.exists() and not path.parent.is_dir():
         raise LedgerError(
-            f"{path} is not a kucun ledger (the file is cut short): check --db, or restore "
-            "the ledger from a backup"
+            f"folder {path.parent} does not exist: create it first (mkdir -p {path.parent})"
         )
 
 
-def _truncated(path: Path, header: bytes) -> bool:
-    """The header's page count needs more bytes than the file has (a copy cut short).
-
-    Only trusted when the header says it is current (its version-valid-for number equals
-    the change counter) and no write-ahead log may hold newer pages."""
-    wal = path.with_name(path.name + "-wal")
-    if wal.exists() and wal.stat().st_size > 0:
+def _truncated(conn: sqlite3.Connection, path: str | Path) -> bool:
+    """The database's page count needs more bytes than the file has (a copy cut short);
+    not judged while a write-ahead log may hold the newer pages."""
+    if str(path) == ":memory:" or not os.path.exists(path):
         return False
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    change_counter = int.from_bytes(header[24:28], "big")
-    valid_for = int.from_bytes(header[92:96], "big")
-    if not pages or valid_for != change_counter:
+    wal = f"{path}-wal"
+    if os.path.exists(wal) and os.stat(wal).st_size > 0:
         return False
-    return path.stat().st_size < pages * page_size
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    return os.stat(path).st_size < pages * page_size
 
 
 def migrate(conn: sqlite3.Connection, component: str, scripts: Sequence[str]) -> None:

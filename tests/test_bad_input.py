@@ -197,7 +197,8 @@ PATHS = {
     "directory": (_directory, 2, ["is a directory: give the path of a ledger file"]),
     "random": (_random_bytes, 2, ["is not a kucun ledger (not a database): check --db"]),
     "other": (_other_program, 2, ["is not a kucun ledger (a database of another program)"]),
-    "truncated": (_truncated, 2, ["is not a kucun ledger (the file is cut short)"]),
+    # SQLite may see the cut first ("damaged"), or the page count does ("cut short")
+    "truncated": (_truncated, 2, ["check --db, or restore the ledger from a backup"]),
     "damaged": (_damaged, 2, ["check --db"]),
 }
 
