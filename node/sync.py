@@ -288,9 +288,12 @@ def summary_of(
 
 def store_peers(node: Node, nc: NatsClient) -> PeerExchange | None:
     """The exchange with the other tills of this store over core NATS, which works on a
-    store's leaf server while head office is unreachable (replication/peers.py). None with
-    NKEY credentials: their permissions do not cover the peer subjects (docs/security.md)."""
-    if node.config.nkey_seed:
+    store's leaf server while head office is unreachable (replication/peers.py). Only on a
+    store's leaf server (a JetStream domain is set): connected to head office directly, the
+    siblings' logs come through JetStream and the wait for peer replies would only slow
+    every round. None with NKEY credentials: their permissions do not cover the peer
+    subjects (docs/security.md)."""
+    if node.config.nkey_seed or not node.config.jetstream_domain:
         return None
     return PeerExchange(node.store, node.config.node, node.config.location, NatsPeerBus(nc))
 
