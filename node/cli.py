@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 
 from devices import PROTOCOL_NAMES
 from node import cli_audit, cli_logistics, cli_users
@@ -155,6 +156,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=10.0,
         help="seconds to wait for the hub to confirm ingesting (default 10)",
+    )
+    p.add_argument(
+        "--wait-for",
+        metavar="DOC",
+        help="with --once: sync again until document DOC is here (e.g. the transfer W01-4 "
+        "a warehouse just shipped, which the hub routes to this store), for at most "
+        "--confirm-timeout seconds; exit 1 if it has not come",
     )
     p.set_defaults(func=cmd_sync)
 
@@ -322,13 +330,25 @@ def cmd_sync(args) -> int:
     node = _open(args)
     if not args.once:
         return asyncio.run(sync.run_forever(node, args.nats, args.interval))
-    try:
-        summary = asyncio.run(
-            _sync_with_progress(node, args.nats, not args.json, args.confirm_timeout)
-        )
-    except sync.SyncRefused as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+    deadline = time.monotonic() + args.confirm_timeout
+    while True:
+        try:
+            summary = asyncio.run(
+                _sync_with_progress(node, args.nats, not args.json, args.confirm_timeout)
+            )
+        except sync.SyncRefused as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        if not args.wait_for or node.read.document_header(args.wait_for) is not None:
+            break
+        if time.monotonic() > deadline:
+            print(
+                f"error: document {args.wait_for} has not come in {args.confirm_timeout:g} s: "
+                "check the number, and that its sender has synced",
+                file=sys.stderr,
+            )
+            return 1
+        time.sleep(0.5)
     if args.json:
         print(json.dumps(summary.as_dict()))
     else:
