@@ -19,7 +19,7 @@ from ledger.readmodel import Product, StockRow
 from ledger.replica import Replica
 from ledger.sqlite import connect, migrate, transaction
 from node.errors import NodeError, NotInitialised, UnknownProduct
-from protocol import units
+from protocol import limits, units
 from protocol.allocation import fefo, from_scanned_lot
 from protocol.events import (
     CUSTOMER,
@@ -144,8 +144,10 @@ class Node:
         price: str | None = None,
         unit: str = "pcs",
     ) -> Event:
-        if not sku.strip():
-            raise NodeError("SKU must not be empty")
+        _check_text(sku, "SKU", key=True)
+        _check_text(name, "name", one_line=True)
+        if barcode:
+            _check_text(barcode, "barcode", key=True)
         if unit not in UNITS:
             raise NodeError(f"unit {unit!r} is not known; use one of: {', '.join(UNITS)}")
         fields: dict[str, str | int | bool | None] = {"name": name, "unit": unit}
@@ -190,6 +192,10 @@ class Node:
         milli = self._quantity(qty, product, allow_zero=False)
         unit_cost = self._money(cost, "cost") if cost is not None else None
         expiry = self._expiry(expiry)
+        if lot is not None:
+            _check_text(lot, "lot", key=True)
+        if supplier is not None:
+            _check_text(supplier, "supplier", one_line=True)
         here = self.config.location
         return self.post(
             lambda doc: [
@@ -285,6 +291,8 @@ class Node:
 
     def count(self, sku: str, qty: str, lot: str | None = None) -> list[Event]:
         product = self.product(sku)
+        if lot is not None:
+            _check_text(lot, "lot", key=True)
         milli = self._quantity(qty, product, allow_zero=True)
         here = self.config.location
         return self.post(
@@ -351,3 +359,11 @@ class Node:
                 f"{product.sku} is counted in pieces; quantity {text!r} must be a whole number"
             )
         return milli
+
+
+def _check_text(value: str, what: str, *, key: bool = False, one_line: bool = False) -> None:
+    """The hub's rules for keys and names (protocol.limits), so a till cannot write what
+    head office would refuse: a blank or 100 kB SKU, a name with a newline in it."""
+    problem = limits.text_problem(value, what, key=key, one_line=one_line)
+    if problem:
+        raise NodeError(problem)

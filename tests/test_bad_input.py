@@ -294,3 +294,31 @@ def test_hub_init_on_a_node_ledger_is_refused(store):
     assert_refused(result, 1, "is the ledger of node S01, not a hub database")
     assert "kc_" not in result.stdout
     assert dump(store) == before
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda n: n.add_product("", "x"), "SKU must not be empty"),
+        (lambda n: n.add_product("A" * 100, "x"), "SKU is too long (100 characters)"),
+        (lambda n: n.add_product("A\n", "x"), "SKU 'A\\n' holds a control character"),
+        (lambda n: n.add_product("B", "two\nlines"), "name 'two\\nlines' holds a control"),
+        (lambda n: n.add_product("B", "x", barcode="69\t01"), "barcode '69\\t01' holds"),
+        (lambda n: n.receive("A", "1", lot=""), "lot must not be empty"),
+        (lambda n: n.receive("A", "1", lot="L" * 65), "lot is too long (65 characters)"),
+        (lambda n: n.receive("A", "1", supplier="x" * 1001), "supplier is too long"),
+        (lambda n: n.count("A", "1", lot="L\x00"), "lot 'L\\x00' holds a control character"),
+    ],
+)
+def test_a_till_refuses_keys_and_names_head_office_would(tmp_path, call, words):
+    """The node keeps the hub's rules for SKUs, lots and names (protocol.limits)."""
+    from node.errors import NodeError
+    from node.service import Node
+
+    node = Node.init(tmp_path / "s01.db", "S01", None, "nats://127.0.0.1:1")
+    node.add_product("A", "Apple", price="1.00")
+    head = node.store.log.head_seq("S01")
+    with pytest.raises(NodeError) as refused:
+        call(node)
+    assert words in str(refused.value)
+    assert node.store.log.head_seq("S01") == head  # nothing written
