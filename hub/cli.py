@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
-
-from hub.store import HubError, HubStore
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,6 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_init(args) -> int:
     from hub.identities import hub_seed
+    from hub.store import HubStore
 
     _refuse_node_ledger(args.db)
     store, token = HubStore.init(args.db)
@@ -75,6 +73,7 @@ def cmd_init(args) -> int:
 
 def _refuse_node_ledger(path: str) -> None:
     """`hub init` on a store's ledger would add the hub's tables to it and print a token."""
+    from hub.store import HubError
     from ledger.node_tables import NodeSettings
     from ledger.sqlite import connect
 
@@ -92,8 +91,11 @@ def _refuse_node_ledger(path: str) -> None:
 
 
 def cmd_serve(args) -> int:
+    import asyncio
+
     from hub.identities import hub_seed
     from hub.server import parse_listen, serve
+    from hub.store import HubStore
 
     parse_listen(args.http)
     store = HubStore.open(args.db)
@@ -105,6 +107,7 @@ def cmd_serve(args) -> int:
 
 def cmd_add_node(args) -> int:
     from hub.identities import add_node
+    from hub.store import HubStore
 
     store = HubStore.open(args.db)
     location = args.location or args.node
@@ -126,6 +129,7 @@ nkey_seed = "{seed}"
 
 
 def cmd_verify(args) -> int:
+    from hub.store import HubStore
     from ledger.verify import verify
 
     store = HubStore.open(args.db)
@@ -143,7 +147,10 @@ def cmd_verify(args) -> int:
 
 
 def handle_error(exc: BaseException) -> int | None:
-    if isinstance(exc, HubError):
+    # hub.store is loaded by the hub's commands only (it brings asyncio and the ledger,
+    # which `kucun node …` commands need not wait for); unloaded, it raised nothing
+    store = sys.modules.get("hub.store")
+    if store is not None and isinstance(exc, store.HubError):
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from node import logistics
 from node.service import Node
 from protocol.documents import DocumentStatus
 from protocol.events import document_header
@@ -128,6 +127,8 @@ def _resolution_commands(
 
 
 def cmd_ship(args) -> int:
+    from node import logistics
+
     node = Node.open(args.db)
     events = logistics.ship_transfer(node, args.to, logistics.parse_lines(node, args.lines))
     print(f"shipped transfer {document_header(events).doc} to {args.to}")
@@ -135,15 +136,21 @@ def cmd_ship(args) -> int:
 
 
 def cmd_receive_transfer(args) -> int:
+    from node import logistics
+
     return _receive(args, logistics.receive_transfer, "received transfer")
 
 
 def cmd_receive_po(args) -> int:
+    from node import logistics
+
     return _receive(args, logistics.receive_purchase_order, "received against")
 
 
 def _receive(args, receive, verb: str) -> int:
     """Book what arrived on a document (all that is outstanding when no lines are given)."""
+    from node import logistics
+
     node = Node.open(args.db)
     lines = logistics.parse_receipt_lines(node, args.lines) if args.lines else None
     recount = logistics.parse_receipt_lines(node, args.recount) if args.recount else None
@@ -157,6 +164,8 @@ def _receive(args, receive, verb: str) -> int:
 
 
 def cmd_reverse(args) -> int:
+    from node import logistics
+
     node = Node.open(args.db)
     events = logistics.reverse_receipt(node, args.receipt, args.approver, args.pin)
     receipt = node.read.document_header(args.receipt)
@@ -168,6 +177,8 @@ def cmd_reverse(args) -> int:
 
 
 def cmd_accept(args) -> int:
+    from node import logistics
+
     node = Node.open(args.db)
     events = logistics.accept_receipts(node, args.doc, args.approver, args.pin)
     print(f"accepted what arrived on {args.doc} ({document_header(events).doc})")
@@ -218,6 +229,8 @@ def _item(s: DocumentStatus) -> dict:
 
 
 def cmd_documents(args) -> int:
+    from node import logistics
+
     node = Node.open(args.db)
     statuses = logistics.open_documents(node, everything=args.all)
     if args.json:
