@@ -98,6 +98,11 @@ VALUE_CASES = [
     (["sell", "A\udcff", "1"], 2, ["is not UTF-8 text"]),
     (["product", "add", "A\udcff", "--name", "x"], 2, ["is not UTF-8 text"]),
 ]
+# a process each: the fast suite runs one of each kind (number, text), `make test` all
+VALUE_CASES = [
+    case if i in (0, 7, 10) else pytest.param(*case, marks=pytest.mark.slow)
+    for i, case in enumerate(VALUE_CASES)
+]
 
 
 @pytest.mark.parametrize(("argv", "code", "words"), VALUE_CASES, ids=lambda v: str(v)[:30])

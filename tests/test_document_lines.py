@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -79,6 +80,7 @@ def expected_movements(events: list[Event], doc: str) -> Counter:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(logs_with_documents(), st.randoms(use_true_random=False))
 def test_a_document_shows_every_movement_citing_it_once(events, rng: random.Random):

@@ -229,6 +229,7 @@ async def _subject_events(js, subject: str) -> list[str]:
         await sub.unsubscribe()
 
 
+@pytest.mark.slow
 async def test_an_unpublishable_hub_log_is_skipped_and_the_others_flow(tmp_path, nats_server):
     """A PO stored for "S09\\n" (before ids were matched whole) made every outbox round fail
     with BadSubjectError, so later POs for other stores never arrived."""

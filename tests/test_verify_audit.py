@@ -66,6 +66,7 @@ def init(db: str, url: str = "nats://127.0.0.1:1", user: str = "admin") -> None:
 # ---- node verify -------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # several `kucun` processes
 def test_node_verify_finds_an_edited_event_and_names_it(tmp_path):
     db = str(tmp_path / "s.db")
     init(db)
@@ -80,6 +81,7 @@ def test_node_verify_finds_an_edited_event_and_names_it(tmp_path):
     assert "Traceback" not in broken.stderr
 
 
+@pytest.mark.slow  # several `kucun` processes
 def test_node_verify_sees_an_edited_newest_event_unless_the_head_was_edited_too(tmp_path):
     db = str(tmp_path / "s.db")
     init(db)
@@ -128,6 +130,7 @@ def test_hub_verify_walks_both_storage_forms(tmp_path):
 # ---- the publisher re-hashes what it sends -----------------------------------------------
 
 
+@pytest.mark.slow  # several `kucun` processes
 async def test_publisher_refuses_a_broken_chain_and_leaves_an_alert(tmp_path, nats_server):
     db = str(tmp_path / "s.db")
     init(db)
@@ -153,6 +156,7 @@ async def test_publisher_refuses_a_broken_chain_and_leaves_an_alert(tmp_path, na
     assert [(a.origin, a.seq) for a in alerts] == [("S01", 8)]
 
 
+@pytest.mark.slow  # several `kucun` processes
 async def test_a_one_off_sync_rehashes_the_history_it_already_sent(tmp_path, nats_server):
     db = str(tmp_path / "s.db")
     init(db)
@@ -176,6 +180,7 @@ async def test_a_one_off_sync_rehashes_the_history_it_already_sent(tmp_path, nat
 # ---- node audit --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # several `kucun` processes
 def test_node_audit_lists_who_did_what_newest_first(tmp_path):
     db = str(tmp_path / "s.db")
     init(db, user="wang")
