@@ -29,9 +29,12 @@ from replication.transport import (
 
 log = logging.getLogger("kucun.replication.pull")
 
-#: Messages per fetch of hub logs, and how long an empty fetch waits for one.
+#: Messages per fetch of hub logs, and how long an empty fetch waits for one. Messages
+#: already in the stream come at once (the first pull request does not wait); the wait only
+#: catches what arrives during it, and every sync round ends with one empty fetch per
+#: consumer, so a short wait is a faster round (0.2 s rather than 0.5 s, twice a round).
 PULL_BATCH = 64
-PULL_TIMEOUT_S = 0.5
+PULL_TIMEOUT_S = 0.2
 
 
 async def open_consumer(transport: Consuming, spec: ConsumerSpec) -> PullConsumer | None:
