@@ -47,17 +47,36 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def config_text(
-    port: int, data_dir: str | Path, host: str = "127.0.0.1", authorization: str = ""
+    port: int,
+    data_dir: str | Path,
+    host: str = "127.0.0.1",
+    authorization: str = "",
+    *,
+    domain: str | None = None,
+    leafnodes_port: int | None = None,
 ) -> str:
+    """A JetStream server (fsync always); with `leafnodes_port`, head office's, accepting
+    stores' leaf servers there, its JetStream in `domain` (see `hq_config_text`)."""
     store = str(Path(data_dir).resolve()).replace("\\", "/")
-    return (
+    text = (
         f'listen: "{host}:{port}"\n'
         "max_payload: 1MB\n"
         "jetstream {\n"
         f'  store_dir: "{store}"\n'
         "  sync_interval: always\n"
-        "}\n" + authorization
+        + (f"  domain: {json.dumps(domain)}\n" if domain else "")
+        + "}\n"
     )
+    if leafnodes_port:
+        text += (
+            "leafnodes {\n"
+            f'  listen: "{host}:{leafnodes_port}"\n'
+            # a store reconnects to the address it was given (a NAT, a proxy), never to
+            # the listen address the server would otherwise advertise to it
+            "  no_advertise: true\n"
+            "}\n"
+        )
+    return text + authorization
 
 
 #: The JetStream domain of head office's server when it accepts stores' leaf servers: a
@@ -80,21 +99,8 @@ def hq_config_text(
     """Head office's server accepting stores' leaf servers: `config_text`'s JetStream in
     `domain`, and a leaf node listener on `host:leafnodes_port` (no leaf credentials yet:
     docs/security.md)."""
-    store = str(Path(data_dir).resolve()).replace("\\", "/")
-    return (
-        f'listen: "{host}:{port}"\n'
-        "max_payload: 1MB\n"
-        "jetstream {\n"
-        f'  store_dir: "{store}"\n'
-        "  sync_interval: always\n"
-        f"  domain: {json.dumps(domain)}\n"
-        "}\n"
-        "leafnodes {\n"
-        f'  listen: "{host}:{leafnodes_port}"\n'
-        # a store reconnects to the address it was given (a NAT, a proxy), never to the
-        # listen address the server would otherwise advertise to it
-        "  no_advertise: true\n"
-        "}\n" + authorization
+    return config_text(
+        port, data_dir, host, authorization, domain=domain, leafnodes_port=leafnodes_port
     )
 
 
@@ -136,7 +142,7 @@ def write_server_config(
     leafnodes_port: int | None = None,
     leaf: str | None = None,
 ) -> Path:
-    """`write_config` for any role of `server_config_text`."""
+    """The config file of any role of `server_config_text`, in the JetStream data dir."""
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     path = data / "nats-server.conf"
@@ -152,16 +158,6 @@ def authorization_block(
     users: list[dict[str, object]] = [{"nkey": hub_public_key}]
     users += [{"nkey": public, "permissions": permissions} for public, permissions in nodes]
     return "authorization {\n  users = " + json.dumps(users, indent=2) + "\n}\n"
-
-
-def write_config(
-    port: int, data_dir: str | Path, host: str = "127.0.0.1", authorization: str = ""
-) -> Path:
-    data = Path(data_dir)
-    data.mkdir(parents=True, exist_ok=True)
-    path = data / "nats-server.conf"
-    path.write_text(config_text(port, data, host, authorization))
-    return path
 
 
 def wait_for_port(host: str, port: int, timeout: float = 10.0, proc=None) -> None:
