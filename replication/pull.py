@@ -9,9 +9,10 @@ stored for this origin) covers it; a stream ack only means the stream has it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from ledger.log import IngestResult
 from ledger.outbox import Outbox, OutboxState
 from ledger.replica import Replica
 from protocol import codec, subjects
@@ -71,23 +72,17 @@ async def apply_hub_logs(
     """Apply hub events until none are waiting: one unit of work per fetch, acknowledged
     after it commits (a redelivery is ignored by the idempotent log). Returns events
     applied."""
-    applied = 0
-    while True:
-        msgs = await consumer.fetch(batch, timeout)
-        if not msgs:
-            return applied
+
+    def store(msgs: list[Message]) -> IngestResult:
         raws: list[bytes] = []
         for msg in msgs:
             try:
                 raws.extend(codec.decode_batch(msg.data))
             except codec.BadEvent as exc:
                 log.error("ignoring malformed hub message on %s: %s", msg.subject, exc)
-        result = replica.ingest(raws, clock.wall_ms())
-        for problem in result.rejected:
-            log.error("hub event rejected: %s", problem)
-        for msg in msgs:
-            await msg.ack()
-        applied += result.applied
+        return replica.ingest(raws, clock.wall_ms())
+
+    return await _apply_until_empty(consumer, batch, timeout, store, "hub")
 
 
 async def apply_sibling_logs(
@@ -103,11 +98,8 @@ async def apply_sibling_logs(
     The node's own log comes back too and is skipped: only the node writes its log. A
     message whose events do not decode or are not the subject's node's (the hub's rule) is
     kept in `rejected` and acknowledged; the loop goes on. Returns events applied."""
-    applied = 0
-    while True:
-        msgs = await consumer.fetch(batch, timeout)
-        if not msgs:
-            return applied
+
+    def store(msgs: list[Message]) -> IngestResult:
         now = clock.wall_ms()
         with replica.work():
             pairs: list[tuple[bytes, Event]] = []
@@ -120,9 +112,28 @@ async def apply_sibling_logs(
                 except codec.BadEvent as exc:
                     log.error("rejected sibling message on %s: %s", msg.subject, exc)
                     replica.quarantine.reject(origin, None, str(exc), msg.data, now)
-            result = replica.ingest_decoded(pairs, now)
+            return replica.ingest_decoded(pairs, now)
+
+    return await _apply_until_empty(consumer, batch, timeout, store, "sibling")
+
+
+async def _apply_until_empty(
+    consumer: PullConsumer,
+    batch: int,
+    timeout: float,
+    store: Callable[[list[Message]], IngestResult],
+    what: str,
+) -> int:
+    """Fetch, store (one unit of work), then acknowledge, until a fetch comes back empty:
+    a message is acknowledged only once what it carried is committed."""
+    applied = 0
+    while True:
+        msgs = await consumer.fetch(batch, timeout)
+        if not msgs:
+            return applied
+        result = store(list(msgs))
         for problem in result.rejected:
-            log.error("sibling event rejected: %s", problem)
+            log.error("%s event rejected: %s", what, problem)
         for msg in msgs:
             await msg.ack()
         applied += result.applied
