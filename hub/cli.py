@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from hub.errors import HubError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     # every hub command's --db: an argparse parent parser, defined once with one help text
@@ -73,7 +75,6 @@ def cmd_init(args) -> int:
 
 def _refuse_node_ledger(path: str) -> None:
     """`hub init` on a store's ledger would add the hub's tables to it and print a token."""
-    from hub.store import HubError
     from ledger.node_tables import NodeSettings
     from ledger.sqlite import connect
 
@@ -147,10 +148,7 @@ def cmd_verify(args) -> int:
 
 
 def handle_error(exc: BaseException) -> int | None:
-    # hub.store is loaded by the hub's commands only (it brings asyncio and the ledger,
-    # which `kucun node …` commands need not wait for); unloaded, it raised nothing
-    store = sys.modules.get("hub.store")
-    if store is not None and isinstance(exc, store.HubError):
+    if isinstance(exc, HubError):
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return None

@@ -8,14 +8,11 @@ import secrets
 import sqlite3
 from pathlib import Path
 
+from hub.errors import HubError
 from ledger.hub_tables import HUB_MIGRATIONS, HubTables, is_hub_database
 from ledger.replica import Replica
 from ledger.sqlite import connect, migrate, transaction, tune_for_bulk
 from protocol.events import HUB_ORIGIN
-
-
-class HubError(Exception):
-    """A refused hub command; the message says what to do."""
 
 
 class HubNotInitialised(HubError):
