@@ -247,7 +247,8 @@ def _check_id_free(
     if taken:
         raise NodeError(
             f"node id {node_id} is already taken: {taken}. Give this ledger its own id, e.g. "
-            f"`kucun node init --db {db} --node {config.location}-T2 --nats {nats}`"
+            f"`kucun node init --db {db} {sync.another_id(node_id, config.location)} "
+            f"--nats {nats}`"
         )
     return None
 

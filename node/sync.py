@@ -244,6 +244,13 @@ async def id_taken(config: NodeConfig, timeout: float = 2.0) -> str | None:
         await nc.close()
 
 
+def another_id(node_id: str, location: str) -> str:
+    """The `--node … --location …` a refused second ledger could take instead: a till id
+    of the same store (it keeps selling from the same stock)."""
+    other = f"{location}-T2" if node_id != f"{location}-T2" else f"{location}-T3"
+    return f"--node {other} --location {location}"
+
+
 def _refusal(node: Node, error: LogRefused) -> SyncRefused:
     """What the person at the node reads, and what to do, in one line."""
     node_id, location = node.config.node, node.config.location
@@ -252,18 +259,18 @@ def _refusal(node: Node, error: LogRefused) -> SyncRefused:
             f"{error}. Check it with `kucun node verify --db FILE` and tell head office; "
             "this ledger cannot sync until it is restored from a copy that verifies"
         )
-    other = f"{location}-T2" if node_id != f"{location}-T2" else f"{location}-T3"
+    other = another_id(node_id, location)
     if isinstance(error, IdentityConflict) and error.differs:
         return SyncRefused(
             f"this ledger does not match what the hub holds of {node_id} ({error}): its file "
             f"was edited after it synced, or another ledger writes node id {node_id}; it sent "
             "and pulled nothing. Check it with `kucun node verify --db FILE` and tell head "
-            f"office; a second ledger needs its own id (`kucun node init --db NEW.db --node "
-            f"{other} --nats URL`)"
+            f"office; a second ledger needs its own id (`kucun node init --db NEW.db {other} "
+            "--nats URL`)"
         )
     return SyncRefused(
         f"node id {node_id} is already taken by another ledger ({error}); this ledger sent "
-        f"and pulled nothing. Give it its own id: `kucun node init --db NEW.db --node {other} "
+        f"and pulled nothing. Give it its own id: `kucun node init --db NEW.db {other} "
         f"--nats URL` (if this file is an older copy of {node_id}'s ledger, sync the current "
         "one instead)"
     )

@@ -128,7 +128,7 @@ def test_second_ledger_on_one_node_id_is_refused_and_the_hub_says_so(tmp_path, n
     refused = kucun("node", "init", "--db", second, "--node", "S01", "--nats", nats_server.url)
     assert refused.returncode == 1, refused.stderr
     assert "node id S01 is already taken" in refused.stderr
-    assert "--node S01-T2" in refused.stderr
+    assert "--node S01-T2 --location S01" in refused.stderr  # a till of the same store
     assert "Traceback" not in refused.stderr
     assert not os.path.exists(second)
 
@@ -147,7 +147,7 @@ def test_second_ledger_on_one_node_id_is_refused_and_the_hub_says_so(tmp_path, n
     synced = kucun("node", "sync", "--db", second, "--once", "--json", "--nats", nats_server.url)
     assert synced.returncode == 4, (synced.stdout, synced.stderr)
     assert "node id S01 is already taken by another ledger" in synced.stderr
-    assert "--node S01-T2" in synced.stderr
+    assert "--node S01-T2 --location S01" in synced.stderr
     assert "Traceback" not in synced.stderr
     assert synced.stdout == ""
     assert safe_seq(second, "S01") == 0  # it never counted the other's events as safe
