@@ -327,6 +327,36 @@ class ReadModel:
         receipts = [r.header.doc for r in found if r.header.type == "receipt"]
         return found + (self._headers_citing(("reversal",), receipts) if receipts else [])
 
+    def documents_citing(self, ref: str, types: tuple[str, ...]) -> list[Related]:
+        """Headers of these types whose `ref` is `ref` (e.g. the returns and voids of a
+        sale, the Z report of a shift), with who wrote each and when, in fold order."""
+        return self._headers_citing(types, [ref])
+
+    def documents_written_by(
+        self, origin: str, after_seq: int = 0, types: tuple[str, ...] | None = None
+    ) -> list[Related]:
+        """The headers `origin` wrote after `after_seq` (of these types, or all), in its
+        log's order, with who wrote each: a till's shift is a stretch of its own log."""
+        log = EventLog(self.conn, "")
+        query = "SELECT body, origin, seq, hlc FROM documents WHERE origin = ? AND seq > ?"
+        params: list[object] = [origin, after_seq]
+        if types is not None:
+            query += f" AND type IN ({', '.join('?' * len(types))})"
+            params.extend(types)
+        found = []
+        for body, row_origin, seq, hlc in self.conn.execute(query + " ORDER BY seq", params):
+            event = log.event(row_origin, seq)
+            found.append(
+                Related(
+                    _document_decoder.decode(body),
+                    row_origin,
+                    seq,
+                    hlc,
+                    event.user if event else "",
+                )
+            )
+        return found
+
     def _headers_citing(self, types: tuple[str, ...], refs: list[str]) -> list[Related]:
         """Headers of these types whose `ref` is one of `refs`. The ref is not a column:
         the bodies holding its msgpack bytes are found by `instr`, then decoded and checked."""

@@ -270,4 +270,8 @@ MIGRATIONS = [
         WHERE lot != '';
     CREATE INDEX journal_whole ON journal(location, sku, hlc, origin, seq) WHERE whole = 1;
     """,
+    # a till's shift is a stretch of its own log: its documents by (origin, seq)
+    """
+    CREATE INDEX documents_by_origin ON documents(origin, seq);
+    """,
 ]

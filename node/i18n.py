@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from protocol.i18n import language
 
 MESSAGES: dict[str, dict[str, str]] = {
     "title": {"zh-CN": "库存 收银台", "en": "kucun counter"},
@@ -28,11 +28,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "qty": {"zh-CN": "数量", "en": "Qty"},
     "empty_input": {"zh-CN": "请扫码或输入 SKU", "en": "Scan a code or type a SKU"},
 }
-
-
-def language() -> str:
-    lang = os.environ.get("KUCUN_LANG", "zh-CN")
-    return "en" if lang.lower().startswith("en") else "zh-CN"
 
 
 def t(key: str, lang: str | None = None, **values: object) -> str:

@@ -66,6 +66,9 @@ class Node:
         self.config = config
         self.store = Replica(conn, config.node)
         self.read = self.store.read
+        #: who is acting: every event this node writes records them. The till sets the user
+        #: who logged in; commands act as the ledger's configured user.
+        self.user = config.user
 
     # ---- lifecycle -----------------------------------------------------------------
 
@@ -159,7 +162,7 @@ class Node:
         if price is not None:
             fields["price"] = self._money(price, "price")
         (event,) = self.store.append(
-            [Upsert(entity="product", key=sku, fields=fields)], self.config.user, wall_ms()
+            [Upsert(entity="product", key=sku, fields=fields)], self.user, wall_ms()
         )
         return event
 
@@ -307,7 +310,7 @@ class Node:
         durable transaction: on disk before the caller can say it is done."""
         with self.store.work():
             doc = self._next_doc_id()
-            return self.store.append(lines(doc), self.config.user, wall_ms())
+            return self.store.append(lines(doc), self.user, wall_ms())
 
     def stock(self, sku: str | None = None, location: str | None = None) -> list[StockRow]:
         return self.read.stock(location=location, sku=sku)

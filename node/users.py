@@ -61,7 +61,7 @@ def add_user(node: Node, user: str, name: str | None, role: str, pin: str | None
         check_pin_format(pin)
         fields["pin_hash"] = hash_pin(pin)
     (event,) = node.store.append(
-        [Upsert(entity="user", key=user, fields=fields)], node.config.user, wall_ms()
+        [Upsert(entity="user", key=user, fields=fields)], node.user, wall_ms()
     )
     return event
 

@@ -103,8 +103,22 @@ class Upsert(_Body, tag="upsert"):
 
 #: "reversal" undoes one receipt (`ref` = the receipt), "acceptance" keeps an over-receipt
 #: (`ref` = the order or transfer): how a manager resolves a document received twice.
+#: At the till: "return" takes goods back against a sale (`ref` = the sale; none for a
+#: return without receipt), "void" cancels a posted sale whole (`ref` = the sale);
+#: "shift_open" opens a till's shift (its `tenders`: the cash float, as one cash tender),
+#: "z_report" closes it (`ref` = the shift_open document) with the figures of the Z report.
 DocumentType = Literal[
-    "sale", "receipt", "purchase_order", "transfer", "count", "reversal", "acceptance"
+    "sale",
+    "receipt",
+    "purchase_order",
+    "transfer",
+    "count",
+    "reversal",
+    "acceptance",
+    "return",
+    "void",
+    "shift_open",
+    "z_report",
 ]
 
 
@@ -113,6 +127,44 @@ class Tender(msgspec.Struct, omit_defaults=True, **_VALUE):
 
     method: str
     amount: int
+
+
+class CashierTotals(msgspec.Struct, omit_defaults=True, **_VALUE):
+    """One cashier's part of a shift: how many sales and returns, and their totals in fen."""
+
+    user: str
+    sales: int = 0
+    sales_total: int = 0
+    returns: int = 0
+    returns_total: int = 0
+
+
+class ShiftReport(msgspec.Struct, omit_defaults=True, **_VALUE):
+    """A till's shift in figures (fen): what an X report shows and a Z report keeps.
+
+    expected_cash = cash_float + cash_sales − cash_refunds; variance = counted − expected."""
+
+    #: the Z number: 1, 2, … per till (the till is the only writer of its log); None on X
+    number: int | None = None
+    sales: int = 0
+    sales_total: int = 0
+    returns: int = 0
+    returns_total: int = 0
+    voids: int = 0
+    voids_total: int = 0
+    discounts_total: int = 0
+    #: per tender method: taken by sales minus refunded, in method order
+    tenders: list[Tender] = []
+    cash_float: int = 0
+    cash_sales: int = 0
+    cash_refunds: int = 0
+    expected_cash: int = 0
+    counted_cash: int | None = None
+    variance: int | None = None
+    cashiers: list[CashierTotals] = []
+    #: the first and last document of the shift (seq of this till's log)
+    first_seq: int | None = None
+    last_seq: int | None = None
 
 
 class DocLine(msgspec.Struct, omit_defaults=True, **_VALUE):
@@ -125,6 +177,20 @@ class DocLine(msgspec.Struct, omit_defaults=True, **_VALUE):
     lot: str | None = None
     #: on a receipt line: the lot's expiry as written on the goods (ISO date)
     expiry: str | None = None
+    #: on a sale line: fen taken off the line's total (a discount; never below zero)
+    discount: int | None = None
+    #: on a sale line: what the customer pays for the line, in fen, after any discount (the
+    #: sale's tenders sum to the lines' amounts); on a return line: what is refunded for it
+    amount: int | None = None
+    #: on a sale line: the product's own price when the cashier's price replaced it
+    list_price: int | None = None
+    #: the manager who approved this line's price override, discount or quantity
+    approved_by: str | None = None
+    #: on a sale line: milli-units sold beyond the stock the ledger held, which the cashier
+    #: confirmed (the shelf may be right and the ledger wrong): kept for the stock check
+    beyond_stock: int | None = None
+    #: on a return line: the goods went to scrap (damaged), not back to the shelf
+    scrap: bool = False
 
 
 class Document(_Body, tag="document"):
@@ -154,6 +220,13 @@ class Document(_Body, tag="document"):
     approved_by: str | None = None
     #: a receipt whose difference from the order or shipment was confirmed by a re-count
     recounted: bool = False
+    #: on a sale, return or void: the shift (its shift_open document) it was taken in
+    shift: str | None = None
+    #: on a z_report: the shift's figures as printed, immutable once posted
+    report: ShiftReport | None = None
+    # No field more: msgspec writes a struct of more than 15 fields (with the tag) with a
+    # map16 header even when most are left out, which would change the canonical bytes,
+    # and so the hash chain, of every event already written. Nest new fields instead.
 
 
 Body = Movement | Count | Upsert | Document
