@@ -17,7 +17,7 @@ import msgspec
 
 from hub import schemas as s
 from hub.service import ROLES, HubService, OriginStatus
-from protocol.events import DocLine
+from protocol.events import DocLine, ShiftReport
 from protocol.units import format_money, format_qty
 
 B = TypeVar("B")
@@ -167,6 +167,7 @@ def get_document(call: Call[None]) -> s.DocumentOut:
         for r in status.receipts
     ]
     alerts = [s.DocumentAlert(kind=a.kind, message=a.message) for a in status.alerts]
+    header = call.hub.document_header(call.path["doc"])
     return s.DocumentOut(
         doc=status.doc,
         type=status.type,
@@ -174,6 +175,39 @@ def get_document(call: Call[None]) -> s.DocumentOut:
         lines=lines,
         receipts=receipts,
         alerts=alerts,
+        shift_report=_shift_report(header.report) if header.report is not None else None,
+        shift=header.shift or (header.ref if header.type == "z_report" else None),
+    )
+
+
+def _shift_report(report: ShiftReport) -> s.ShiftReportOut:
+    money = format_money
+    return s.ShiftReportOut(
+        number=report.number,
+        sales=report.sales,
+        sales_total=money(report.sales_total),
+        returns=report.returns,
+        returns_total=money(report.returns_total),
+        voids=report.voids,
+        voids_total=money(report.voids_total),
+        discounts_total=money(report.discounts_total),
+        tenders=[s.TenderTotal(method=t.method, amount=money(t.amount)) for t in report.tenders],
+        cash_float=money(report.cash_float),
+        cash_sales=money(report.cash_sales),
+        cash_refunds=money(report.cash_refunds),
+        expected_cash=money(report.expected_cash),
+        counted_cash=None if report.counted_cash is None else money(report.counted_cash),
+        variance=None if report.variance is None else money(report.variance),
+        cashiers=[
+            s.CashierTotal(
+                user=c.user,
+                sales=c.sales,
+                sales_total=money(c.sales_total),
+                returns=c.returns,
+                returns_total=money(c.returns_total),
+            )
+            for c in report.cashiers
+        ],
     )
 
 

@@ -200,6 +200,44 @@ class DocumentOut(Strict):
     receipts: list[DocumentReceipt] = []
     #: what a manager must resolve, e.g. "received_twice"; derived, so every replica agrees
     alerts: list[DocumentAlert] = []
+    #: on a z_report: the till's shift in figures, as printed when it closed
+    shift_report: ShiftReportOut | None = None
+    #: the shift (its shift_open document) a sale, return, void or Z report belongs to
+    shift: str | None = None
+
+
+class TenderTotal(Strict):
+    method: str
+    amount: str
+
+
+class CashierTotal(Strict):
+    user: str
+    sales: int
+    sales_total: str
+    returns: int
+    returns_total: str
+
+
+class ShiftReportOut(Strict):
+    """A Z report's figures; money in yuan as decimal strings, like every amount here."""
+
+    number: int | None
+    sales: int
+    sales_total: str
+    returns: int
+    returns_total: str
+    voids: int
+    voids_total: str
+    discounts_total: str
+    tenders: list[TenderTotal]
+    cash_float: str
+    cash_sales: str
+    cash_refunds: str
+    expected_cash: str
+    counted_cash: str | None
+    variance: str | None
+    cashiers: list[CashierTotal]
 
 
 class DocumentReceipt(Strict):

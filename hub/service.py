@@ -329,6 +329,12 @@ class HubService:
             raise NotFound(f"no document {_shown(doc)} at the hub")
         return status
 
+    def document_header(self, doc: str) -> Document:
+        header = self.store.events.read.document_header(doc)
+        if header is None:
+            raise NotFound(f"no document {_shown(doc)} at the hub")
+        return header
+
     def nodes(self) -> list[OriginStatus]:
         """Every origin the hub knows of, even one whose seq 1 is held or missing (it has
         no head yet, and must show all the more)."""
