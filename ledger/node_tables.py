@@ -1,14 +1,28 @@
-"""A node's own settings beside its replica: which node, location, NATS URL, credentials."""
+"""A node's own settings beside its replica: which node, location, NATS URL, credentials,
+and the till's suspended baskets. Node-local: none of it is an event, none is replicated."""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
 NODE_MIGRATIONS = [
     """
     CREATE TABLE node_config(key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE sync_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL)
+    """,
+    # A basket the cashier parked (F5) to serve someone else; it is not a sale until paid,
+    # so it lives beside the log, survives a restart of the till, and is deleted on resume.
     """
+    CREATE TABLE suspended_baskets(
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user TEXT NOT NULL,
+        suspended_at TEXT NOT NULL,
+        total INTEGER NOT NULL,
+        lines INTEGER NOT NULL,
+        basket TEXT NOT NULL
+    )
+    """,
 ]
 
 
@@ -32,3 +46,50 @@ class NodeSettings:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             list(settings.items()),
         )
+
+
+@dataclass(frozen=True)
+class Suspended:
+    """A parked basket: `basket` is its lines as the till serialised them (JSON text)."""
+
+    id: int
+    user: str
+    suspended_at: str
+    total: int
+    lines: int
+    basket: str
+
+
+class SuspendedBaskets:
+    """The `suspended_baskets` table: park a basket, list them, take one back."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def add(self, user: str, suspended_at: str, total: int, lines: int, basket: str) -> int:
+        """Park a basket (inside the caller's unit of work); its id."""
+        cur = self.conn.execute(
+            "INSERT INTO suspended_baskets(user, suspended_at, total, lines, basket) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (user, suspended_at, total, lines, basket),
+        )
+        return int(cur.lastrowid or 0)
+
+    def all(self) -> list[Suspended]:
+        """Every parked basket, oldest first."""
+        rows = self.conn.execute(
+            "SELECT id, user, suspended_at, total, lines, basket FROM suspended_baskets ORDER BY id"
+        )
+        return [Suspended(*row) for row in rows]
+
+    def take(self, basket_id: int) -> Suspended | None:
+        """Remove and return one parked basket (inside the caller's unit of work)."""
+        row = self.conn.execute(
+            "SELECT id, user, suspended_at, total, lines, basket FROM suspended_baskets "
+            "WHERE id = ?",
+            (basket_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        self.conn.execute("DELETE FROM suspended_baskets WHERE id = ?", (basket_id,))
+        return Suspended(*row)
