@@ -45,3 +45,38 @@ class Outbox:
                 "last_safe_ms = excluded.last_safe_ms",
                 (origin, *astuple(state)),
             )
+
+
+@dataclass(frozen=True)
+class Unsent:
+    """Documents of one origin its hub has not received yet: what a till shows as waiting."""
+
+    count: int = 0
+    #: the hybrid logical clock of the oldest of them (None when there are none)
+    oldest_hlc: int | None = None
+
+
+def unsent_documents(
+    conn: sqlite3.Connection, origin: str, types: tuple[str, ...] = ("sale",)
+) -> Unsent:
+    """How many of `origin`'s documents of these types lie beyond what it has published,
+    and the oldest one's clock. A cashier counts sales, not the events a sale is made of;
+    read from the outbox's own row each time, so it moves while the hub is away."""
+    marks = ", ".join("?" * len(types))
+    count, oldest = conn.execute(
+        "SELECT count(*), min(d.hlc) FROM documents AS d "
+        "WHERE d.origin = ? AND d.seq > coalesce("
+        "(SELECT published_seq FROM outbox WHERE origin = ?), 0) "
+        f"AND d.type IN ({marks})",
+        (origin, origin, *types),
+    ).fetchone()
+    return Unsent(count, oldest)
+
+
+def replica_file(conn: sqlite3.Connection) -> str:
+    """The file behind a connection, so another thread can open its own connection to the
+    same replica (a SQLite connection belongs to the thread that uses it)."""
+    for _seq, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return file
+    raise ValueError("the connection has no main database")

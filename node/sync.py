@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import nats
 from nats.aio.client import Client as NatsClient
@@ -98,7 +99,8 @@ class SyncSummary:
 
 @dataclass
 class SyncStatus:
-    """What the counter shows about the link."""
+    """What the counter shows about the link. Written by the sync worker only; another
+    thread reads a `snapshot()` (each field is replaced whole, never mutated in place)."""
 
     connected: bool = False
     backlog: int = 0
@@ -106,6 +108,9 @@ class SyncStatus:
     oldest_unsent_age_s: float | None = None
     last_ack_ms: int | None = None
     last_error: str | None = None
+
+    def snapshot(self) -> SyncStatus:
+        return replace(self)
 
 
 async def _log_nats_error(exc: Exception) -> None:
@@ -399,10 +404,17 @@ class SyncWorker:
         self.interval = interval
         self.status = SyncStatus()
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.refresh_status()
 
     def wake(self) -> None:
-        self._wake.set()
+        """Start a round now; safe from any thread (the till wakes it after a sale)."""
+        loop = self._loop
+        if loop is None or _running_loop() is loop:
+            self._wake.set()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to wake
+            loop.call_soon_threadsafe(self._wake.set)
 
     def refresh_status(self) -> None:
         state = Outbox(self.node.store.conn).load(self.node.config.node)
@@ -418,6 +430,7 @@ class SyncWorker:
             self.status.oldest_unsent_age_s = None
 
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         while True:
             try:
                 self.status.last_error = self.status.last_error or "connecting to the hub…"
@@ -479,6 +492,74 @@ class SyncWorker:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.interval)
         self._wake.clear()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+class SyncThread:
+    """A `SyncWorker` on its own thread, event loop and ledger connection (`Node.open`):
+    the hub pull and its folding never run on the till's loop, where a catch-up froze the
+    screen. The till reads `status()`, a snapshot, and calls `wake()` after a sale."""
+
+    def __init__(self, path: str, url: str | None = None, interval: float = 5.0) -> None:
+        self.path = path
+        self.url = url
+        self.interval = interval
+        self._worker: SyncWorker | None = None
+        self._started = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._main, name="kucun-sync", daemon=True)
+
+    def start(self) -> SyncThread:
+        self._thread.start()
+        self._started.wait(10)
+        return self
+
+    def status(self) -> SyncStatus:
+        worker = self._worker
+        return worker.status.snapshot() if worker else SyncStatus()
+
+    def wake(self) -> None:
+        if self._worker is not None:
+            self._worker.wake()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        self._thread.join(timeout)
+
+    def _main(self) -> None:
+        try:
+            node = Node.open(self.path)
+        except Exception:
+            log.exception("sync cannot open the ledger %s", self.path)
+            self._started.set()
+            return
+        try:
+            asyncio.run(self._serve(node))
+        except Exception:
+            log.exception("sync stopped")
+        finally:
+            node.close()
+
+    async def _serve(self, node: Node) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._worker = SyncWorker(node, self.url, self.interval)
+        self._started.set()
+        task = asyncio.create_task(self._worker.run())
+        await self._stop.wait()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
 
 async def run_forever(node: Node, url: str | None, interval: float) -> int:
