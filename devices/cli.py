@@ -1,5 +1,5 @@
 """`kucun devices ...` (or `python -m devices ...`): read scales, listen to scanners, simulate
-both on ptys, and explain barcodes.
+them and receipt printers on ptys, and explain barcodes.
 
 Exit status: 0 success; 1 the device or barcode reported an error; 2 bad usage;
 3 the port could not be opened.
@@ -257,6 +257,37 @@ def cmd_sim_scanner(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sim_printer(args: argparse.Namespace) -> int:
+    from devices.sim.printer import PrinterModel, serve_printer
+    from devices.sim.pty import PtyPort
+
+    try:
+        record = open(args.record, "ab")  # noqa: SIM115 - held for the whole run
+    except OSError as exc:
+        return _fail(f"cannot write --record file {args.record}: {exc.strerror}", EXIT_USAGE)
+    model = PrinterModel()
+    model.paper = not args.paper_out
+    _terminate_on_sigterm()
+    with record, PtyPort(args.link) as port:
+        print(port.path, flush=True)
+        print(
+            f"simulating an ESC/POS receipt printer on {port.path}, recording to "
+            f"{args.record}; commands on stdin: paper out, paper in, silent, talk, jobs, quit",
+            file=sys.stderr,
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            serve_printer(
+                port,
+                record,
+                out=sys.stdout,
+                log=lambda line: print(line, file=sys.stderr, flush=True),
+                model=model,
+                control_fd=_stdin_fd(),
+            )
+    return EXIT_OK
+
+
 def _stdin_fd() -> int | None:
     try:
         return sys.stdin.fileno() if sys.stdin is not None else None
@@ -426,6 +457,20 @@ def _add_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_sim_scanner)
 
     p = sub.add_parser(
+        "sim-printer",
+        parents=[link],
+        help="simulate an ESC/POS receipt printer on a new pty; prints the pty path first",
+        description="Simulate an ESC/POS receipt printer on a pseudo-terminal. The first "
+        "stdout line is the path to open. Every byte received is appended to --record; "
+        "each job (up to a cut) is summed up on stderr. Answers DLE EOT status requests. "
+        "Control on stdin, one command per line: paper out, paper in, silent, talk, jobs, "
+        "quit.",
+    )
+    p.add_argument("--record", required=True, help="file every received byte is appended to")
+    p.add_argument("--paper-out", action="store_true", help="start with the paper roll empty")
+    p.set_defaults(func=cmd_sim_printer)
+
+    p = sub.add_parser(
         "parse-barcode",
         parents=[as_json],
         help="explain a barcode: product, weight, price, lot, expiry",
@@ -451,9 +496,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `devices` command group to an existing argparse subparsers object."""
     parser = subparsers.add_parser(
         "devices",
-        help="barcode scanners and weighing scales",
-        description="Serial barcode scanners and weighing scales: read, listen, simulate, "
-        "and interpret barcodes.",
+        help="barcode scanners, weighing scales and receipt printers",
+        description="Serial barcode scanners, weighing scales and receipt printers: read, "
+        "listen, simulate, and interpret barcodes.",
     )
     sub = parser.add_subparsers(dest="devices_command", required=True, metavar="COMMAND")
     _add_commands(sub)
