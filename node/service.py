@@ -19,7 +19,7 @@ from ledger.readmodel import Product, StockRow
 from ledger.replica import Replica
 from ledger.sqlite import connect, migrate, transaction
 from node.errors import NodeError, NotInitialised, UnknownProduct
-from protocol import limits, units
+from protocol import i18n, limits, units
 from protocol.allocation import fefo, from_scanned_lot
 from protocol.events import (
     CUSTOMER,
@@ -38,6 +38,12 @@ from protocol.tenders import TenderError, allowed_methods, settle
 from replication.clock import wall_ms
 
 UNITS = ("pcs", "kg")
+
+#: what a message calls the amounts and texts a person gives
+PRICE = i18n.Message("price")
+COST = i18n.Message("cost")
+_NODE_ID = i18n.Message("node id")
+_LOCATION = i18n.Message("location")
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,13 @@ class Node:
         jetstream_domain: str | None = None,
     ) -> Node:
         location = location or node
-        for label, value in (("node id", node), ("location", location)):
+        for label, value in ((_NODE_ID, node), (_LOCATION, location)):
             if not valid_replica_id(value):
                 raise NodeError(
-                    f"{label} {value!r} is not valid: use letters, digits, '-' or '_' "
-                    "(at most 32), e.g. S01 or S01-T2"
+                    "{what} {value!r} is not valid: use letters, digits, '-' or '_' "
+                    "(at most 32), e.g. S01 or S01-T2",
+                    what=label,
+                    value=value,
                 )
         conn = connect(path)
         migrate(conn, "node", NODE_MIGRATIONS)
@@ -96,8 +104,10 @@ class Node:
         existing = settings.read()
         if existing and existing.get("node") != node:
             raise NodeError(
-                f"{path} already belongs to node {existing['node']}; a ledger's node id "
-                "never changes. Use a new --db file for a new node."
+                "{path} already belongs to node {node}; a ledger's node id never changes. "
+                "Use a new --db file for a new node.",
+                path=str(path),
+                node=existing["node"],
             )
         values = {"node": node, "location": location, "nats": nats, "user": user}
         if nkey_seed:
@@ -112,16 +122,18 @@ class Node:
     def open(cls, path: str | Path) -> Node:
         if not os.path.exists(path):
             raise NotInitialised(
-                f"no node ledger at {path}: run `kucun node init --db {path} --node S01 "
-                "--nats URL` first"
+                "no node ledger at {path}: run `kucun node init --db {path} --node S01 "
+                "--nats URL` first",
+                path=str(path),
             )
         conn = connect(path)
         rows = NodeSettings(conn).read()
         if "node" not in rows:
             conn.close()
             raise NotInitialised(
-                f"{path} is not an initialised node ledger: run `kucun node init --db {path} "
-                "--node S01 --nats URL` first"
+                "{path} is not an initialised node ledger: run `kucun node init --db {path} "
+                "--node S01 --nats URL` first",
+                path=str(path),
             )
         migrate(conn, "node", NODE_MIGRATIONS)
         config = NodeConfig(
@@ -152,15 +164,19 @@ class Node:
         if barcode:
             _check_text(barcode, "barcode", key=True)
         if unit not in UNITS:
-            raise NodeError(f"unit {unit!r} is not known; use one of: {', '.join(UNITS)}")
+            raise NodeError(
+                "unit {unit!r} is not known; use one of: {units}", unit=unit, units=", ".join(UNITS)
+            )
         fields: dict[str, str | int | bool | None] = {"name": name, "unit": unit}
         if barcode:
             other = self.product_by_barcode(barcode)
             if other and other.sku != sku:
-                raise NodeError(f"barcode {barcode} already belongs to {other.sku}")
+                raise NodeError(
+                    "barcode {barcode} already belongs to {sku}", barcode=barcode, sku=other.sku
+                )
             fields["barcode"] = barcode
         if price is not None:
-            fields["price"] = self._money(price, "price")
+            fields["price"] = self._money(price, PRICE)
         (event,) = self.store.append(
             [Upsert(entity="product", key=sku, fields=fields)], self.user, wall_ms()
         )
@@ -170,7 +186,8 @@ class Node:
         found = self.read.product(sku)
         if found is None:
             raise UnknownProduct(
-                f"unknown SKU {sku!r}: add it with `kucun node product add` or check the code"
+                "unknown SKU {sku!r}: add it with `kucun node product add` or check the code",
+                sku=sku,
             )
         return found
 
@@ -193,7 +210,7 @@ class Node:
     ) -> list[Event]:
         product = self.product(sku)
         milli = self._quantity(qty, product, allow_zero=False)
-        unit_cost = self._money(cost, "cost") if cost is not None else None
+        unit_cost = self._money(cost, COST) if cost is not None else None
         expiry = self._expiry(expiry)
         if lot is not None:
             _check_text(lot, "lot", key=True)
@@ -238,18 +255,19 @@ class Node:
         product = self.product(sku)
         milli = self._quantity(qty, product, allow_zero=False)
         if price is not None:
-            unit_price = self._money(price, "price")
+            unit_price = self._money(price, PRICE)
         elif product.price is not None:
             unit_price = product.price
         else:
-            raise NodeError(f"{sku} has no price yet: give one with --price 12.80")
+            raise NodeError("{sku} has no price yet: give one with --price 12.80", sku=sku)
         if label_total is not None and label_total < 0:
-            raise NodeError(f"the label's price {label_total} must not be negative")
+            raise NodeError("the label's price {price} must not be negative", price=label_total)
         total = units.line_total(milli, unit_price) if label_total is None else label_total
         if total > units.MAX_MONEY:
             raise NodeError(
-                f"the total {units.format_money(total)} is more than one sale may record "
-                f"({units.format_money(units.MAX_MONEY)}): sell fewer at a time"
+                "the total {total} is more than one sale may record ({most}): sell fewer at a time",
+                total=units.format_money(total),
+                most=units.format_money(units.MAX_MONEY),
             )
         tenders = self._tenders([tender] if isinstance(tender, str) else tender, total)
         lot = lot.strip() if lot and lot.strip() else None
@@ -325,7 +343,7 @@ class Node:
         try:
             return settle(specs, total, self.tender_methods())
         except TenderError as exc:
-            raise NodeError(str(exc)) from None
+            raise NodeError("{reason}", reason=exc) from None
 
     @staticmethod
     def _expiry(text: str | None) -> str | None:
@@ -334,17 +352,22 @@ class Node:
         try:
             date.fromisoformat(text)
         except ValueError:
-            raise NodeError(f"expiry {text!r} is not a date; write it as 2027-01-31") from None
+            raise NodeError(
+                "expiry {text!r} is not a date; write it as 2027-01-31", text=text
+            ) from None
         return text
 
     @staticmethod
-    def _money(text: str, what: str) -> int:
+    def _money(text: str, what: str | i18n.Message) -> int:
+        """`text` as fen; `what` names it in the message (PRICE, COST; a plain word is
+        looked up among the registered texts)."""
+        what = what if isinstance(what, i18n.Message) else i18n.Message(what)
         try:
             value = units.parse_money(text)
         except units.AmountError as exc:
-            raise NodeError(str(exc).replace("amount", what, 1)) from None
+            raise NodeError("{reason}", reason=exc.naming(what)) from None
         if value < 0:
-            raise NodeError(f"{what} {text!r} must not be negative")
+            raise NodeError("{what} {text!r} must not be negative", what=what, text=text)
         return value
 
     @staticmethod
@@ -352,14 +375,16 @@ class Node:
         try:
             milli = units.parse_qty(text)
         except units.AmountError as exc:
-            raise NodeError(str(exc)) from None
+            raise NodeError("{reason}", reason=exc) from None
         if milli < 0 or (milli == 0 and not allow_zero):
-            raise NodeError(
-                f"quantity {text!r} must be {'zero or more' if allow_zero else 'more than zero'}"
-            )
+            if allow_zero:
+                raise NodeError("quantity {qty!r} must be zero or more", qty=text)
+            raise NodeError("quantity {qty!r} must be more than zero", qty=text)
         if product.unit == "pcs" and milli % units.QTY_SCALE:
             raise NodeError(
-                f"{product.sku} is counted in pieces; quantity {text!r} must be a whole number"
+                "{sku} is counted in pieces; quantity {qty!r} must be a whole number",
+                sku=product.sku,
+                qty=text,
             )
         return milli
 
@@ -368,5 +393,76 @@ def _check_text(value: str, what: str, *, key: bool = False, one_line: bool = Fa
     """The hub's rules for keys and names (protocol.limits), so a till cannot write what
     head office would refuse: a blank or 100 kB SKU, a name with a newline in it."""
     problem = limits.text_problem(value, what, key=key, one_line=one_line)
-    if problem:
-        raise NodeError(problem)
+    if problem is None:
+        return
+    # the same three rules, as templates the reader's language can render
+    term = i18n.Message(what)
+    most = limits.MAX_KEY_TEXT if key else limits.MAX_TEXT
+    if len(value) > most:
+        raise NodeError(
+            "{what} is too long ({length:,} characters): at most {most:,}",
+            what=term,
+            length=len(value),
+            most=most,
+        )
+    if problem.endswith("must not be empty"):
+        raise NodeError("{what} must not be empty", what=term)
+    raise NodeError(
+        "{what} {value!r} holds a control character: type plain text", what=term, value=value
+    )
+
+
+i18n.register(
+    {
+        "price": "价格",
+        "cost": "成本",
+        "node id": "节点编号",
+        "location": "位置",
+        "SKU": "SKU",
+        "name": "名称",
+        "barcode": "条码",
+        "lot": "批号",
+        "supplier": "供应商",
+        "{what} {value!r} is not valid: use letters, digits, '-' or '_' (at most 32), "
+        "e.g. S01 or S01-T2": "{what} {value!r} 无效：请用字母、数字、'-' 或 '_'（最多 32 个），"
+        "例如 S01 或 S01-T2",
+        "{path} already belongs to node {node}; a ledger's node id never changes. "
+        "Use a new --db file for a new node.": "{path} 已属于节点 {node}；账本的节点编号不能更改。"
+        "新节点请用新的 --db 文件。",
+        "no node ledger at {path}: run `kucun node init --db {path} --node S01 --nats URL` "
+        "first": "{path} 没有节点账本：请先运行 "
+        "`kucun node init --db {path} --node S01 --nats URL`",
+        "{path} is not an initialised node ledger: run `kucun node init --db {path} "
+        "--node S01 --nats URL` first": "{path} 不是已初始化的节点账本：请先运行 "
+        "`kucun node init --db {path} --node S01 --nats URL`",
+        "unit {unit!r} is not known; use one of: {units}": "未知单位 {unit!r}；可用：{units}",
+        "barcode {barcode} already belongs to {sku}": "条码 {barcode} 已属于 {sku}",
+        "unknown SKU {sku!r}: add it with `kucun node product add` or check the code": (
+            "未知商品 {sku!r}：请用 `kucun node product add` 添加，或检查编码"
+        ),
+        "{sku} has no price yet: give one with --price 12.80": (
+            "{sku} 还没有价格：请用 --price 12.80 给出价格"
+        ),
+        "the label's price {price} must not be negative": "标签价格 {price} 不能为负数",
+        "the total {total} is more than one sale may record ({most}): sell fewer at a time": (
+            "总额 {total} 超过单笔销售的上限（{most}）：请分多次销售"
+        ),
+        "{reason}": "{reason}",
+        "expiry {text!r} is not a date; write it as 2027-01-31": (
+            "有效期 {text!r} 不是日期，请写成 2027-01-31 这样"
+        ),
+        "{what} {text!r} must not be negative": "{what} {text!r} 不能为负数",
+        "quantity {qty!r} must be zero or more": "数量 {qty!r} 必须大于或等于零",
+        "quantity {qty!r} must be more than zero": "数量 {qty!r} 必须大于零",
+        "{sku} is counted in pieces; quantity {qty!r} must be a whole number": (
+            "{sku} 按件计数；数量 {qty!r} 必须是整数"
+        ),
+        "{what} is too long ({length:,} characters): at most {most:,}": (
+            "{what}太长（{length:,} 个字符）：最多 {most:,} 个"
+        ),
+        "{what} must not be empty": "{what}不能为空",
+        "{what} {value!r} holds a control character: type plain text": (
+            "{what} {value!r} 含有控制字符：请输入普通文字"
+        ),
+    }
+)

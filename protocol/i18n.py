@@ -6,13 +6,18 @@ zh-CN text of its templates (`register({...})`). An error keeps its template and
 and is rendered when it is shown, in the language of the one who reads it (`KUCUN_LANG`:
 `zh-CN` unless it starts with `en`): the till, the CLI and the logs each render the same
 error in their own language, and a template without a translation falls back to English.
+
+`Translatable` is an error; `Message` is the same for a text that is no error (a word
+inside another message, a status line); `Joined` lists messages with the language's
+separator. A field whose value is any of them is rendered in the reader's language too.
 Pure: no I/O beyond reading the environment.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import string
+from collections.abc import Iterable, Mapping
 
 LANGUAGES = ("zh-CN", "en")
 
@@ -36,12 +41,35 @@ def translations() -> Mapping[str, str]:
     return _ZH
 
 
+def field_names(template: str) -> set[str]:
+    """The names a template fills in: `{qty!r}` and `{n:,}` are `qty` and `n`."""
+    names = set()
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name is not None:
+            names.add(name.split(".")[0].split("[")[0])
+    return names
+
+
+def _rendered(value: object, lang: str) -> object:
+    if isinstance(value, Translatable | Message | Joined):
+        return _Shown(value.text(lang))
+    return value
+
+
+class _Shown(str):
+    """A nested message already rendered: `{reason!r}` quotes it no more than `{reason}`
+    (a message inside a message is text to read, not a value to quote)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def render(template: str, fields: Mapping[str, object], lang: str | None = None) -> str:
     """`template` in `lang` (default: the reader's), its fields filled in; fields that are
     messages themselves are rendered in the same language."""
     lang = lang or language()
     text = _ZH.get(template, template) if lang == "zh-CN" else template
-    values = {k: v.text(lang) if isinstance(v, Translatable) else v for k, v in fields.items()}
+    values = {k: _rendered(v, lang) for k, v in fields.items()}
     return text.format(**values) if values else text
 
 
@@ -59,3 +87,58 @@ class Translatable(Exception):
 
     def __str__(self) -> str:
         return self.text()
+
+
+class Message:
+    """A text that is no error, rendered when shown: a word a template fills in
+    (`Message("price")`), a status line."""
+
+    __slots__ = ("fields", "template")
+
+    def __init__(self, template: str, /, **fields: object) -> None:
+        self.template = template
+        self.fields = fields
+
+    def text(self, lang: str | None = None) -> str:
+        return render(self.template, self.fields, lang)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        return f"Message({self.template!r}, **{self.fields!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Message) and (self.template, self.fields) == (
+            other.template,
+            other.fields,
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.template)
+
+
+#: how a list of clauses is separated, per language
+_SEPARATORS = {"zh-CN": {"; ": "；", ", ": "，"}, "en": {}}
+
+
+class Joined:
+    """Messages (or plain texts) listed in one line: `sep` in English, its full-width
+    counterpart in zh-CN ("; " → "；", ", " → "，")."""
+
+    __slots__ = ("parts", "sep")
+
+    def __init__(self, parts: Iterable[object], sep: str = "; ") -> None:
+        self.parts = tuple(parts)
+        self.sep = sep
+
+    def text(self, lang: str | None = None) -> str:
+        lang = lang or language()
+        sep = _SEPARATORS.get(lang, {}).get(self.sep, self.sep)
+        return sep.join(str(_rendered(p, lang)) for p in self.parts)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)

@@ -18,8 +18,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from protocol import units
+from protocol import i18n, units
 from protocol.events import Tender
+from protocol.i18n import Message, Translatable
 
 #: Accepted at every counter without configuration.
 BUILT_IN = ("cash", "card", "wechat", "alipay")
@@ -30,7 +31,7 @@ TENDER_ENTITY = "tender"
 _METHOD = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
-class TenderError(ValueError):
+class TenderError(Translatable, ValueError):
     """A tender a cashier can correct; the message says how."""
 
 
@@ -53,8 +54,8 @@ def allowed_methods(configured: Iterable[str] = ()) -> tuple[str, ...]:
     return (*BUILT_IN, *extra)
 
 
-def _choices(allowed: Sequence[str]) -> str:
-    return f"use one of: {', '.join(allowed)}"
+def _choices(allowed: Sequence[str]) -> Message:
+    return Message("use one of: {methods}", methods=", ".join(allowed))
 
 
 def parse(text: str) -> TenderSpec:
@@ -68,11 +69,11 @@ def parse(text: str) -> TenderSpec:
     try:
         amount = units.parse_money(amount_text.strip())
     except units.AmountError as exc:
-        raise TenderError(f"tender {text.strip()!r}: {exc}") from None
+        raise TenderError("tender {tender!r}: {reason}", tender=text.strip(), reason=exc) from None
     if amount <= 0:
         raise TenderError(
-            f"tender {text.strip()!r}: the amount must be more than zero (leave it out to "
-            "pay the rest)"
+            "tender {tender!r}: the amount must be more than zero (leave it out to pay the rest)",
+            tender=text.strip(),
         )
     return TenderSpec(method, amount)
 
@@ -81,14 +82,18 @@ def settle(specs: Sequence[str], total: int, allowed: Sequence[str]) -> list[Ten
     """The tenders to record for a sale of `total` fen, or TenderError saying what to fix."""
     texts = [s for s in specs if s.strip()]
     if not texts:
-        raise TenderError(f"no tender given: {_choices(allowed)}")
+        raise TenderError("no tender given: {choices}", choices=_choices(allowed))
     try:
         parsed = [parse(t) for t in texts]
     except TenderError as exc:
-        raise TenderError(f"{exc}; {_choices(allowed)}") from None
+        raise TenderError("{reason}; {choices}", reason=exc, choices=_choices(allowed)) from None
     for spec in parsed:
         if spec.method not in allowed:
-            raise TenderError(f"tender {spec.method!r} is not accepted here: {_choices(allowed)}")
+            raise TenderError(
+                "tender {method!r} is not accepted here: {choices}",
+                method=spec.method,
+                choices=_choices(allowed),
+            )
     methods = [s.method for s in parsed]
     if len(set(methods)) != len(methods):
         raise TenderError("name each tender method once, e.g. --tender cash:5 --tender card")
@@ -103,14 +108,18 @@ def settle(specs: Sequence[str], total: int, allowed: Sequence[str]) -> list[Ten
         rest = total - fixed
         if rest < 0 or (rest == 0 and len(parsed) > 1):
             raise TenderError(
-                f"the other tenders ({money(fixed)}) already cover the total {money(total)}: "
-                f"leave {open_ended[0].method} out"
+                "the other tenders ({fixed}) already cover the total {total}: leave {method} out",
+                fixed=money(fixed),
+                total=money(total),
+                method=open_ended[0].method,
             )
         return [Tender(method=s.method, amount=s.amount or rest) for s in parsed]
     if fixed < total:
         raise TenderError(
-            f"the tenders ({money(fixed)}) do not cover the total {money(total)}: "
-            f"{money(total - fixed)} is missing"
+            "the tenders ({fixed}) do not cover the total {total}: {missing} is missing",
+            fixed=money(fixed),
+            total=money(total),
+            missing=money(total - fixed),
         )
     change = fixed - total
     if change == 0:
@@ -118,8 +127,10 @@ def settle(specs: Sequence[str], total: int, allowed: Sequence[str]) -> list[Ten
     cash = next((s for s in parsed if s.method == "cash"), None)
     if cash is None or (cash.amount or 0) < change:
         raise TenderError(
-            f"the tenders ({money(fixed)}) are more than the total {money(total)} and only "
-            "cash gives change: lower the other amounts"
+            "the tenders ({fixed}) are more than the total {total} and only cash gives "
+            "change: lower the other amounts",
+            fixed=money(fixed),
+            total=money(total),
         )
     recorded = []
     for s in parsed:
@@ -135,3 +146,34 @@ def change(specs: Sequence[str], total: int) -> int:
     if any(s.amount is None for s in parsed):
         return 0
     return max(sum(s.amount or 0 for s in parsed) - total, 0)
+
+
+i18n.register(
+    {
+        "use one of: {methods}": "可用：{methods}",
+        "tender method missing": "缺少付款方式",
+        "tender {tender!r}: {reason}": "付款 {tender!r}：{reason}",
+        "tender {tender!r}: the amount must be more than zero (leave it out to pay the rest)": (
+            "付款 {tender!r}：金额必须大于零（不写金额则支付剩余部分）"
+        ),
+        "no tender given: {choices}": "没有付款方式：{choices}",
+        "{reason}; {choices}": "{reason}；{choices}",
+        "tender {method!r} is not accepted here: {choices}": "本店不收 {method!r} 付款：{choices}",
+        "name each tender method once, e.g. --tender cash:5 --tender card": (
+            "每种付款方式只写一次，例如 --tender cash:5 --tender card"
+        ),
+        "give an amount for every tender but one, e.g. --tender card:5.00 --tender cash": (
+            "除一种付款方式外都要写金额，例如 --tender card:5.00 --tender cash"
+        ),
+        "the other tenders ({fixed}) already cover the total {total}: leave {method} out": (
+            "其他付款（{fixed}）已够总额 {total}：去掉 {method}"
+        ),
+        "the tenders ({fixed}) do not cover the total {total}: {missing} is missing": (
+            "付款（{fixed}）不够总额 {total}：还差 {missing}"
+        ),
+        "the tenders ({fixed}) are more than the total {total} and only cash gives "
+        "change: lower the other amounts": (
+            "付款（{fixed}）超过总额 {total}，只有现金可以找零：请减少其他付款的金额"
+        ),
+    }
+)

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# The tests read messages in English unless a test sets another language (monkeypatch):
+# set at import, so every CLI, hub and till a test starts as a subprocess inherits it.
+os.environ["KUCUN_LANG"] = "en"
 
 from kucun.natsserver import NatsServer
 from tests.helpers import start_hub
