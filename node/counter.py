@@ -18,8 +18,22 @@ from devices import interpret
 from node.errors import NodeError, UnknownProduct
 from node.i18n import language
 from node.service import Node, Product
-from protocol.events import Movement, document_header
+from protocol import i18n
+from protocol.basket import Basket
 from protocol.units import format_money, format_qty
+
+i18n.register(
+    {
+        "unknown code {code!r}: {reason}": "未知编码 {code!r}：{reason}",
+        "unknown code {code!r}: no product here has this barcode or PLU {plu}": (
+            "未知编码 {code!r}：本店没有此条码或 PLU {plu} 的商品"
+        ),
+        "unknown code {code!r}: no product here has this barcode": (
+            "未知编码 {code!r}：本店没有此条码的商品"
+        ),
+        "scale: {message}": "电子秤：{message}",
+    }
+)
 
 #: Reads a stable weight in milli-kg from the scale, or raises NodeError with the reason.
 Weigh = Callable[[], int]
@@ -58,17 +72,20 @@ def identify(node: Node, code: str) -> Identified:
     result = interpret(code)
     if not result.ok:
         reason = result.reason_zh if language() == "zh-CN" and result.reason_zh else result.reason
-        raise UnknownProduct(
-            f"unknown code {code!r}: {reason}" if result.kind == "unknown" else str(reason)
-        )
+        if result.kind == "unknown":
+            raise UnknownProduct("unknown code {code!r}: {reason}", code=code, reason=reason)
+        raise UnknownProduct("{reason}", reason=str(reason))
     found = node.read.product_by_gtin(result.gtin14) if result.gtin14 else None
     if found is None and result.plu:
         found = node.read.product_by_plu(result.plu)
     if found is None:
-        raise UnknownProduct(
-            f"unknown code {code!r}: no product here has this barcode"
-            + (f" or PLU {result.plu}" if result.plu else "")
-        )
+        if result.plu:
+            raise UnknownProduct(
+                "unknown code {code!r}: no product here has this barcode or PLU {plu}",
+                code=code,
+                plu=result.plu,
+            )
+        raise UnknownProduct("unknown code {code!r}: no product here has this barcode", code=code)
     qty = label_total = None
     if result.weight is not None:
         qty = int((result.weight * 1000).to_integral_value(ROUND_HALF_UP))
@@ -98,43 +115,24 @@ def weight_from_scale(reading) -> int:
     """Milli-kg from a devices Reading, or NodeError with the scale's own advice."""
     message = getattr(reading, "message", None)
     if message is not None:
-        raise NodeError(f"scale: {message}")
+        raise NodeError("scale: {message}", message=message)
     return reading.to_milli("kg", rounding=ROUND_HALF_UP)
 
 
 def sell_line(
     node: Node, line: str, weigh: Weigh | None = None, tender: str | Sequence[str] = "cash"
 ) -> SaleOutcome:
-    """Sell what `line` names, paid with `tender` (see `Node.sell`)."""
-    parts = line.split()
-    if not parts:
-        raise NodeError("nothing scanned: scan a code or type a SKU")
-    if len(parts) > 2:
-        raise NodeError(f"{line!r}: write a code and at most one quantity, e.g. 'A1 2'")
-    found = identify(node, parts[0])
-    product = found.product
-    if len(parts) == 2:
-        qty = parts[1]
-    elif found.qty_milli is not None:
-        qty = format_qty(found.qty_milli)
-    elif product.unit == "kg":
-        if weigh is None:
-            raise NodeError(
-                f"{product.sku} is sold by weight and no scale is connected: "
-                f"type the weight, e.g. '{product.sku} 0.350'"
-            )
-        qty = format_qty(weigh())
-    else:
-        qty = "1"
-    events = node.sell(
-        product.sku,
-        qty,
-        tender=tender,
-        lot=found.lot,
-        expiry=found.expiry,
-        label_total=found.label_total,
+    """Sell what `line` names as a sale of one line, paid with `tender`: the basket line
+    (`node.sales.basket_line`) posted at once (`node.sales.post_sale`). The one-line
+    counter has no one to ask, so what it sells beyond stock is recorded as confirmed."""
+    from node import sales  # sales builds on identify(): imported here, not at the top
+
+    item = sales.basket_line(node, line, weigh)
+    basket, _ = Basket().add(item)
+    posted = sales.post_sale(
+        node,
+        basket,
+        [tender] if isinstance(tender, str) else tender,
+        confirmed_beyond_stock=True,
     )
-    header = document_header(events)
-    sold = sum(e.body.qty for e in events[1:] if isinstance(e.body, Movement))
-    total = sum(t.amount for t in header.tenders)
-    return SaleOutcome(header.doc, product.sku, format_qty(sold), format_money(total))
+    return SaleOutcome(posted.doc, item.sku, format_qty(item.qty), format_money(posted.total))
