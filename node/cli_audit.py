@@ -11,6 +11,7 @@ import msgspec
 from ledger import audit, verify
 from node.errors import NodeError
 from node.service import Node
+from protocol import i18n
 
 
 def register(
@@ -53,8 +54,11 @@ def cmd_audit(args) -> int:
         raise NodeError("--limit must be at least 1 and --offset at least 0")
     try:
         since = None if args.since is None else audit.parse_since(args.since)
-    except ValueError as exc:
-        raise NodeError(str(exc)) from None
+    except ValueError:
+        # parse_since has one reason to refuse: said here in the reader's language
+        raise NodeError(
+            "since {text!r} is not a date: use e.g. 2026-12-01", text=args.since
+        ) from None
     node = Node.open(args.db)
     entries = audit.audit(node.store.log, args.user, since, args.limit, args.offset)
     if args.json:
@@ -62,7 +66,7 @@ def cmd_audit(args) -> int:
         print(json.dumps({"items": items}, ensure_ascii=False))
         return 0
     if not entries:
-        print("no events" + (" match" if args.user or args.since else ""))
+        print(i18n.Message("no events match" if args.user or args.since else "no events"))
         return 0
     print(f"{'TIME (UTC)':<20} {'ORIGIN:SEQ':<14} {'USER':<10} {'KIND':<9} {'DOCUMENT':<14} WHAT")
     for e in entries:
@@ -75,11 +79,45 @@ def cmd_verify(args) -> int:
     node = Node.open(args.db)
     report = verify.verify(node.store.log)
     if report.broken is not None:
-        print(
-            f"error: {report}; the ledger file was changed after it was written. Keep this "
-            "file for head office and restore the ledger from a copy that verifies",
-            file=sys.stderr,
+        broken = report.broken
+        message = i18n.Message(
+            "hash chain broken at {origin}:{seq}: {problem}; the ledger file was changed "
+            "after it was written. Keep this file for head office and restore the ledger "
+            "from a copy that verifies",
+            origin=broken.origin,
+            seq=broken.seq,
+            problem=broken.problem,
         )
+        print(f"error: {message}", file=sys.stderr)
         return 1
-    print(report)
+    print(
+        i18n.Message(
+            "{events} events of {origins} origins verified",
+            events=report.events,
+            origins=report.origins,
+        )
+    )
     return 0
+
+
+i18n.register(
+    {
+        "--limit must be at least 1 and --offset at least 0": (
+            "--limit 至少为 1，--offset 至少为 0"
+        ),
+        "since {text!r} is not a date: use e.g. 2026-12-01": (
+            "起始日期 {text!r} 不是日期：请写成 2026-12-01 这样"
+        ),
+        "no events": "没有事件",
+        "no events match": "没有符合条件的事件",
+        "hash chain broken at {origin}:{seq}: {problem}; the ledger file was changed "
+        "after it was written. Keep this file for head office and restore the ledger "
+        "from a copy that verifies": (
+            "哈希链在 {origin}:{seq} 处断开：{problem}；账本文件在写入后被改动过。请把此文件"
+            "留给总部，并从一份能通过校验的副本恢复账本"
+        ),
+        "{events} events of {origins} origins verified": (
+            "已校验 {origins} 个来源的 {events} 个事件"
+        ),
+    }
+)

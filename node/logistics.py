@@ -23,8 +23,9 @@ from datetime import date
 
 from devices import interpret
 from node.errors import NodeError
-from node.service import Node
+from node.service import COST, Node
 from node.users import verify_approver
+from protocol import i18n
 from protocol.allocation import fefo
 from protocol.documents import DocumentStatus
 from protocol.events import (
@@ -71,7 +72,7 @@ def parse_lines(node: Node, items: Sequence[str]) -> list[tuple[str, int]]:
     for item in items:
         sku, sep, qty = item.partition("=")
         if not sep or not sku:
-            raise NodeError(f"{item!r}: write each line as SKU=QTY, e.g. A1=3")
+            raise NodeError("{item!r}: write each line as SKU=QTY, e.g. A1=3", item=item)
         product = node.product(sku)
         lines.append((sku, node._quantity(qty, product, allow_zero=True)))
     return lines
@@ -84,21 +85,23 @@ def parse_receipt_lines(node: Node, items: Sequence[str]) -> list[Arrived]:
     for item in items:
         code, sep, rest = item.partition("=")
         if not sep or not code or not rest:
-            raise NodeError(f"{item!r}: write each line as {LINE_SYNTAX}")
+            raise NodeError("{item!r}: write each line as {syntax}", item=item, syntax=LINE_SYNTAX)
         amount, _, lot_part = rest.partition(":")
         qty_text, at, cost_text = amount.partition("@")
         lot_text, _, expiry_text = lot_part.partition(":")
         sku, code_lot, code_expiry = _identify(node, code)
         product = node.product(sku)
         qty = node._quantity(qty_text, product, allow_zero=True)
-        cost = node._money(cost_text, "cost") if at else None
+        cost = node._money(cost_text, COST) if at else None
         expiry = expiry_text or code_expiry
         if expiry_text:
             try:
                 date.fromisoformat(expiry_text)
             except ValueError:
                 raise NodeError(
-                    f"{item!r}: expiry {expiry_text!r} is not a date; write it as 2027-01-31"
+                    "{item!r}: expiry {expiry!r} is not a date; write it as 2027-01-31",
+                    item=item,
+                    expiry=expiry_text,
                 ) from None
         lines.append(Arrived(sku, qty, cost, lot_text or code_lot, expiry))
     return lines
@@ -115,8 +118,9 @@ def _identify(node: Node, code: str) -> tuple[str, str | None, str | None]:
     found = node.read.product_by_gtin(result.gtin14) if result.ok and result.gtin14 else None
     if found is None:
         raise NodeError(
-            f"unknown product {code!r}: give its SKU or barcode, or add it with "
-            "`kucun node product add`"
+            "unknown product {code!r}: give its SKU or barcode, or add it with "
+            "`kucun node product add`",
+            code=code,
         )
     when = result.expiry or result.best_before
     return found.sku, result.lot, when.isoformat() if when else None
@@ -142,7 +146,7 @@ def ship_transfer(node: Node, to: str, lines: Sequence[tuple[str, int]]) -> list
     carries the shipper's current average cost, so the receiver books it at that value."""
     here = node.config.location
     if not valid_replica_id(to) or to == here:
-        raise NodeError(f"cannot ship to {to!r}: give another store's location id")
+        raise NodeError("cannot ship to {to!r}: give another store's location id", to=to)
     if not lines or any(qty <= 0 for _, qty in lines):
         raise NodeError("a transfer needs at least one line with a quantity above zero")
 
@@ -181,7 +185,7 @@ def document(node: Node, doc: str) -> tuple[Document, DocumentStatus]:
     header = node.read.document_header(doc)
     status = node.read.document(doc)
     if header is None or status is None:
-        raise NodeError(f"no document {doc!r} here yet: sync, or check the number")
+        raise NodeError("no document {doc!r} here yet: sync, or check the number", doc=doc)
     return header, status
 
 
@@ -196,7 +200,9 @@ def receive_transfer(
     with node.store.work():
         header, status = document(node, doc)
         if header.type != "transfer" or header.counterparty != node.config.location:
-            raise NodeError(f"{doc} is not a transfer to {node.config.location}")
+            raise NodeError(
+                "{doc} is not a transfer to {location}", doc=doc, location=node.config.location
+            )
         return _receive(node, header, status, TRANSIT, lines, confirm)
 
 
@@ -211,7 +217,11 @@ def receive_purchase_order(
     with node.store.work():
         header, status = document(node, doc)
         if header.type != "purchase_order" or header.location != node.config.location:
-            raise NodeError(f"{doc} is not a purchase order for {node.config.location}")
+            raise NodeError(
+                "{doc} is not a purchase order for {location}",
+                doc=doc,
+                location=node.config.location,
+            )
         return _receive(node, header, status, SUPPLIER, lines, confirm)
 
 
@@ -235,13 +245,13 @@ def _receive(
     approver: str | None = None
     if complete:
         if not confirm.force:
-            raise NodeError(_already_received(status, verb))
-        approver = _approve(node, confirm, f"an extra receipt of {doc}")
+            raise _already_received(status, verb)
+        approver = _approve(node, confirm, i18n.Message("an extra receipt of {doc}", doc=doc))
         if lines is None:
-            raise NodeError(f"{doc} is fully received: give the lines of the extra receipt")
+            raise NodeError("{doc} is fully received: give the lines of the extra receipt", doc=doc)
     arrived = [a for a in (lines if lines is not None else _outstanding(status)) if a.qty > 0]
     if not arrived:
-        raise NodeError(f"nothing to receive on {doc}")
+        raise NodeError("nothing to receive on {doc}", doc=doc)
     arrived = _with_lots_and_costs(node, header, status, arrived)
     recounted = False
     if not complete:
@@ -250,14 +260,21 @@ def _receive(
             if confirm.recount is None:
                 said = " ".join(f"{a.sku}={format_qty(a.qty)}" for a in arrived)
                 raise NodeError(
-                    f"{doc}: {differences}. Count again and confirm with --recount {said}, "
-                    "or a manager confirms with --approver USER --pin PIN"
+                    "{doc}: {differences}. Count again and confirm with --recount {said}, "
+                    "or a manager confirms with --approver USER --pin PIN",
+                    doc=doc,
+                    differences=differences,
+                    said=said,
                 )
             recounted = _recount_agrees(arrived, confirm.recount, differences)
         if differences and not recounted:
-            approver = _approve(node, confirm, f"receiving {differences} on {doc}")
+            approver = _approve(
+                node,
+                confirm,
+                i18n.Message("receiving {differences} on {doc}", differences=differences, doc=doc),
+            )
         elif confirm.approver is not None:
-            approver = _approve(node, confirm, f"receiving on {doc}")
+            approver = _approve(node, confirm, i18n.Message("receiving on {doc}", doc=doc))
     here = node.config.location
 
     def receipt(rdoc: str) -> list[Body]:
@@ -301,24 +318,39 @@ def _verb(header: Document) -> str:
     return "po" if header.type == "purchase_order" else "transfer"
 
 
-def _approve(node: Node, confirm: Confirmation, what: str) -> str:
+def _approve(node: Node, confirm: Confirmation, what: i18n.Message) -> str:
     if confirm.approver is None or confirm.pin is None:
-        raise NodeError(f"{what} needs a manager: add --approver USER --pin PIN")
+        raise NodeError("{what} needs a manager: add --approver USER --pin PIN", what=what)
     return verify_approver(node, confirm.approver, confirm.pin)
 
 
-def _already_received(status: DocumentStatus, verb: str) -> str:
+def _already_received(status: DocumentStatus, verb: str) -> NodeError:
     """Why a complete document is refused: which receipts exist, by whom, when."""
     receipts = [r for r in status.receipts if not r.reversed_by]
-    which = (
-        "; ".join(f"receipt {r.doc} by {r.user} at {r.origin}, {r.at}" for r in receipts)
-        or "by receipts written before receipts were listed"
+    which: i18n.Joined | i18n.Message = i18n.Joined(
+        i18n.Message(
+            "receipt {receipt} by {user} at {origin}, {at}",
+            receipt=r.doc,
+            user=r.user,
+            origin=r.origin,
+            at=r.at,
+        )
+        for r in receipts
+    ) or i18n.Message("by receipts written before receipts were listed")
+    return NodeError(
+        "{doc} is already {status} ({which}): nothing to receive. If more really arrived, "
+        "a manager records it with `kucun node {verb} receive {doc} LINES --force "
+        "--approver USER --pin PIN`",
+        doc=status.doc,
+        status=status_text(status.status),
+        which=which,
+        verb=verb,
     )
-    return (
-        f"{status.doc} is already {status.status.replace('_', ' ')} ({which}): nothing to "
-        f"receive. If more really arrived, a manager records it with `kucun node {verb} "
-        f"receive {status.doc} LINES --force --approver USER --pin PIN`"
-    )
+
+
+def status_text(status: str) -> i18n.Message:
+    """A document's status as people say it: `over_received` → "over received"."""
+    return i18n.Message(status.replace("_", " "))
 
 
 def _outstanding(status: DocumentStatus) -> list[Arrived]:
@@ -367,25 +399,33 @@ def _with_lots_and_costs(
     return out
 
 
-def _differences(header: Document, outstanding: dict[str, int], arrived: Sequence[Arrived]) -> str:
+def _differences(
+    header: Document, outstanding: dict[str, int], arrived: Sequence[Arrived]
+) -> i18n.Joined:
     """What differs from what was expected, as people say it ("A1 25 arrived, 20 ordered"),
     or "" when nothing does. An order may arrive in parts; a shipment arrives once."""
     got: dict[str, int] = defaultdict(int)
     for a in arrived:
         got[a.sku] += a.qty
-    expected = "ordered" if header.type == "purchase_order" else "shipped"
+    expected = (
+        "{sku} {have} arrived, {want} ordered"
+        if header.type == "purchase_order"
+        else "{sku} {have} arrived, {want} shipped"
+    )
     skus = sorted(set(got) | (set(outstanding) if header.type == "transfer" else set()))
     parts = []
     for sku in skus:
         want = max(outstanding.get(sku, 0), 0)
         have = got.get(sku, 0)
         if have > want or (header.type == "transfer" and have != want):
-            parts.append(f"{sku} {format_qty(have)} arrived, {format_qty(want)} {expected}")
-    return "; ".join(parts)
+            parts.append(
+                i18n.Message(expected, sku=sku, have=format_qty(have), want=format_qty(want))
+            )
+    return i18n.Joined(parts)
 
 
 def _recount_agrees(
-    arrived: Sequence[Arrived], recount: Sequence[Arrived] | None, differences: str
+    arrived: Sequence[Arrived], recount: Sequence[Arrived] | None, differences: i18n.Joined
 ) -> bool:
     """True when a re-count gives the same total per SKU as the lines; refused otherwise."""
     if recount is None:
@@ -397,10 +437,12 @@ def _recount_agrees(
     for a in recount:
         second[a.sku] += a.qty
     if dict(first) != dict(second):
-        said = ", ".join(f"{s} {format_qty(q)}" for s, q in sorted(second.items()))
+        said = i18n.Joined((f"{s} {format_qty(q)}" for s, q in sorted(second.items())), ", ")
         raise NodeError(
-            f"the re-count ({said}) does not agree with the lines ({differences}): count "
-            "again, or a manager confirms with --approver USER --pin PIN"
+            "the re-count ({said}) does not agree with the lines ({differences}): count "
+            "again, or a manager confirms with --approver USER --pin PIN",
+            said=said,
+            differences=differences,
         )
     return True
 
@@ -415,16 +457,23 @@ def reverse_receipt(node: Node, receipt: str, approver: str | None, pin: str | N
         header = node.read.document_header(receipt)
         if header is None or header.type != "receipt" or header.ref is None:
             raise NodeError(
-                f"{receipt!r} is not a receipt of an order or transfer here: give the receipt "
-                "number `kucun node documents` lists"
+                "{receipt!r} is not a receipt of an order or transfer here: give the receipt "
+                "number `kucun node documents` lists",
+                receipt=receipt,
             )
         if header.location != node.config.location:
-            raise NodeError(f"receipt {receipt} was booked at {header.location}, not here")
+            raise NodeError(
+                "receipt {receipt} was booked at {location}, not here",
+                receipt=receipt,
+                location=header.location,
+            )
         target, status = document(node, header.ref)
         info = next((r for r in status.receipts if r.doc == receipt), None)
         if info is not None and info.reversed_by:
             raise NodeError(
-                f"receipt {receipt} is already reversed by {', '.join(info.reversed_by)}"
+                "receipt {receipt} is already reversed by {by}",
+                receipt=receipt,
+                by=", ".join(info.reversed_by),
             )
         who = verify_approver(node, approver, pin)
         back = SUPPLIER if target.type == "purchase_order" else TRANSIT
@@ -457,11 +506,13 @@ def accept_receipts(node: Node, doc: str, approver: str | None, pin: str | None)
     with node.store.work():
         header, status = document(node, doc)
         if header.type not in ("purchase_order", "transfer"):
-            raise NodeError(f"{doc} is not a purchase order or transfer")
+            raise NodeError("{doc} is not a purchase order or transfer", doc=doc)
         if not status.differs:
             raise NodeError(
-                f"{doc} is {status.status.replace('_', ' ')}: nothing arrived that differs "
-                "from what was expected, so there is nothing to accept"
+                "{doc} is {status}: nothing arrived that differs from what was expected, so "
+                "there is nothing to accept",
+                doc=doc,
+                status=status_text(status.status),
             )
         who = verify_approver(node, approver, pin)
         return _accept(node, header, who)
@@ -502,3 +553,81 @@ def open_documents(node: Node, everything: bool = False) -> list[DocumentStatus]
         if everything or not finished or status.alerts or unaccepted:
             out.append(status)
     return out
+
+
+i18n.register(
+    {
+        "planned": "待发货",
+        "in transit": "在途",
+        "partly received": "部分收货",
+        "received": "已收货",
+        "over received": "超量收货",
+        "received with discrepancy": "收货有差异",
+        "{item!r}: write each line as SKU=QTY, e.g. A1=3": (
+            "{item!r}：每行请写成 SKU=数量，例如 A1=3"
+        ),
+        "{item!r}: write each line as {syntax}": "{item!r}：每行请写成 {syntax}",
+        "{item!r}: expiry {expiry!r} is not a date; write it as 2027-01-31": (
+            "{item!r}：有效期 {expiry!r} 不是日期，请写成 2027-01-31 这样"
+        ),
+        "unknown product {code!r}: give its SKU or barcode, or add it with "
+        "`kucun node product add`": (
+            "未知商品 {code!r}：请给出它的 SKU 或条码，或用 `kucun node product add` 添加"
+        ),
+        "cannot ship to {to!r}: give another store's location id": (
+            "不能发往 {to!r}：请给出另一家门店的位置编号"
+        ),
+        "a transfer needs at least one line with a quantity above zero": (
+            "调拨至少要有一行数量大于零"
+        ),
+        "no document {doc!r} here yet: sync, or check the number": (
+            "这里还没有单据 {doc!r}：请同步，或检查单号"
+        ),
+        "{doc} is not a transfer to {location}": "{doc} 不是发往 {location} 的调拨单",
+        "{doc} is not a purchase order for {location}": "{doc} 不是 {location} 的采购订单",
+        "an extra receipt of {doc}": "{doc} 的额外收货",
+        "{doc} is fully received: give the lines of the extra receipt": (
+            "{doc} 已全部收货：请给出额外收货的各行"
+        ),
+        "nothing to receive on {doc}": "{doc} 没有可收的货",
+        "{doc}: {differences}. Count again and confirm with --recount {said}, "
+        "or a manager confirms with --approver USER --pin PIN": (
+            "{doc}：{differences}。请重新清点并用 --recount {said} 确认，"
+            "或由经理用 --approver USER --pin PIN 确认"
+        ),
+        "receiving {differences} on {doc}": "在 {doc} 上收货（{differences}）",
+        "receiving on {doc}": "在 {doc} 上收货",
+        "{what} needs a manager: add --approver USER --pin PIN": (
+            "{what}需要经理批准：请加上 --approver USER --pin PIN"
+        ),
+        "receipt {receipt} by {user} at {origin}, {at}": (
+            "收货单 {receipt}，由 {user} 在 {origin} 于 {at} 录入"
+        ),
+        "by receipts written before receipts were listed": "由启用收货清单之前的收货单",
+        "{doc} is already {status} ({which}): nothing to receive. If more really arrived, "
+        "a manager records it with `kucun node {verb} receive {doc} LINES --force "
+        "--approver USER --pin PIN`": (
+            "{doc} 已{status}（{which}）：没有可收的货。如果确实又到了货，由经理用 "
+            "`kucun node {verb} receive {doc} LINES --force --approver USER --pin PIN` 录入"
+        ),
+        "{sku} {have} arrived, {want} ordered": "{sku} 到货 {have}，订购 {want}",
+        "{sku} {have} arrived, {want} shipped": "{sku} 到货 {have}，发货 {want}",
+        "the re-count ({said}) does not agree with the lines ({differences}): count "
+        "again, or a manager confirms with --approver USER --pin PIN": (
+            "复点结果（{said}）与各行（{differences}）不符：请再清点一次，"
+            "或由经理用 --approver USER --pin PIN 确认"
+        ),
+        "{receipt!r} is not a receipt of an order or transfer here: give the receipt "
+        "number `kucun node documents` lists": (
+            "{receipt!r} 不是这里某个订单或调拨的收货单：请给出 `kucun node documents` "
+            "列出的收货单号"
+        ),
+        "receipt {receipt} was booked at {location}, not here": (
+            "收货单 {receipt} 记在 {location}，不在这里"
+        ),
+        "receipt {receipt} is already reversed by {by}": "收货单 {receipt} 已被 {by} 冲销",
+        "{doc} is not a purchase order or transfer": "{doc} 不是采购订单或调拨单",
+        "{doc} is {status}: nothing arrived that differs from what was expected, so "
+        "there is nothing to accept": "{doc} {status}：到货与预期没有差异，无需接受",
+    }
+)

@@ -31,7 +31,7 @@ from nats.errors import NoServersError
 from ledger.outbox import Outbox, OutboxState
 from node.errors import NodeError
 from node.service import Node, NodeConfig
-from protocol import codec, subjects
+from protocol import codec, i18n, subjects
 from protocol.hlc import physical_ms
 from replication.clock import wall_ms
 from replication.nats_transport import NatsTransport
@@ -133,8 +133,10 @@ async def connect_once(url: str, timeout: float = 3.0, auth: dict | None = None)
         )
     except (TimeoutError, NoServersError, OSError) as exc:
         raise HubUnreachable(
-            f"hub unreachable: cannot connect to NATS at {url} ({exc.__class__.__name__}); "
-            "sales are kept on this node and will be sent at the next sync"
+            "hub unreachable: cannot connect to NATS at {url} ({cause}); sales are kept on "
+            "this node and will be sent at the next sync",
+            url=url,
+            cause=exc.__class__.__name__,
         ) from None
 
 
@@ -148,7 +150,8 @@ async def connect_forever(
     status = status or SyncStatus()
 
     async def on_error(exc: Exception) -> None:
-        status.last_error = f"hub unreachable: {exc.__class__.__name__} {exc}".strip()
+        cause = f"{exc.__class__.__name__} {exc}".strip()
+        status.last_error = str(i18n.Message("hub unreachable: {cause}", cause=cause))
         log.info("NATS: %s", exc)
 
     async def on_disconnected() -> None:
@@ -181,9 +184,9 @@ async def _opened(
             raise
         # With credentials a node may not create consumers: NATS refuses the request.
         raise HubUnreachable(
-            f"the hub has not created consumer {name} yet: "
-            "check that this node is registered (kucun hub add-node), NATS reloaded and "
-            "`kucun hub serve` running"
+            "the hub has not created consumer {name} yet: check that this node is registered "
+            "(kucun hub add-node), NATS reloaded and `kucun hub serve` running",
+            name=name,
         ) from None
 
 
@@ -239,12 +242,12 @@ async def id_taken(config: NodeConfig, timeout: float = 2.0) -> str | None:
     try:
         nc = await connect_once(config.nats, timeout, config.nats_auth())
     except NatsError as exc:  # e.g. credentials NATS does not accept yet (not reloaded)
-        raise HubUnreachable(f"NATS refused the connection ({exc})") from None
+        raise HubUnreachable("NATS refused the connection ({cause})", cause=str(exc)) from None
     try:
         js = nc.jetstream(domain=config.jetstream_domain)
         return await log_exists(NatsTransport(js), config.node, config.location)
     except TransportError as exc:
-        raise HubUnreachable(f"NATS did not answer ({type(exc).__name__})") from None
+        raise HubUnreachable("NATS did not answer ({cause})", cause=type(exc).__name__) from None
     finally:
         await nc.close()
 
@@ -261,23 +264,30 @@ def _refusal(node: Node, error: LogRefused) -> SyncRefused:
     node_id, location = node.config.node, node.config.location
     if isinstance(error, ChainBroken):
         return SyncRefused(
-            f"{error}. Check it with `kucun node verify --db FILE` and tell head office; "
-            "this ledger cannot sync until it is restored from a copy that verifies"
+            "{error}. Check it with `kucun node verify --db FILE` and tell head office; "
+            "this ledger cannot sync until it is restored from a copy that verifies",
+            error=str(error),
         )
     other = another_id(node_id, location)
     if isinstance(error, IdentityConflict) and error.differs:
         return SyncRefused(
-            f"this ledger does not match what the hub holds of {node_id} ({error}): its file "
-            f"was edited after it synced, or another ledger writes node id {node_id}; it sent "
+            "this ledger does not match what the hub holds of {node} ({error}): its file "
+            "was edited after it synced, or another ledger writes node id {node}; it sent "
             "and pulled nothing. Check it with `kucun node verify --db FILE` and tell head "
-            f"office; a second ledger needs its own id (`kucun node init --db NEW.db {other} "
-            "--nats URL`)"
+            "office; a second ledger needs its own id (`kucun node init --db NEW.db {other} "
+            "--nats URL`)",
+            node=node_id,
+            error=str(error),
+            other=other,
         )
     return SyncRefused(
-        f"node id {node_id} is already taken by another ledger ({error}); this ledger sent "
-        f"and pulled nothing. Give it its own id: `kucun node init --db NEW.db {other} "
-        f"--nats URL` (if this file is an older copy of {node_id}'s ledger, sync the current "
-        "one instead)"
+        "node id {node} is already taken by another ledger ({error}); this ledger sent "
+        "and pulled nothing. Give it its own id: `kucun node init --db NEW.db {other} "
+        "--nats URL` (if this file is an older copy of {node}'s ledger, sync the current "
+        "one instead)",
+        node=node_id,
+        error=str(error),
+        other=other,
     )
 
 
@@ -329,8 +339,10 @@ async def sync_round(
         if node.config.jetstream_domain:  # on a store's leaf server
             raise HubUnreachable(
                 "head office does not answer through this store's NATS server (is the "
-                f"store's link down?); took {from_peers} events from the other tills of "
-                f"{node.config.location}; sales are kept here and sent when the link is back"
+                "store's link down?); took {events} events from the other tills of "
+                "{location}; sales are kept here and sent when the link is back",
+                events=from_peers,
+                location=node.config.location,
             ) from None
         raise HubUnreachable(
             "the hub has not created its streams yet: start `kucun hub serve` once, then sync again"
@@ -385,7 +397,8 @@ async def sync_once(
         return summary
     except CONNECTION_ERRORS as exc:
         raise HubUnreachable(
-            f"lost the connection to NATS during sync ({exc}); nothing is lost, sync again"
+            "lost the connection to NATS during sync ({cause}); nothing is lost, sync again",
+            cause=str(exc),
         ) from None
     finally:
         # Not drain(): a pull subscription's expiring request makes drain wait its timeout.
@@ -433,11 +446,15 @@ class SyncWorker:
         self._loop = asyncio.get_running_loop()
         while True:
             try:
-                self.status.last_error = self.status.last_error or "connecting to the hub…"
+                self.status.last_error = self.status.last_error or str(
+                    i18n.Message("connecting to the hub…")
+                )
                 nc = await connect_forever(self.url, self.status, self.node.config.nats_auth())
             except Exception as exc:
                 self.status.connected = False
-                self.status.last_error = f"hub unreachable: {exc}"
+                self.status.last_error = str(
+                    i18n.Message("hub unreachable: {cause}", cause=str(exc))
+                )
                 await self._sleep()
                 continue
             try:
@@ -566,3 +583,56 @@ async def run_forever(node: Node, url: str | None, interval: float) -> int:
     worker = SyncWorker(node, url, interval)
     await worker.run()
     return 0
+
+
+i18n.register(
+    {
+        "hub unreachable: cannot connect to NATS at {url} ({cause}); sales are kept on "
+        "this node and will be sent at the next sync": (
+            "无法连接总部：连不上 {url} 的 NATS（{cause}）；销售已保存在本机，下次同步时发送"
+        ),
+        "hub unreachable: {cause}": "无法连接总部：{cause}",
+        "connecting to the hub…": "正在连接总部…",
+        "the hub has not created consumer {name} yet: check that this node is registered "
+        "(kucun hub add-node), NATS reloaded and `kucun hub serve` running": (
+            "总部还没有创建消费者 {name}：请检查本节点已登记（kucun hub add-node）、"
+            "NATS 已重新加载且 `kucun hub serve` 正在运行"
+        ),
+        "NATS refused the connection ({cause})": "NATS 拒绝了连接（{cause}）",
+        "NATS did not answer ({cause})": "NATS 没有应答（{cause}）",
+        "{error}. Check it with `kucun node verify --db FILE` and tell head office; "
+        "this ledger cannot sync until it is restored from a copy that verifies": (
+            "{error}。请用 `kucun node verify --db FILE` 检查并告知总部；"
+            "在从一份能通过校验的副本恢复之前，此账本不能同步"
+        ),
+        "this ledger does not match what the hub holds of {node} ({error}): its file "
+        "was edited after it synced, or another ledger writes node id {node}; it sent "
+        "and pulled nothing. Check it with `kucun node verify --db FILE` and tell head "
+        "office; a second ledger needs its own id (`kucun node init --db NEW.db {other} "
+        "--nats URL`)": (
+            "此账本与总部保存的 {node} 不一致（{error}）：文件在同步后被改动过，或另一个账本"
+            "也在用节点编号 {node}；未发送也未拉取任何内容。请用 `kucun node verify --db FILE` "
+            "检查并告知总部；第二个账本需要自己的编号（`kucun node init --db NEW.db {other} "
+            "--nats URL`）"
+        ),
+        "node id {node} is already taken by another ledger ({error}); this ledger sent "
+        "and pulled nothing. Give it its own id: `kucun node init --db NEW.db {other} "
+        "--nats URL` (if this file is an older copy of {node}'s ledger, sync the current "
+        "one instead)": (
+            "节点编号 {node} 已被另一个账本占用（{error}）；此账本未发送也未拉取任何内容。"
+            "请给它自己的编号：`kucun node init --db NEW.db {other} --nats URL`"
+            "（如果此文件是 {node} 账本的旧副本，请改为同步当前的那份）"
+        ),
+        "head office does not answer through this store's NATS server (is the "
+        "store's link down?); took {events} events from the other tills of "
+        "{location}; sales are kept here and sent when the link is back": (
+            "总部没有通过本店的 NATS 服务器应答（本店的线路断了吗？）；已从 {location} "
+            "的其他收银台取得 {events} 个事件；销售保存在这里，线路恢复后发送"
+        ),
+        "the hub has not created its streams yet: start `kucun hub serve` once, then sync "
+        "again": "总部还没有创建它的流：请先运行一次 `kucun hub serve`，再同步",
+        "lost the connection to NATS during sync ({cause}); nothing is lost, sync again": (
+            "同步时与 NATS 的连接断开（{cause}）；没有丢失任何内容，请再同步一次"
+        ),
+    }
+)
