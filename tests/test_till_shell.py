@@ -1,0 +1,311 @@
+"""The till's frame: login and lock, status bar, help and palette, sync on its own thread,
+scans routed to the sale screen (a burst of 30 loses none), logs to a file."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+from textual.widgets import Input, Static
+
+from node.service import Node
+from node.till.app import PlaceholderSaleScreen, TillApp, log_file_for, log_to_file
+from node.till.help import HelpScreen
+from node.till.login import LoginScreen
+from node.till.status import StatusBar, TillStatus, format_age, status_line
+from node.users import add_user
+
+OFFLINE = "nats://127.0.0.1:1"
+
+
+def make_node(tmp_path: Path) -> Node:
+    node = Node.init(tmp_path / "store.db", "S01", None, OFFLINE)
+    add_user(node, "wang", "王芳", "cashier", "1234")
+    add_user(node, "li", "李强", "manager", "5678")
+    return node
+
+
+def stocked(node: Node, count: int) -> list[str]:
+    """`count` products with barcodes, stocked: what a scanner may scan."""
+    codes = []
+    for i in range(count):
+        code = f"69000000{i:05d}"
+        node.add_product(f"P{i:02d}", f"Item {i}", barcode=code, price="1.00")
+        node.receive(f"P{i:02d}", "100")
+        codes.append(code)
+    return codes
+
+
+def scanned_skus(app: TillApp) -> list[str]:
+    """What reached the sale screen's `scanned`: its basket's SKUs (the placeholder keeps
+    the codes it was given; they are the SKUs' barcodes)."""
+    screen = app.screen
+    if isinstance(screen, PlaceholderSaleScreen):
+        by_code = {p.barcode: p.sku for p in app.node.products()}
+        return [by_code.get(code, code) for code in screen.codes]
+    return [line.sku for line in app.session.basket.lines]
+
+
+async def wait_for(pilot, condition, tries: int = 200, step: float = 0.05) -> bool:
+    for _ in range(tries):
+        if condition():
+            return True
+        await pilot.pause(step)
+    return condition()
+
+
+async def log_in(pilot, user: str = "wang", pin: str = "1234") -> None:
+    await pilot.press(*user, "enter", *pin, "enter")
+    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, LoginScreen))
+
+
+# ---- the status line (pure) ------------------------------------------------------------
+
+BUSY = TillStatus(
+    user="欧阳娜娜娜娜娜娜",
+    shift_opened_at="2026-12-02T08:00:00Z",
+    devices=(("scanner", "ready"), ("scale", "disconnected"), ("printer", "connecting")),
+    online=False,
+    unsent_sales=1234,
+    oldest_unsent_age_s=3 * 3600,
+    last_confirmed_ms=1_764_662_400_000,
+)
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+@pytest.mark.parametrize("width", [80, 100])
+def test_status_line_fits_with_every_part(lang, width):
+    line = status_line(BUSY, width, lang)
+    assert cell_len(line) <= width - 2
+    scale = "秤✗" if lang == "zh-CN" else "scale✗"
+    unsent = "待传1234单3时" if lang == "zh-CN" else "1234 unsent 3h"
+    for part in (scale, unsent, "离线" if lang == "zh-CN" else "offline"):
+        assert part in line
+    assert line.startswith("欧阳")  # the name gives way, nothing else
+
+
+def test_status_line_parts():
+    quiet = TillStatus(user="王芳", online=True, last_confirmed_ms=None)
+    assert status_line(quiet, 80, "zh-CN") == "王芳 | 未开班 | 在线 | 已传完 | 未确认"
+    assert status_line(quiet, 80, "en") == "王芳 | no shift | online | all sent | unconfirmed"
+    assert "no user" in status_line(TillStatus(), 80, "en")
+    unsynced = TillStatus(user="w", sync_enabled=False, unsent_sales=2)
+    assert status_line(unsynced, 80, "en") == "w | no shift | 2 unsent"
+    assert "scan~" in status_line(TillStatus(devices=(("scanner", "connecting"),)), 80, "en")
+
+
+def test_ages_are_short():
+    assert [format_age(s, "en") for s in (5, 59, 60, 3599, 7200, 200000)] == [
+        "5s",
+        "59s",
+        "1m",
+        "59m",
+        "2h",
+        "2d",
+    ]
+    assert format_age(125, "zh-CN") == "2分"
+
+
+# ---- login and lock --------------------------------------------------------------------
+
+
+async def test_login_refuses_a_wrong_pin_then_opens_the_sale_screen(tmp_path):
+    node = make_node(tmp_path)
+    app = TillApp(node, sync=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, LoginScreen)
+        await pilot.press(*"wang", "enter", *"9999", "enter")
+        message = str(app.screen.query_one("#login-message", Static).render())
+        assert "wrong PIN" in message
+        assert isinstance(app.screen, LoginScreen)
+        await pilot.press(*"1234", "enter")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, LoginScreen))
+        assert node.user == "wang"
+        assert app.user.id == "wang"
+        assert app.screen.query(StatusBar)
+        bar = app.screen.query_one(StatusBar)
+        bar.redraw()
+        assert str(bar.render()).startswith("王芳 | ")
+
+
+async def test_login_in_chinese(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUCUN_LANG", "zh-CN")
+    node = make_node(tmp_path)
+    app = TillApp(node, sync=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "收银员登录" in str(app.screen.query_one("#login-title").render())
+        await pilot.press(*"nobody", "enter", *"1234", "enter")
+        message = str(app.screen.query_one("#login-message", Static).render())
+        assert "nobody" in message
+        assert not message.isascii()
+
+
+async def test_idle_till_locks_and_the_same_cashier_unlocks(tmp_path):
+    node = make_node(tmp_path)
+    app = TillApp(node, sync=False, lock_after_s=0.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        sale = app.screen
+        assert await wait_for(pilot, lambda: app.locked, tries=100)
+        app.scanned("6900000000000")  # a scan on the lock screen sells nothing
+        assert app.screen.query_one("#user", Input).value == "wang"
+        await pilot.press(*"0000", "enter")
+        assert app.locked
+        await pilot.press(*"1234", "enter")
+        assert await wait_for(pilot, lambda: not app.locked)
+        assert app.screen is sale
+        assert app.user.id == "wang"
+
+
+async def test_another_cashier_takes_over_the_basket(tmp_path):
+    node = make_node(tmp_path)
+    codes = stocked(node, 2)
+    app = TillApp(node, sync=False, lock_after_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        app.scanned(codes[0])
+        await pilot.pause()
+        assert scanned_skus(app) == ["P00"]
+        await pilot.press("ctrl+l")
+        assert app.locked
+        user = app.screen.query_one("#user", Input)
+        user.value = ""
+        user.focus()
+        await pilot.press(*"li", "enter", *"5678", "enter")
+        assert await wait_for(pilot, lambda: not app.locked)
+        assert node.user == "li"
+        assert app.user.id == "li"
+        if app.session is not None:
+            assert app.session.user.id == "li"
+        assert scanned_skus(app) == ["P00"]  # the basket stays
+
+
+async def test_lock_after_zero_never_locks(tmp_path):
+    node = make_node(tmp_path)
+    app = TillApp(node, sync=False, lock_after_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.pause(1.5)
+        assert not app.locked
+
+
+async def test_a_scan_before_login_is_refused(tmp_path):
+    node = make_node(tmp_path)
+    codes = stocked(node, 1)
+    app = TillApp(node, sync=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.scanned(codes[0])
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+        await log_in(pilot)
+        assert scanned_skus(app) == []
+
+
+# ---- scans in bursts -------------------------------------------------------------------
+
+
+async def test_a_wedge_burst_of_30_codes_loses_none(tmp_path):
+    node = make_node(tmp_path)
+    codes = stocked(node, 30)
+    app = TillApp(node, sync=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        keys = [key for code in codes for key in (*code, "enter")]
+        await pilot.press(*keys)
+        assert await wait_for(pilot, lambda: len(scanned_skus(app)) == 30)
+        assert scanned_skus(app) == [f"P{i:02d}" for i in range(30)]
+
+
+# ---- sync on its own thread, the unsent count ------------------------------------------
+
+
+async def test_unsent_sales_move_while_offline(tmp_path):
+    """Found bug: "待同步 N 条" stayed 0 after two offline sales, and counted events."""
+    node = make_node(tmp_path)
+    node.add_product("COLA", "Cola", barcode="6901234567892", price="3.00")
+    node.receive("COLA", "10")
+    app = TillApp(node, sync=True, sync_interval=0.2, lock_after_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        bar = app.screen.query_one(StatusBar)
+        assert await wait_for(pilot, lambda: app.sync is not None and app.sync.status().last_error)
+        node.sell("COLA", "2")
+        node.sell("COLA", "1")
+        await pilot.pause(1.2)
+        text = str(bar.render())
+        assert "offline" in text
+        assert "2 unsent" in text  # two sales, not their six events
+        assert app.till_status().unsent_sales == 2
+        # the worker runs on its own thread and loop, never the UI's
+        assert app.sync is not None
+        assert app.sync._thread is not threading.current_thread()
+        assert app.sync._loop is not asyncio.get_running_loop()
+        assert "hub unreachable" in (app.sync.status().last_error or "")
+
+
+async def test_the_ui_answers_while_sync_is_busy(tmp_path):
+    """A long round on the sync thread does not hold up the UI's loop."""
+    node = make_node(tmp_path)
+    app = TillApp(node, sync=True, sync_interval=0.2, lock_after_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.sync is not None and app.sync._loop is not None)
+        assert app.sync is not None
+        loop = app.sync._loop
+        assert loop is not None
+        blocked = threading.Event()
+        loop.call_soon_threadsafe(lambda: blocked.wait(3))  # the sync loop is stuck
+        await log_in(pilot)
+        assert app.user.id == "wang"
+        blocked.set()
+
+
+# ---- help, palette, styles, logs -------------------------------------------------------
+
+
+async def test_f1_shows_the_keys_and_closes(tmp_path):
+    node = make_node(tmp_path)
+    app = TillApp(node, sync=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        rows = [str(r.render()) for r in app.screen.query(".help-row")]
+        for key, text in (("F12", "Pay"), ("F4", "Return"), ("F1", "Help"), ("Ctrl+L", "Lock")):
+            assert any(r.startswith(key) and text in r for r in rows), (key, rows)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_the_palette_offers_the_tills_commands(tmp_path):
+    node = make_node(tmp_path)
+    app = TillApp(node, sync=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        names = [c.name for c in app.palette_commands()]
+        assert {"Help: the keys", "Lock the till", "Sync now", "Close the till"} <= set(names)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Lock the")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: app.locked)
+
+
+def test_styles_are_an_external_file_in_the_package():
+    import node.till
+
+    assert TillApp.CSS_PATH == "till.tcss"
+    assert (Path(node.till.__file__).parent / "till.tcss").is_file()
+
+
+def test_logs_go_to_a_file_beside_the_ledger(tmp_path, capsys):
+    path = log_file_for(tmp_path / "store.db")
+    assert path == tmp_path / "store.db.log"
+    with log_to_file(path):
+        logging.getLogger("kucun.node.sync").warning("sync interrupted: test")
+    logging.getLogger("kucun.node.sync").warning("after")
+    assert "sync interrupted: test" in path.read_text()
+    assert "sync interrupted" not in capsys.readouterr().err
