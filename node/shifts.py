@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from node import permissions
 from node.errors import NodeError
 from node.service import Node
 from protocol import i18n, units
@@ -137,8 +138,9 @@ def parse_counted(text: str) -> int:
 
 
 def open_shift(node: Node, cash_float: str) -> Shift:
-    """Open a shift with `cash_float` yuan in the drawer, as `node.user`; refused while
-    one is open (the check and the write are one transaction)."""
+    """Open a shift with `cash_float` yuan in the drawer, as `node.user` (who may do
+    "shift"); refused while one is open (the check and the write are one transaction)."""
+    permissions.require(node, "shift")
     amount = parse_float(cash_float)
     here = node.config.location
 
@@ -183,6 +185,7 @@ def _report(
 
 def x_report(node: Node) -> ShiftReport:
     """The open shift's running totals (an X report): read, never stored."""
+    permissions.require(node, "shift")
     shift = current_shift(node)
     if shift is None:
         raise NodeError("no shift is open on this till: open one with its cash float first")
@@ -193,6 +196,7 @@ def close_shift(node: Node, counted_cash: str) -> ClosedShift:
     """Close the open shift with the cash counted in the drawer: a z_report document with
     the shift's figures, its number and the stretch of the log it covers (from the
     shift_open to the event before the Z report), written in one transaction."""
+    permissions.require(node, "shift")
     counted = parse_counted(counted_cash)
     here = node.config.location
     report: list[ShiftReport] = []

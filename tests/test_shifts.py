@@ -6,10 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node import shifts
+from node import sales, shifts, users
 from node.errors import NodeError
 from node.service import Node
 from protocol import i18n
+from protocol.basket import Basket
 from protocol.documents import Related
 from protocol.events import (
     CUSTOMER,
@@ -155,11 +156,18 @@ def translated(error: NodeError) -> str:
     return error.text("en")
 
 
+def staff(node: Node) -> None:
+    for user, role in (("wang", "cashier"), ("li", "cashier"), ("zhao", "manager")):
+        users.add_user(node, user, None, role, None)
+    users.add_user(node, "qian", None, "clerk", None)
+
+
 @pytest.fixture
 def node(tmp_path):
     n = Node.init(tmp_path / "store.db", "S01", None, "nats://127.0.0.1:1")
     n.add_product("A1", "Apple", price="3.50")
     n.receive("A1", "100")
+    staff(n)
     yield n
     n.close()
 
@@ -389,3 +397,50 @@ def test_a_return_at_another_till_is_in_that_tills_shift(node, tmp_path):
         assert shifts.close_shift(node, "235.00").report.number == 1
     finally:
         other.close()
+
+
+def test_only_till_roles_work_shifts(node):
+    node.user = "qian"  # a clerk
+    head = node.store.log.head_seq("S01")
+    with pytest.raises(NodeError) as err:
+        shifts.open_shift(node, "200.00")
+    assert "qian (clerk) may not shift" in translated(err.value)
+    node.user = "wang"
+    opened = shifts.open_shift(node, "200.00")
+    node.user = "qian"
+    for attempt in (shifts.x_report, lambda n: shifts.close_shift(n, "200.00")):
+        with pytest.raises(NodeError):
+            attempt(node)
+    assert node.store.log.head_seq("S01") == head + 1
+    assert shifts.current_shift(node) == opened  # anyone may see that a shift is open
+
+
+def test_a_shift_through_the_sales_core(node):
+    """Sales, a return and a void posted by node.sales, checked against the ledger."""
+    node.user = "wang"
+    opened = shifts.open_shift(node, "200.00")
+    basket, _ = Basket().add(sales.basket_line(node, "A1 3"))  # 10.50
+    first = sales.post_sale(node, basket, ["cash:20"], shift=opened.doc)
+    assert (first.total, first.change) == (1050, 950)
+    basket, _ = Basket().add(sales.basket_line(node, "A1 2"))  # 7.00
+    second = sales.post_sale(node, basket, ["card"], shift=opened.doc)
+    sales.post_sale(node, basket, ["cash"])  # no shift: in none
+    back = sales.post_return(
+        node, first.doc, [sales.ReturnLine(sku="A1", qty=1000)], shift=opened.doc
+    )
+    void = sales.void_sale(node, second.doc, approved_by="zhao", shift=opened.doc)
+    assert (back.refund, void.refund) == (350, 700)
+
+    x = shifts.x_report(node)
+    docs = [node.read.document_header(d) for d in (first.doc, second.doc, back.doc, void.doc)]
+    cash = [sum(t.amount for t in d.tenders if t.method == "cash") for d in docs if d]
+    assert x.cash_sales == cash[0] + cash[1] == 1050
+    assert x.cash_refunds == cash[2] + cash[3] == 350
+    assert x.expected_cash == 20000 + 1050 - 350
+    assert (x.sales, x.sales_total, x.returns_total, x.voids_total) == (2, 1750, 350, 700)
+    assert x.tenders == [Tender(method="cash", amount=700), Tender(method="card", amount=0)]
+    assert x.cashiers == [
+        CashierTotals(user="wang", sales=2, sales_total=1750, returns=2, returns_total=1050)
+    ]
+    z = shifts.close_shift(node, "207.00")
+    assert (z.report.number, z.report.variance) == (1, 0)
