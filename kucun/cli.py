@@ -13,6 +13,7 @@ from hub import cli as hub_cli
 from kucun import __version__, logs, natsserver
 from ledger.sqlite import LedgerError
 from node import cli as node_cli
+from protocol import i18n
 
 log = logging.getLogger("kucun")
 
@@ -156,10 +157,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             # bytes that are not UTF-8 arrive as lone surrogates, which no ledger, NATS
             # message or terminal can carry: refuse them here, not deep in a write
             shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            print(
-                f"error: argument {shown[:60]!r} is not UTF-8 text: check the terminal's encoding",
-                file=sys.stderr,
+            message = i18n.Message(
+                "argument {argument!r} is not UTF-8 text: check the terminal's encoding",
+                argument=shown[:60],
             )
+            print(f"error: {message}", file=sys.stderr)
             return 2
     args = parser.parse_args(argv)
     logs.setup(args.log_level, args.log_format)
@@ -174,11 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a ledger that opened but fails later (a damaged page, a full disk): one line for
         # the person, the traceback only for whoever asked for debug logs
         log.debug("ledger error", exc_info=True)
-        print(
-            f"error: the ledger could not be read or written ({exc}): check --db and the "
-            "disk, or restore the ledger from a backup",
-            file=sys.stderr,
+        message = i18n.Message(
+            "the ledger could not be read or written ({cause}): check --db and the disk, or "
+            "restore the ledger from a backup",
+            cause=str(exc),
         )
+        print(f"error: {message}", file=sys.stderr)
         return 2
     except Exception as exc:
         for handler in (node_cli.handle_error, hub_cli.handle_error):
@@ -203,6 +206,19 @@ def _is_text(arg: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+i18n.register(
+    {
+        "argument {argument!r} is not UTF-8 text: check the terminal's encoding": (
+            "参数 {argument!r} 不是 UTF-8 文本：请检查终端的编码"
+        ),
+        "the ledger could not be read or written ({cause}): check --db and the disk, or "
+        "restore the ledger from a backup": (
+            "账本无法读写（{cause}）：请检查 --db 和磁盘，或从备份恢复账本"
+        ),
+    }
+)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""UI text in zh-CN and English; the language comes from KUCUN_LANG (default zh-CN)."""
+"""UI text in zh-CN and English; the language comes from KUCUN_LANG (default zh-CN).
+
+`t(key)` is a text of the counter's screen; `state_text(state)` a device's state as the
+status bar names it. Errors carry their own texts (protocol.i18n, node.errors)."""
 
 from __future__ import annotations
 
@@ -30,6 +33,27 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+#: a device's state (devices.port.PortState and the words a status bar adds) for people
+STATES: dict[str, dict[str, str]] = {
+    "connecting": {"zh-CN": "连接中", "en": "connecting"},
+    "ready": {"zh-CN": "就绪", "en": "ready"},
+    "error": {"zh-CN": "故障", "en": "error"},
+    "disconnected": {"zh-CN": "已断开", "en": "disconnected"},
+    "closed": {"zh-CN": "已关闭", "en": "closed"},
+    "offline": {"zh-CN": "离线", "en": "offline"},
+    "online": {"zh-CN": "在线", "en": "online"},
+    "absent": {"zh-CN": "未配置", "en": "not configured"},
+}
+
+
 def t(key: str, lang: str | None = None, **values: object) -> str:
     text = MESSAGES[key][lang or language()]
     return text.format(**values) if values else text
+
+
+def state_text(state: object, lang: str | None = None) -> str:
+    """A device state (a `PortState` or its value, e.g. "ready") in `lang` (default: the
+    reader's); a state this table does not know is shown as it is."""
+    name = str(getattr(state, "value", state))
+    texts = STATES.get(name)
+    return texts[lang or language()] if texts else name
