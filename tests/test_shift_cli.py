@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 
 import pytest
@@ -18,7 +20,8 @@ from tests.test_shifts import a_day
 def _registered() -> bool:
     """Whether `kucun node shift` is wired into the real command line yet."""
     try:
-        kucun_cli.build_parser().parse_args(["node", "shift", "list", "--db", "x"])
+        with contextlib.redirect_stderr(io.StringIO()):
+            kucun_cli.build_parser().parse_args(["node", "shift", "list", "--db", "x"])
     except SystemExit:
         return False
     return True
@@ -40,19 +43,20 @@ def _own_parser() -> argparse.ArgumentParser:
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     """Run `kucun node shift …` in-process: the real entry point once it is registered."""
-    if REGISTERED:
-        code = kucun_cli.main(["node", "shift", *argv])
-    else:
-        try:
+    try:
+        if REGISTERED:
+            code = kucun_cli.main(["node", "shift", *argv])
+        else:
             args = _own_parser().parse_args(["node", "shift", *argv])
-            code = int(args.func(args) or 0)
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        except Exception as exc:
-            handled = node_cli.handle_error(exc)
-            if handled is None:
-                raise
-            code = handled
+            try:
+                code = int(args.func(args) or 0)
+            except Exception as exc:
+                handled = node_cli.handle_error(exc)
+                if handled is None:
+                    raise
+                code = handled
+    except SystemExit as exc:  # --help, or a usage error
+        code = int(exc.code or 0)
     out = capsys.readouterr()
     return code, out.out, out.err
 
