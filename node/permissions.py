@@ -141,9 +141,9 @@ ACTION_NAMES_ZH = {
 i18n.register(ACTION_NAMES_ZH)
 
 
-def _ActionName(action: str) -> i18n.Translatable:
+def _action_name(action: str) -> i18n.Message:
     """An action's name inside a message, rendered in the message's language."""
-    return i18n.Translatable(action.replace("_", " "))
+    return i18n.Message(action.replace("_", " "))
 
 
 @dataclass(frozen=True)
@@ -213,7 +213,7 @@ def approve(node: Node, action: str, approver_id: str, pin: str) -> str:
             "{user} ({role}) may not approve {action}: ask a manager",
             user=approver_id,
             role=role or "-",
-            action=_ActionName(action),
+            action=_action_name(action),
         )
     return approver_id
 
@@ -232,12 +232,12 @@ def require(node: Node, action: str, approved_by: str | None = None) -> str | No
             "{user} ({role}) may not {action}: log in as a user who may",
             user=user.id,
             role=user.role,
-            action=_ActionName(action),
+            action=_action_name(action),
         )
     if approved_by is None:
         raise NodeError(
             "{action} needs a manager's approval: ask a manager for their id and PIN",
-            action=_ActionName(action),
+            action=_action_name(action),
         )
     approver = node.read.master_fields("user", approved_by)
     role = approver.get("role")
@@ -249,6 +249,6 @@ def require(node: Node, action: str, approved_by: str | None = None) -> str | No
         raise NodeError(
             "{user} approved {action}, but may not approve it here: ask a manager again",
             user=approved_by,
-            action=_ActionName(action),
+            action=_action_name(action),
         )
     return approved_by
