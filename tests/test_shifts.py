@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from node import sales, shifts, users
 from node.errors import NodeError
 from node.service import Node
+from node.sync import sync_once
 from protocol import i18n
 from protocol.basket import Basket
 from protocol.documents import Related
@@ -24,6 +27,7 @@ from protocol.events import (
 )
 from protocol.shifts import net_total, shift_report, tender_order, z_label
 from replication.clock import wall_ms
+from tests.helpers import wait_until
 
 # ---- pure ------------------------------------------------------------------------------
 
@@ -444,3 +448,39 @@ def test_a_shift_through_the_sales_core(node):
     ]
     z = shifts.close_shift(node, "207.00")
     assert (z.report.number, z.report.variance) == (1, 0)
+
+
+@pytest.mark.slow
+def test_a_z_report_reaches_the_hub_as_printed(tmp_path, nats_server, hub):
+    till = Node.init(tmp_path / "till.db", "S01-T1", "S01", nats_server.url)
+    try:
+        till.add_product("A1", "Apple", price="3.50")
+        till.receive("A1", "100")
+        staff(till)
+        till.user = "zhao"
+        opened = shifts.open_shift(till, "200.00")
+        a_day(till, opened.doc)
+        z = shifts.close_shift(till, "260.50")
+        summary = asyncio.run(sync_once(till, confirm_timeout=20))
+        assert summary.unconfirmed == 0
+        head = till.store.log.head_seq("S01-T1")
+        assert wait_until(lambda: hub.ingested("S01-T1") == head, timeout=30)
+        status, body = hub.get(f"/api/v1/documents/{z.doc}")
+        assert status == 200, body
+        assert (body["type"], body["shift"]) == ("z_report", opened.doc)
+        report = body["shift_report"]
+        assert (report["number"], report["sales_total"], report["expected_cash"]) == (
+            1,
+            "148.30",
+            "260.80",
+        )
+        assert (report["counted_cash"], report["variance"]) == ("260.50", "-0.30")
+        assert report["tenders"] == [
+            {"method": "cash", "amount": "60.80"},
+            {"method": "card", "amount": "0.00"},
+            {"method": "wechat", "amount": "30.50"},
+        ]
+        status, body = hub.get(f"/api/v1/documents/{opened.doc}")
+        assert status == 200 and body["type"] == "shift_open"
+    finally:
+        till.close()
