@@ -23,6 +23,7 @@ from protocol import i18n, units
 from protocol.documents import Related
 from protocol.events import Body, Document, ShiftReport, Tender
 from protocol.hlc import physical_ms
+from protocol.limits import MAX_AMOUNT_TEXT
 from protocol.shifts import CASH, COUNTED_TYPES, shift_report
 
 i18n.register(
@@ -106,13 +107,18 @@ def current_shift(node: Node) -> Shift | None:
     return _shift(found)
 
 
+def _shown(text: str) -> str:
+    """What a message quotes of typed text: the start of a long one, so it stays a line."""
+    return text if len(text) <= MAX_AMOUNT_TEXT else text[:12] + "…"
+
+
 def _money(text: str, invalid: str, negative: str) -> int:
     try:
         value = units.parse_money(text)
     except units.AmountError:
-        raise NodeError(invalid, text=text) from None
+        raise NodeError(invalid, text=_shown(text)) from None
     if value < 0:
-        raise NodeError(negative, text=text)
+        raise NodeError(negative, text=_shown(text))
     return value
 
 

@@ -369,6 +369,7 @@ def test_bad_amounts_are_refused_with_nothing_written(node, text, words):
     assert words in translated(err.value) and "512.30" in translated(err.value)
     assert node.store.log.head_seq("S01") == head + 1  # only the shift_open
     assert len(translated(err.value).splitlines()) == 1
+    assert len(translated(err.value)) < 200  # a long text is quoted by its start
 
 
 def test_a_return_at_another_till_is_in_that_tills_shift(node, tmp_path):
