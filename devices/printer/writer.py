@@ -46,7 +46,8 @@ class PrinterError(Exception):
         super().__init__(template.format(**fields))
 
 
-OFFLINE = "the receipt printer at {url} is offline ({detail}): check its cable and power"
+#: `detail` (why the port failed) is kept in the error's fields for logs, not shown
+OFFLINE = "the receipt printer at {url} is offline: check its cable and power"
 PAPER_OUT = "the receipt printer at {url} is out of paper: put in a new roll and print again"
 TIMEOUT = (
     "the receipt printer at {url} did not take the receipt within {seconds} s: "
@@ -201,7 +202,13 @@ class ReceiptPrinter:
         try:
             self._worker.write(data)
         except PortGone as exc:
-            raise PrinterError("offline", OFFLINE, url=self.url, detail=str(exc)) from exc
+            if not _timed_out(exc):
+                raise PrinterError("offline", OFFLINE, url=self.url, detail=str(exc)) from exc
+            # connected but not taking bytes: part of the receipt may be on the paper
+            seconds = _seconds(WRITE_TIMEOUT)
+            self._fault = TIMEOUT.format(url=self.url, seconds=seconds)
+            self._set_state(PortState.ERROR, self._fault)
+            raise PrinterError("timeout", TIMEOUT, url=self.url, seconds=seconds) from exc
         if self._fault:  # it took a whole job: whatever was wrong is over
             self._fault = ""
             self._set_state(self._worker.state, "printed")
@@ -248,6 +255,16 @@ class ReceiptPrinter:
         self._state = state
         if changed and self._on_state is not None:
             self._on_state(state, detail)
+
+
+#: how long one write may block before pyserial gives up (`devices.transport`)
+WRITE_TIMEOUT = 1.0
+
+
+def _timed_out(exc: PortGone) -> bool:
+    """A write that timed out (the port is there, the printer does not read), told from a
+    port that is gone by the pyserial error behind it."""
+    return type(exc.__cause__).__name__ == "SerialTimeoutException"
 
 
 def _seconds(value: float) -> str:
