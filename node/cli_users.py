@@ -47,6 +47,7 @@ def cmd_user_add(args) -> int:
         args.pin,
         approver=args.approver,
         approver_pin=args.approver_pin,
+        guarded=True,
     )
     print(f"user {args.user} ({args.role}) saved" + (" with a PIN" if args.pin else ""))
     return 0

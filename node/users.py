@@ -44,6 +44,33 @@ def pin_matches(pin: str, encoded: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
+i18n.register(
+    {
+        "a PIN is 4 to 12 digits, e.g. --pin 4821": "PIN 是 4 到 12 位数字，例如 --pin 4821",
+        "give the user id without spaces, e.g. wang": "用户编号不能含空格，例如 wang",
+        "role {role!r} is not known; use one of: {roles}": (
+            "角色 {role!r} 未知；请用其中之一：{roles}"
+        ),
+        "a manager must confirm this: add --approver USER --pin PIN": (
+            "此操作须由经理确认：请加上 --approver 用户 --pin PIN"
+        ),
+        "no user {user!r} at this till: add them with `kucun node user add`, or sync": (
+            "本收银台没有用户 {user!r}：请用 `kucun node user add` 添加，或先同步"
+        ),
+        "user {user} is not active: ask another manager to confirm": (
+            "用户 {user} 已停用：请另一位经理确认"
+        ),
+        "user {user} has no PIN yet: set one with `kucun node user add {user} --pin …`": (
+            "用户 {user} 还没有 PIN：请用 `kucun node user add {user} --pin …` 设置"
+        ),
+        "{user} is {role}: only a {roles} can confirm this": (
+            "{user} 的角色是 {role}：只有 {roles} 能确认"
+        ),
+        "without a role": "没有角色",
+    }
+)
+
+
 def check_pin_format(pin: str) -> None:
     if not (pin.isdigit() and pin.isascii() and 4 <= len(pin) <= 12):
         raise NodeError("a PIN is 4 to 12 digits, e.g. --pin 4821")
@@ -58,21 +85,29 @@ def add_user(
     *,
     approver: str | None = None,
     approver_pin: str | None = None,
+    guarded: bool = False,
 ) -> Event:
     """Create or change a user; the PIN goes into the ledger only as its salted hash.
-    Once users are guarded (`users_are_guarded`) an approver confirms with their PIN."""
+
+    `guarded` (the command line): once users are managed here (`users_are_guarded`) an
+    approver must confirm (`check_user_change`). An approver given is always checked, and
+    the event records them as its user. Callers that check `manage_users` themselves (the
+    till) or set up a ledger call it unguarded."""
     if not user.strip() or user != user.strip():
         raise NodeError("give the user id without spaces, e.g. wang")
     if role not in ROLES:
-        raise NodeError(f"role {role!r} is not known; use one of: {', '.join(ROLES)}")
+        raise NodeError(
+            "role {role!r} is not known; use one of: {roles}", role=role, roles=", ".join(ROLES)
+        )
     fields: dict[str, str | int | bool | None] = {"role": role}
     if name:
         fields["name"] = name
     if pin is not None:
         check_pin_format(pin)
         fields["pin_hash"] = hash_pin(pin)
-    confirmed_by = check_user_change(node, user, role, approver, approver_pin)
-    # the event records who confirmed the change, when someone had to
+    confirmed_by = None
+    if guarded or approver:
+        confirmed_by = check_user_change(node, user, role, approver, approver_pin)
     (event,) = node.store.append(
         [Upsert(entity="user", key=user, fields=fields)], confirmed_by or node.user, wall_ms()
     )
@@ -89,21 +124,26 @@ def verify_approver(
     fields = node.read.master_fields("user", user)
     if not fields:
         raise NodeError(
-            f"no user {user!r} at this till: add them with `kucun node user add`, or sync"
+            "no user {user!r} at this till: add them with `kucun node user add`, or sync",
+            user=user,
         )
     if fields.get("active") is False:
-        raise NodeError(f"user {user} is not active: ask another manager to confirm")
+        raise NodeError("user {user} is not active: ask another manager to confirm", user=user)
     encoded = fields.get("pin_hash")
     if not isinstance(encoded, str):
         raise NodeError(
-            f"user {user} has no PIN yet: set one with `kucun node user add {user} --pin …`"
+            "user {user} has no PIN yet: set one with `kucun node user add {user} --pin …`",
+            user=user,
         )
     if not pin_matches(pin, encoded):
-        raise NodeError(f"wrong PIN for {user}: enter it again")
-    if fields.get("role") not in roles:
+        raise NodeError("wrong PIN for {user}: enter it again", user=user)
+    role = fields.get("role")
+    if role not in roles:
         raise NodeError(
-            f"{user} is {fields.get('role') or 'without a role'}: only a "
-            f"{' or '.join(roles)} can confirm this"
+            "{user} is {role}: only a {roles} can confirm this",
+            user=user,
+            role=role or i18n.Message("without a role"),
+            roles=" or ".join(roles),
         )
     return user
 
@@ -188,7 +228,7 @@ def check_user_change(
 ) -> str | None:
     """Who confirmed adding or changing `user` to `role` (None while users are unguarded):
     an admin when the user is or becomes a manager or admin, else a manager or admin."""
-    if not users_are_guarded(node):
+    if not users_are_guarded(node) and not approver:
         return None
     before = node.read.master_fields("user", user).get("role")
     senior = role in _SENIOR_ROLES or before in _SENIOR_ROLES
