@@ -31,7 +31,7 @@ from ledger import registers
 from ledger.quarantine import Quarantine
 from ledger.sqlite import write_cache
 from protocol import fold
-from protocol.events import COUNT, Count, Document, Event, Movement, Upsert, is_virtual
+from protocol.events import COUNT, Count, Document, Event, Movement, Upsert
 from protocol.fold import CostState
 
 _document_encoder = msgspec.msgpack.Encoder()
@@ -65,30 +65,43 @@ class Journals:
         quarantine = Quarantine(self.conn)
         events = sorted(events, key=_fold_order)
         invalid = fold.invalid_reason
+        movement, count, documents = batch.movement, batch.count, batch.documents
+        encode = _document_encoder.encode
         for event in events:
             body = event.body
-            at = (event.hlc, event.origin, event.seq)
-            reason = invalid(event)
-            if reason:
-                quarantine.ignore(event.origin, event.seq, event.hlc, reason)
-                continue
             if type(body) is Movement:
-                batch.movement(at, body)
+                # fold.invalid_reason's conditions for a movement, tested inline: nearly
+                # every movement passes, and the reason is only wanted when one fails
+                if (
+                    body.qty > 0
+                    and body.src != body.dst
+                    and body.sku
+                    and (body.unit_cost is None or body.unit_cost >= 0)
+                ):
+                    movement(event.hlc, event.origin, event.seq, body)
+                    continue
             elif type(body) is Document:
-                if body.doc not in batch.documents:  # the first header of a number stays
-                    batch.documents[body.doc] = (
+                if body.doc not in documents:  # the first header of a number stays
+                    documents[body.doc] = (
                         body.doc,
                         body.type,
                         body.location,
                         event.origin,
                         event.seq,
                         event.hlc,
-                        _document_encoder.encode(body),
+                        encode(body),
                     )
-            elif type(body) is Count:
-                batch.count(at, body)
+                continue
             elif type(body) is Upsert:
                 registers.upsert(self.conn, body, event)
+                continue
+            reason = invalid(event)
+            if reason:
+                quarantine.ignore(event.origin, event.seq, event.hlc, reason)
+            elif type(body) is Movement:
+                movement(event.hlc, event.origin, event.seq, body)
+            elif type(body) is Count:
+                count((event.hlc, event.origin, event.seq), body)
         batch.write()
 
 
@@ -172,8 +185,8 @@ class _Batch:
         self.virtual: dict[StockKey, int] = {}
         self.lots: dict[tuple[str, str], tuple[str, Position]] = {}
         self.documents: dict[str, tuple] = {}
-        #: movements that cite a document: (doc, origin, seq, sku, lot, qty, src, dst)
-        self.cited: list[tuple] = []
+        #: movements that cite a document: (doc, (origin, seq, sku, lot, qty, src, dst))
+        self.cited: list[tuple[str, tuple]] = []
         #: per cost key, the earliest existing row whose qty (a count's variance) changed
         self.refold_from: dict[CostKey, Position] = {}
         self.appends: list[tuple] = []
@@ -182,23 +195,31 @@ class _Batch:
         self.whole_keys: set[CostKey] = set()
         self.lotted: set[CostKey] = set()
 
-    def movement(self, at: Position, m: Movement) -> None:
-        sku, lot = m.sku, m.lot
+    def movement(self, hlc: int, origin: str, seq: int, m: Movement) -> None:
+        """Both sides of a movement (`fold.movement_deltas_of`): `src` loses, `dst` gains;
+        a virtual side only sums, a real one gets a journal row."""
+        at = (hlc, origin, seq)
+        sku, lot, qty, src, dst, doc = m.sku, m.lot, m.qty, m.src, m.dst, m.doc
         if lot is not None and m.expiry is not None and (sku, lot) not in self.lots:
             self.lots[(sku, lot)] = (m.expiry, at)  # events come in fold order
-        if m.doc is not None:
-            self.cited.append((m.doc, at[1], at[2], sku, lot, m.qty, m.src, m.dst))
+        if doc is not None:
+            self.cited.append((doc, (origin, seq, sku, lot, qty, src, dst)))
         lot_key = lot or ""
-        for location, qty in fold.movement_deltas_of(m):
-            if is_virtual(location):
-                key = (location, sku, lot_key)
-                self.virtual[key] = self.virtual.get(key, 0) + qty
-                continue
+        virtual, by_lot, by_cost, add = self.virtual, self.by_lot, self.by_cost, _add_row
+        if src.startswith("@"):  # protocol.events.is_virtual
+            key = (src, sku, lot_key)
+            virtual[key] = virtual.get(key, 0) - qty
+        else:
             if lot_key:
-                self.lotted.add((location, sku))
-            self._add(
-                location, sku, _Row(at, lot_key, qty, None, m.unit_cost if qty > 0 else None, m.doc)
-            )
+                self.lotted.add((src, sku))
+            add(by_lot, by_cost, src, sku, lot_key, _Row(at, lot_key, -qty, None, None, doc))
+        if dst.startswith("@"):
+            key = (dst, sku, lot_key)
+            virtual[key] = virtual.get(key, 0) + qty
+        else:
+            if lot_key:
+                self.lotted.add((dst, sku))
+            add(by_lot, by_cost, dst, sku, lot_key, _Row(at, lot_key, qty, None, m.unit_cost, doc))
 
     def count(self, at: Position, c: Count) -> None:
         row = _Row(at, c.lot or "", None, c.qty, None, c.doc)
@@ -210,14 +231,7 @@ class _Batch:
         self._add(c.location, c.sku, row)
 
     def _add(self, location: str, sku: str, row: _Row) -> None:
-        rows = self.by_lot.get((location, sku, row.lot))
-        if rows is None:
-            rows = self.by_lot[(location, sku, row.lot)] = []
-        rows.append(row)
-        rows = self.by_cost.get((location, sku))
-        if rows is None:
-            rows = self.by_cost[(location, sku)] = []
-        rows.append(row)
+        _add_row(self.by_lot, self.by_cost, location, sku, row.lot, row)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -283,29 +297,41 @@ class _Batch:
         earlier (a receipt against an order) gets a `doc_movements` row. Either way every
         folded movement that cites a document is kept exactly once."""
         conn = self.conn
-        new = dict(self.documents)
-        if new:
-            for (doc,) in conn.execute(
-                "SELECT doc FROM documents WHERE doc IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(new)),),
-            ):
-                del new[doc]  # the first header of a document number stays
+        new = self.documents
         lines: dict[str, list[tuple]] = {}
         elsewhere = []
-        for cite in self.cited:
-            if cite[0] in new:
-                lines.setdefault(cite[0], []).append(cite[1:])
+        for doc, line in self.cited:
+            if doc in new:
+                found = lines.get(doc)
+                if found is None:
+                    lines[doc] = [line]
+                else:
+                    found.append(line)
             else:
-                elsewhere.append(cite)
+                elsewhere.append((doc, *line))
         if new:
+            # The first header of a document number stays: a number stored already is left
+            # as it is. Inserting and counting the rows written asks the documents' B-tree
+            # once per header, not twice; only when a number was taken (rare) is it looked up.
+            encode = _lines_encoder.encode
+            written = conn.total_changes
             conn.executemany(
                 "INSERT INTO documents(doc, type, location, origin, seq, hlc, body, lines) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(doc) DO NOTHING",
                 [
-                    (*row, _lines_encoder.encode(lines[doc]) if doc in lines else None)
+                    row + ((encode(lines[doc]) if doc in lines else None),)  # noqa: RUF005 (faster)
                     for doc, row in new.items()
                 ],
             )
+            if conn.total_changes - written != len(new):
+                for doc, origin, seq in conn.execute(
+                    "SELECT doc, origin, seq FROM documents "
+                    "WHERE doc IN (SELECT value FROM json_each(?))",
+                    (json.dumps(list(new)),),
+                ):
+                    header = new[doc]
+                    if (origin, seq) != (header[3], header[4]):  # stored before this batch
+                        elsewhere += [(doc, *line) for line in lines.get(doc, ())]
         if elsewhere:
             conn.executemany(
                 "INSERT OR IGNORE INTO doc_movements(doc, origin, seq, sku, lot, qty, src, dst) "
@@ -486,8 +512,12 @@ class _Batch:
         level = tail[1] if tail else 0  # type: ignore[index]
         count_shift = 0
         for row in rows:
-            level, shift = _level_new(row, level)
-            count_shift += shift
+            if row.counted is None:  # the common case inline: `_level_new` without a call
+                level += row.delta  # type: ignore[operator]
+                row.level = level
+            else:
+                level, shift = _level_new(row, level)
+                count_shift += shift
         self.stock_tails[key] = (rows[-1].at, level)
         return level, count_shift
 
@@ -561,28 +591,20 @@ class _Batch:
         changed = self.refold_from.get(key)
         if changed is None and (tail is None or tail[0] < rows[0].at):  # type: ignore[index]
             state = tail[1] if tail else CostState()  # type: ignore[index]
-            step, appends = fold.cost_step, self.appends
+            step, append = fold.cost_step, self.appends.append
+            location, sku = key
             for row in rows:
-                qty = row.qty
-                state, cogs = step(state, qty, row.unit_cost)
-                appends.append(
+                at, delta, unit_cost = row.at, row.delta, row.unit_cost
+                qty = delta if delta is not None else row.variance  # `_Row.qty`, inline
+                state, cogs = step(state, qty, unit_cost)  # type: ignore[arg-type]
+                # spelled out: a tuple display with * unpacking builds a list first
+                append(
                     (
-                        *key,
-                        *row.at,
-                        0,
-                        row.lot,
-                        row.delta,
-                        row.counted,
-                        row.variance,
-                        row.level,
-                        qty,
-                        row.unit_cost,
-                        row.doc,
-                        cogs,
-                        *state,
-                        row.whole,
+                        location, sku, at[0], at[1], at[2], 0, row.lot, delta, row.counted,
+                        row.variance, row.level, qty, unit_cost, row.doc, cogs,
+                        state[0], state[1], state[2], row.whole,
                     )
-                )
+                )  # fmt: skip
             self.cost_tails[key] = (rows[-1].at, state)
         else:
             conn.executemany(
@@ -611,6 +633,27 @@ class _Batch:
             last = max([r.at for r in rows] + ([tail[0]] if tail else []))  # type: ignore[index]
             self.cost_tails[key] = (last, state)
         self.cost_states.append((*key, *state))
+
+
+def _add_row(
+    by_lot: dict[StockKey, list[_Row]],
+    by_cost: dict[CostKey, list[_Row]],
+    location: str,
+    sku: str,
+    lot: str,
+    row: _Row,
+) -> None:
+    """File a new row under its stock key and its cost key."""
+    rows = by_lot.get((location, sku, lot))
+    if rows is None:
+        by_lot[(location, sku, lot)] = [row]
+    else:
+        rows.append(row)
+    rows = by_cost.get((location, sku))
+    if rows is None:
+        by_cost[(location, sku)] = [row]
+    else:
+        rows.append(row)
 
 
 def _level_new(row: _Row, level: int) -> tuple[int, int]:

@@ -134,6 +134,10 @@ def _div_half_up(numerator: int, denominator: int) -> int:
     return q if numerator >= 0 else -q
 
 
+#: `CostState(...)` without its generated `__new__` (a Python call per step of every fold)
+_state = tuple.__new__
+
+
 def cost_step(state: CostState, qty: int, unit_cost: int | None) -> tuple[CostState, int]:
     """Apply a signed quantity change; return the new state and the value that left (COGS).
 
@@ -158,17 +162,17 @@ def cost_step(state: CostState, qty: int, unit_cost: int | None) -> tuple[CostSt
         last = cost if cost is not None else state.last_cost
         if last is None and new_qty > 0 and value:
             last = _div_half_up(value * QTY_SCALE, new_qty)
-        return CostState(new_qty, value, last), 0
+        return _state(CostState, (new_qty, value, last)), 0
     if qty < 0:
         out = -qty
         if state.qty <= 0:
             cogs = line_total(out, state.last_cost or 0)
-            return CostState(state.qty - out, 0, state.last_cost), cogs
+            return _state(CostState, (state.qty - out, 0, state.last_cost)), cogs
         if out >= state.qty:
             cogs = state.value + line_total(out - state.qty, state.last_cost or 0)
-            return CostState(state.qty - out, 0, state.last_cost), cogs
+            return _state(CostState, (state.qty - out, 0, state.last_cost)), cogs
         cogs = _div_half_up(out * state.value, state.qty)
-        return CostState(state.qty - out, state.value - cogs, state.last_cost), cogs
+        return _state(CostState, (state.qty - out, state.value - cogs, state.last_cost)), cogs
     return state, 0
 
 
