@@ -18,12 +18,17 @@ from node.till.texts_sale import t
 CSS_PATH = "sale.tcss"
 
 
-def bind_keys(node: DOMNode, keys: Sequence[tuple[str, str, str]]) -> None:
-    """(key, action, text key) → a binding shown in the footer in the reader's language;
-    a text key of "" binds without showing."""
-    for key, action, text in keys:
+def bind_keys(node: DOMNode, keys: Sequence[tuple[str, ...]]) -> None:
+    """(key, action, text key[, "hidden"]) → a binding described in the reader's language:
+    shown in the footer unless "hidden" (the help screen lists it still); a text key of ""
+    binds without a description."""
+    for key, action, text, *hidden in keys:
         node._bindings.bind(  # pyright: ignore[reportPrivateUsage]
-            key, action, t(text) if text else "", show=bool(text), key_display=_display(key)
+            key,
+            action,
+            t(text) if text else "",
+            show=bool(text) and not hidden,
+            key_display=_display(key),
         )
 
 
