@@ -224,12 +224,15 @@ def _lang(lang: str | None) -> str:
 
 
 def _time(at: datetime | str) -> str:
-    if isinstance(at, datetime):
-        return at.strftime("%Y-%m-%d %H:%M:%S")
-    try:
-        return datetime.fromisoformat(at).strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return at
+    """The till's local time: events carry UTC (`…Z`), a customer reads the wall clock."""
+    if isinstance(at, str):
+        try:
+            at = datetime.fromisoformat(at)
+        except ValueError:
+            return at
+    if at.tzinfo is not None:
+        at = at.astimezone()
+    return at.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _qty(qty: int, unit: str | None) -> str:

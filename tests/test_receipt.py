@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 import pytest
 
 from devices.printer.writer import MESSAGES, PrinterError
@@ -232,6 +235,22 @@ def test_a_receipt_without_cash_has_no_change_line_and_a_copy_says_so():
     assert "X1" in lines  # a product without a known name: its SKU
     assert lines[6].endswith(" now")  # a time that is not ISO is shown as given
     assert centre("** REPRINT **", 32)[0] in lines
+
+
+def test_an_event_time_in_utc_is_shown_in_the_tills_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        lines = sale_receipt(
+            sale(), store_name="S", till="T", cashier="C", at="2026-12-02T05:05:11Z", lang="en"
+        )
+        assert "Time         2026-12-02 13:05:11" in lines
+        at = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
+        lines = sale_receipt(sale(), store_name="S", till="T", cashier="C", at=at, lang="en")
+        assert "Time         2026-12-03 00:00:00" in lines
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_a_line_without_a_recorded_amount_is_qty_times_price_rounded_half_up():
