@@ -18,6 +18,7 @@ take a job in time; closed.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -153,6 +154,16 @@ class ReceiptPrinter:
         self._send(escpos.receipt(old if lines is None else lines, title=title))
         return True
 
+    def refresh(self) -> PortState:
+        """Ask the printer for its paper without printing, for a status bar's periodic look
+        (run it off the UI thread: it may wait `status_timeout`). Never raises: the answer
+        is the state (error while the roll is out, ready again once it is in)."""
+        if self._closed or self._state not in (PortState.READY, PortState.ERROR):
+            return self._state
+        with contextlib.suppress(PrinterError):
+            self._send(b"")
+        return self._state
+
     def open_drawer(self) -> None:
         """Kick the cash drawer open without printing."""
         self._send(escpos.drawer_kick(), check_paper=False)
@@ -197,8 +208,12 @@ class ReceiptPrinter:
                 future.set_result(None)
 
     def _write_job(self, data: bytes, check_paper: bool) -> None:
-        if check_paper:
-            self._check_paper()
+        answered = self._check_paper() if check_paper else False
+        if not data:  # a status check only
+            if self._fault and answered:  # it answers, and has paper: whatever was wrong is over
+                self._fault = ""
+                self._set_state(self._worker.state, "paper in")
+            return
         try:
             self._worker.write(data)
         except PortGone as exc:
@@ -213,9 +228,10 @@ class ReceiptPrinter:
             self._fault = ""
             self._set_state(self._worker.state, "printed")
 
-    def _check_paper(self) -> None:
+    def _check_paper(self) -> bool:
+        """Ask the paper sensor; True when the printer answered that it has paper."""
         if self._answers_status is False:
-            return
+            return False
         while not self._answers.empty():
             self._answers.get_nowait()
         try:
@@ -226,12 +242,13 @@ class ReceiptPrinter:
             status = self._answers.get(timeout=self.status_timeout)
         except queue.Empty:
             self._answers_status = False
-            return
+            return False
         self._answers_status = True
         if escpos.paper_out(status):
             self._fault = PAPER_OUT.format(url=self.url)
             self._set_state(PortState.ERROR, self._fault)
             raise PrinterError("paper_out", PAPER_OUT, url=self.url)
+        return True
 
     # -- worker-thread callbacks ---------------------------------------------------------
 

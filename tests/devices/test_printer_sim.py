@@ -181,6 +181,11 @@ def test_paper_out_is_an_error_state_until_a_roll_is_in(cli_sim, printer_for, tm
     assert record.read_bytes() == escpos.PAPER_STATUS  # asked, printed nothing
 
     assert sim.control("paper in") == "ok paper in"
+    assert printer.refresh() is PortState.READY  # a look, without printing
+    assert sim.control("paper out") == "ok paper out"
+    assert printer.refresh() is PortState.ERROR
+    assert printer.last_error.endswith("put in a new roll and print again")
+    assert sim.control("paper in") == "ok paper in"
     printer.print_receipt(["有纸了"])
     assert _jobs(record, 1)[0].lines == ["有纸了"]
     assert printer.state is PortState.READY
