@@ -173,8 +173,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
         parents=[db, nats],
-        help="the counter UI (收银台)",
-        description="Run the counter UI, syncing in the background.",
+        help="the till (收银台)",
+        description="Run the till: log in, sell, pay, return, shifts; syncs in the background "
+        "and logs to <db>.log.",
     )
     p.add_argument(
         "--sync-interval",
@@ -199,6 +200,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="mt-sics",
         choices=PROTOCOL_NAMES,
         help="the scale's protocol (default mt-sics)",
+    )
+    p.add_argument(
+        "--printer",
+        metavar="URL",
+        help="ESC/POS receipt printer: /dev/ttyUSB1 or any pyserial URL (default: none, "
+        "receipts only on screen)",
+    )
+    p.add_argument(
+        "--lock-after",
+        type=idle_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="lock the till after this many idle seconds (default 300; 0: never)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=["zh-CN", "en"],
+        help="the till's language (default: KUCUN_LANG, else zh-CN)",
     )
     p.set_defaults(func=cmd_run)
 
@@ -403,12 +422,36 @@ async def _sync_with_progress(node: Node, url: str | None, show: bool, confirm_t
         return await sync.sync_once(node, url, progress, confirm_timeout=confirm_timeout)
 
 
+def idle_seconds(text: str) -> float:
+    """`--lock-after`: seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"{text!r}: give idle seconds, e.g. 300, or 0 for never")
+    return value
+
+
 def cmd_run(args) -> int:
-    from node.tui import CounterApp, DeviceConfig
+    import os
+
+    if args.lang:  # before the till's modules load: their key labels are read at import
+        os.environ["KUCUN_LANG"] = args.lang
+    from node.till.app import DeviceConfig, TillApp, log_file_for, log_to_file
 
     node = _open(args)
     devices = DeviceConfig(args.scanner, args.scanner_suffix, args.scale, args.scale_protocol)
-    CounterApp(node, nats_url=args.nats, sync_interval=args.sync_interval, devices=devices).run()
+    app = TillApp(
+        node,
+        devices=devices,
+        printer=args.printer,
+        nats_url=args.nats,
+        sync_interval=args.sync_interval,
+        lock_after_s=args.lock_after,
+    )
+    with log_to_file(log_file_for(args.db)):
+        app.run()
     return 0
 
 

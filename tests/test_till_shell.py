@@ -149,7 +149,8 @@ async def test_idle_till_locks_and_the_same_cashier_unlocks(tmp_path):
     app = TillApp(node, sync=False, lock_after_s=0.5)
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot)
-        sale = app.screen
+        sale = app.screen_stack[2]  # the default screen, the login screen, the sale
+        assert type(sale).__name__ in ("SaleScreen", "PlaceholderSaleScreen")
         assert await wait_for(pilot, lambda: app.locked, tries=100)
         app.scanned("6900000000000")  # a scan on the lock screen sells nothing
         assert app.screen.query_one("#user", Input).value == "wang"

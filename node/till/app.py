@@ -136,6 +136,9 @@ class TillApp(App):
         self.sync_interval = sync_interval
         self.lock_after_s = lock_after_s
         self.extra_commands = list(commands)
+        for index, command in enumerate(self.extra_commands):
+            if command.key:
+                self.bind(command.key, f"run_command({index})", description=command.name)
         self.user: Any = None
         self.session: Any = None
         self.scanner: ScannerReader | None = None
@@ -336,6 +339,10 @@ class TillApp(App):
             for key, active in self.active_bindings.items()
         ]
         self.push_screen(HelpScreen(keys))
+
+    def action_run_command(self, index: int) -> None:
+        self.touch()
+        self.extra_commands[index].run()
 
     def palette_commands(self) -> list[TillCommand]:
         return [*standard_commands(self), *self.extra_commands]

@@ -53,6 +53,8 @@ class _Credentials(Screen):
     """A user id and a PIN; Enter in the id goes to the PIN, Enter in the PIN checks."""
 
     BINDINGS: ClassVar = [Binding("escape", "clear", t("key_cancel"), show=False)]
+    #: focus is chosen on each showing (the PIN when the user is known), not by Textual
+    AUTO_FOCUS = None
 
     def __init__(self, title: str, hint: str, user_id: str = "") -> None:
         super().__init__()
@@ -72,7 +74,7 @@ class _Credentials(Screen):
         yield StatusBar()
         yield Footer()
 
-    def on_mount(self) -> None:
+    def on_screen_resume(self) -> None:
         self.query_one("#pin" if self.preset else "#user", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -16,6 +16,8 @@ class TillCommand:
     name: str
     help: str
     run: Callable[[], object]
+    #: a key for it on every screen (shown in the footer), e.g. "ctrl+t"
+    key: str | None = None
 
 
 class TillCommands(Provider):
