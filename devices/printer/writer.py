@@ -142,12 +142,13 @@ class ReceiptPrinter:
     ) -> None:
         """Print `lines` (already laid out at `width`), cut, and open the drawer first if
         `kick_drawer`. Raises `PrinterError` when nothing (or not all) was printed."""
+        self._last = (tuple(lines), title)  # before: a receipt that failed is reprinted
         self._send(escpos.receipt(lines, title=title, kick_drawer=kick_drawer))
-        self._last = (tuple(lines), title)
 
     def reprint_last(self, lines: Sequence[str] | None = None) -> bool:
-        """Print the last receipt again, without opening the drawer; `lines` replaces its
-        text (a layout marked as a copy). False when nothing was printed yet."""
+        """Print the last receipt asked for again (printed or not: paper ran out, say),
+        without opening the drawer; `lines` replaces its text (a layout marked as a copy).
+        False when no receipt was asked for yet."""
         if self._last is None:
             return False
         old, title = self._last

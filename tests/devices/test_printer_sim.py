@@ -186,8 +186,11 @@ def test_paper_out_is_an_error_state_until_a_roll_is_in(cli_sim, printer_for, tm
     assert printer.refresh() is PortState.ERROR
     assert printer.last_error.endswith("put in a new roll and print again")
     assert sim.control("paper in") == "ok paper in"
+    assert printer.reprint_last()  # the receipt that found no paper, drawer shut
+    [job] = _jobs(record, 1)
+    assert job.lines == ["no paper"] and job.drawer_kicks == 0
     printer.print_receipt(["有纸了"])
-    assert _jobs(record, 1)[0].lines == ["有纸了"]
+    assert _jobs(record, 2)[1].lines == ["有纸了"]
     assert printer.state is PortState.READY
 
 
