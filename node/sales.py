@@ -41,7 +41,7 @@ from protocol.events import (
     Movement,
     Tender,
 )
-from protocol.units import MAX_MONEY, QTY_SCALE, format_money, format_qty, line_total
+from protocol.units import MAX_MONEY, MAX_QTY, QTY_SCALE, format_money, format_qty, line_total
 
 i18n.register(
     {
@@ -76,9 +76,13 @@ i18n.register(
         ),
         "quantity {qty} of {sku} must be more than zero": "{sku} 的数量 {qty} 必须大于零",
         "{sku} is counted in pieces: return a whole number": "{sku} 按件计：请退整数",
-        "no unknown product {sku!r} can be returned: check the code": (
-            "没有商品 {sku!r}，无法退货：请核对编码"
+        "no product {sku!r} here: check the code": "这里没有商品 {sku!r}：请核对编码",
+        "the price to refund for {sku} must not be negative": "{sku} 的退款单价不能为负数",
+        "quantity {qty} of {sku} is too large: at most {limit}": (
+            "{sku} 的数量 {qty} 太大：最多 {limit}"
         ),
+        "the refund {total} is more than one return may record ({limit}): return fewer at a "
+        "time": "退款 {total} 超过一笔退货的上限（{limit}）：请分开退",
         "nothing is left to void on {doc}: it was returned already": (
             "单据 {doc} 已全部退货，没有可作废的内容"
         ),
@@ -410,7 +414,7 @@ def return_alerts(node: Node, sale_doc: str) -> list[returns.ReturnAlert]:
 def _check_qty(node: Node, line: ReturnLine) -> None:
     product = node.read.product(line.sku)
     if product is None:
-        raise NodeError("no unknown product {sku!r} can be returned: check the code", sku=line.sku)
+        raise NodeError("no product {sku!r} here: check the code", sku=line.sku)
     if line.qty <= 0:
         raise NodeError(
             "quantity {qty} of {sku} must be more than zero",
@@ -419,6 +423,15 @@ def _check_qty(node: Node, line: ReturnLine) -> None:
         )
     if product.unit == "pcs" and line.qty % QTY_SCALE:
         raise NodeError("{sku} is counted in pieces: return a whole number", sku=line.sku)
+    if line.qty > MAX_QTY:
+        raise NodeError(
+            "quantity {qty} of {sku} is too large: at most {limit}",
+            qty=format_qty(line.qty),
+            sku=line.sku,
+            limit=format_qty(MAX_QTY),
+        )
+    if line.unit_price is not None and line.unit_price < 0:
+        raise NodeError("the price to refund for {sku} must not be negative", sku=line.sku)
 
 
 def _pick(sale: Document, groups: list[returns.ReturnGroup], line: ReturnLine) -> int:
@@ -472,6 +485,13 @@ def _return_doc(
                     )
                 )
             refund = sum(x.amount or 0 for x in doc_lines)
+            if refund > MAX_MONEY:
+                raise NodeError(
+                    "the refund {total} is more than one return may record ({limit}): return "
+                    "fewer at a time",
+                    total=format_money(refund),
+                    limit=format_money(MAX_MONEY),
+                )
             moves = [
                 Movement(sku=x.sku, qty=x.qty, src=CUSTOMER, dst=SCRAP if x.scrap else here, doc="")
                 for x in doc_lines

@@ -326,3 +326,36 @@ def test_sales_messages_in_chinese(node, monkeypatch):
     with pytest.raises(NodeError) as caught:
         basket_line(node, "ZZZ")
     assert str(caught.value).startswith("未知编码 'ZZZ'")
+
+
+def test_basket_lines_from_labels_typed_quantities_and_the_scale(node):
+    node.add_product("CAKE", "Cake", barcode="plu:12345", price="25.00", unit="kg")
+    label = basket_line(node, "2812345012505")  # PLU 12345, 12.50 printed
+    assert (label.sku, label.qty, label.label_total, label.total) == ("CAKE", 500, 1250, 1250)
+    assert basket_line(node, "APPLE 0.350").total == 343
+    assert basket_line(node, "APPLE", weigh=lambda: 1234).qty == 1234
+    gs1 = basket_line(node, "01069012345678921727123110L9")
+    assert (gs1.sku, gs1.lot, gs1.expiry, gs1.qty) == ("COLA", "L9", "2027-12-31", 1000)
+    for text, message in [
+        ("APPLE", "no scale is connected"),
+        ("COLA 1.5", "whole number"),
+        ("COLA 1 2", "at most one quantity"),
+        ("ZZZ", "unknown code 'ZZZ'"),
+    ]:
+        with pytest.raises(NodeError, match=message):
+            basket_line(node, text)
+
+
+def test_a_return_without_receipt_needs_a_price(node):
+    node.user = "zhao"
+    before = state(node)
+    with pytest.raises(NodeError, match="give the price to refund for SOAP"):
+        post_return(node, None, [ReturnLine("SOAP", 1000)])
+    with pytest.raises(NodeError, match="must not be negative"):
+        post_return(node, None, [ReturnLine("SOAP", 1000, unit_price=-1)])
+    with pytest.raises(NodeError, match="no product 'GHOST' here"):
+        post_return(node, None, [ReturnLine("GHOST", 1000, unit_price=1)])
+    assert state(node) == before
+    done = post_return(node, None, [ReturnLine("SOAP", 1000, unit_price=450, scrap=True)])
+    assert done.events[0].body.approved_by is None  # a manager needs no one  # type: ignore[union-attr]
+    assert level(node, "SOAP", location="@scrap") == 1000
