@@ -25,7 +25,7 @@ from protocol.units import format_money, format_qty, line_total
 
 i18n.register(
     {
-        OFFLINE: "小票打印机 {url} 离线（{detail}）：请检查打印机的电源和连线",
+        OFFLINE: "小票打印机 {url} 离线：请检查打印机的电源和连线",
         PAPER_OUT: "小票打印机 {url} 缺纸：请装上新纸卷后重新打印",
         TIMEOUT: (
             "小票打印机 {url} 在 {seconds} 秒内没有接收小票："

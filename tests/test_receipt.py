@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 import time
 from datetime import UTC, datetime
 
@@ -516,6 +517,8 @@ def test_lang_none_follows_kucun_lang(monkeypatch):
 
 def test_every_printer_error_has_its_zh_cn_text_and_renders_in_one_line():
     assert set(MESSAGES) <= set(i18n.translations())
+    for template in MESSAGES:  # the same fields in both languages
+        assert _fields(i18n.translations()[template]) == _fields(template)
     errors = [
         PrinterError("offline", MESSAGES[0], url="/dev/ttyUSB1", detail="gone"),
         PrinterError("paper_out", MESSAGES[1], url="/dev/ttyUSB1"),
@@ -530,6 +533,10 @@ def test_every_printer_error_has_its_zh_cn_text_and_renders_in_one_line():
     assert printer_message(errors[1], "zh-CN") == (
         "小票打印机 /dev/ttyUSB1 缺纸：请装上新纸卷后重新打印"
     )
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 def test_the_module_is_pure_layout():
