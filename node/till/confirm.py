@@ -32,8 +32,14 @@ def bind_keys(node: DOMNode, keys: Sequence[tuple[str, ...]]) -> None:
         )
 
 
+_KEY_CAPS = {"escape": "Esc", "enter": "Enter", "plus": "+", "minus": "-"}
+
+
 def _display(key: str) -> str | None:
+    """The key as printed on the keyboard: F12, Esc, +."""
     first = key.split(",")[0]
+    if first in _KEY_CAPS:
+        return _KEY_CAPS[first]
     return first.upper() if first.startswith("f") and first[1:].isdigit() else None
 
 

@@ -74,6 +74,9 @@ class PayScreen(Screen[Done | None]):
         self.query_one("#pay-tenders", Static).update("\n".join(tenders))
         digits = self.query_one("#pay-digits", Digits)
         if self.done is not None:
+            self.query_one("#pay-total", Static).update(
+                t("pay_total", total=format_money(self.done.total))
+            )
             digits.update(format_money(self.done.change))
             self.query_one("#pay-state", Static).update(
                 t("pay_change", change=format_money(self.done.change))

@@ -159,8 +159,8 @@ class ReturnScreen(Screen[Done | None]):
             return
         try:
             product = self.session.node.product(parts[0])
-            qty = read_number(parse_qty, parts[1], "quantity")
-            price = read_number(parse_money, parts[2], "amount", zero=True)
+            qty = read_number(parse_qty, parts[1])
+            price = read_number(parse_money, parts[2], zero=True)
         except Translatable as exc:
             self.say(str(exc), error=True)
             return

@@ -38,6 +38,13 @@ KEYS = (
 )
 
 
+def qty_text(line: Any) -> str:
+    """Pieces as a whole number ("2"), weights with their unit ("0.642kg")."""
+    if line.unit == "pcs" and line.qty % 1000 == 0:
+        return str(line.qty // 1000)
+    return format_qty(line.qty) + ("" if line.unit == "pcs" else line.unit)
+
+
 def status_bar() -> Widget:
     """The frame's status bar when it is installed, else an empty line."""
     try:
@@ -119,15 +126,10 @@ class SaleScreen(Screen[None]):
         keep = table.cursor_row
         table.clear()
         for i, line in enumerate(self.session.basket.lines):
-            unit = "" if line.unit == "pcs" else line.unit
             table.add_row(
                 str(i + 1),
                 line.name or line.sku,
-                f"{format_qty(line.qty)}{unit}"
-                if unit
-                else str(line.qty // 1000)
-                if line.qty % 1000 == 0
-                else format_qty(line.qty),
+                qty_text(line),
                 format_money(line.unit_price) + ("*" if line.overridden else ""),
                 format_money(line.gross - line.total) if line.total != line.gross else "",
                 format_money(line.total),
@@ -203,7 +205,7 @@ class SaleScreen(Screen[None]):
         def added(index: int) -> None:
             line = self.session.basket.lines[index]
             self.refresh_basket(select=index)
-            self.say(t("added", name=line.name or line.sku, qty=format_qty(line.qty)))
+            self.say(t("added", name=line.name or line.sku, qty=qty_text(line)))
 
         self._try(lambda: self.session.scan(text, weigh), added)
 

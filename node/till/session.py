@@ -35,7 +35,6 @@ i18n.register(
         "no line {line} in the basket: choose a line with the arrow keys": (
             "购物篮中没有第 {line} 行：请用方向键选择一行"
         ),
-        "{what} {text!r} cannot be read: {reason}": "{what} {text!r} 无法识别：{reason}",
         "nothing waits for approval: do the action again": "没有等待授权的操作：请重新操作",
         "no shift is open: open one with F10 first": "尚未开班：请先按 F10 开班",
         "finish or suspend the current basket first": "请先结账或挂起当前购物篮",
@@ -48,7 +47,7 @@ i18n.register(
         ),
         "give at least one quantity to return": "请至少输入一个退货数量",
         "{sku}: at most {left} can be returned": "{sku}：最多可退 {left}",
-        "the amount must be more than zero": "金额必须大于零",
+        "{text!r} must be more than zero": "{text!r} 必须大于零",
     }
 )
 
@@ -180,7 +179,7 @@ class TillSession:
         from node.permissions import is_large_quantity
 
         line = self._line(index)
-        qty = read_number(units.parse_qty, text, "quantity")
+        qty = read_number(units.parse_qty, text)
 
         def run(by: str | None) -> None:
             self.basket = self.basket.set_qty(index, qty)
@@ -204,7 +203,7 @@ class TillSession:
     def discount(self, index: int, text: str) -> None:
         """Take `text` yuan off a line (role-checked)."""
         self._line(index)
-        fen = read_number(units.parse_money, text, "amount", zero=True)
+        fen = read_number(units.parse_money, text, zero=True)
 
         def run(by: str | None) -> None:
             self.basket = self.basket.discount(index, fen, by)
@@ -214,7 +213,7 @@ class TillSession:
     def override_price(self, index: int, text: str) -> None:
         """Charge `text` yuan per unit instead of the list price (F9, role-checked)."""
         self._line(index)
-        fen = read_number(units.parse_money, text, "amount", zero=True)
+        fen = read_number(units.parse_money, text, zero=True)
 
         def run(by: str | None) -> None:
             self.basket = self.basket.override_price(index, fen, by)
@@ -481,18 +480,12 @@ def _basket_of(cls: Any, lines: tuple[BasketLine, ...]) -> Basket:
     return cls(lines)
 
 
-def read_number(parse: Callable[[str], int], text: str, what: str, *, zero: bool = False) -> int:
-    try:
-        value = parse(text.strip())
-    except ValueError as exc:
-        raise NodeError(
-            "{what} {text!r} cannot be read: {reason}",
-            what=what,
-            text=text.strip(),
-            reason=str(exc),
-        ) from None
+def read_number(parse: Callable[[str], int], text: str, *, zero: bool = False) -> int:
+    """A typed quantity or amount (`protocol.units`), more than zero (or zero when `zero`);
+    the units' own translated message when it cannot be read."""
+    value = parse(text.strip())
     if value < 0 or (value == 0 and not zero):
-        raise NodeError("the amount must be more than zero")
+        raise NodeError("{text!r} must be more than zero", text=text.strip())
     return value
 
 

@@ -129,8 +129,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "shelf": {"zh-CN": "货架", "en": "shelf"},
     "scrap": {"zh-CN": "报损", "en": "scrap"},
     "return_hint": {
-        "zh-CN": "↑↓ 选行  +/- 数量  S 货架/报损  F12 退款",
-        "en": "↑↓ line  +/- qty  S shelf/scrap  F12 refund",
+        "zh-CN": "↑↓ 选行  +/- 数量  F3 货架/报损  F12 退款",
+        "en": "↑↓ line  +/- qty  F3 shelf/scrap  F12 refund",
     },
     "return_free_hint": {
         "zh-CN": "无小票：输入 编码 数量 单价，如 COLA 1 3.00",
