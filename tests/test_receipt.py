@@ -545,3 +545,59 @@ def test_the_module_is_pure_layout():
         text = fh.read()
     for word in ("sqlite3", "import serial", "asyncio", "open("):
         assert word not in text
+
+
+# -- a real sale and return on a real ledger --------------------------------------------
+
+
+def test_the_receipt_of_a_posted_sale_and_its_return(tmp_path, monkeypatch):
+    from node import users
+    from node.sales import ReturnLine, basket_line, post_return, post_sale
+    from node.service import Node
+    from protocol.basket import Basket
+
+    monkeypatch.setenv("KUCUN_LANG", "zh-CN")
+    node = Node.init(tmp_path / "store.db", "S01", None, "nats://127.0.0.1:1")
+    try:
+        node.add_product("APPLE", LONG, price="12.80")
+        node.add_product("BANANA", "香蕉", price="6.00", unit="kg")
+        node.receive("APPLE", "10", cost="8.00")
+        node.receive("BANANA", "10", cost="3.00")
+        users.add_user(node, "zhao", "赵经理", "manager", "2468")
+        node.user = "zhao"
+        basket = Basket()
+        for code in ("APPLE 2", "BANANA 0.512"):
+            basket, _ = basket.add(basket_line(node, code))
+        basket = basket.discount(0, 60, approved_by="zhao")
+        posted = post_sale(node, basket, ["wechat:10.00", "cash:50"])
+        header = posted.events[0].body
+        assert isinstance(header, Document)
+        products = node.products()
+        layout = {
+            "store_name": STORE,
+            "till": "S01",
+            "cashier": "赵经理",
+            "at": "2026-12-02T13:05:11",
+            "names": {p.sku: p.name for p in products},
+            "units": {p.sku: p.unit for p in products},
+        }
+        for width in (32, 42):
+            lines = sale_receipt(header, change=posted.change, width=width, **layout)
+            assert all(display_width(line) <= width for line in lines)
+            total = pair("合计", "28.07", width)[0]  # 25.60 − 0.60 + 3.07 (0.512 × 6.00)
+            assert posted.total == 2807 and total in lines
+            assert pair("找零", "31.93", width)[0] in lines  # 10.00 + 50.00 − 28.07
+            assert pair("现金", "50.00", width)[0] in lines
+            assert pair("微信支付", "10.00", width)[0] in lines
+            assert pair("小票号", posted.doc, width)[0] in lines
+            assert pair("  折扣", "-0.60", width)[0] in lines
+            assert "  0.512 kg x 6.00/kg" in "\n".join(lines)
+
+        back = post_return(node, posted.doc, [ReturnLine("APPLE", 1000, scrap=True)])
+        slip = return_receipt(back.events[0].body, width=32, **layout)  # type: ignore[arg-type]
+        assert pair("原小票", posted.doc, 32)[0] in slip
+        assert "  （损坏，报废）" in slip
+        refund = pair("退款合计", "12.50", 32)[0]  # the line's paid price: 25.00 / 2
+        assert back.refund == 1250 and refund in slip
+    finally:
+        node.close()
