@@ -49,5 +49,6 @@ def cmd_user_add(args) -> int:
         approver_pin=args.approver_pin,
         guarded=True,
     )
-    print(f"user {args.user} ({args.role}) saved" + (" with a PIN" if args.pin else ""))
+    confirmed = f", confirmed by {args.approver}" if args.approver else ""
+    print(f"user {args.user} ({args.role}) saved" + (" with a PIN" if args.pin else "") + confirmed)
     return 0

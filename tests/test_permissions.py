@@ -184,6 +184,6 @@ def test_cli_user_add_needs_an_approver_once_users_are_managed(tmp_path):
         *add, "li", "--role", "cashier", "--pin", "1357",
         "--approver", "zhao", "--approver-pin", "2468", check=True,
     )  # fmt: skip
-    assert "user li (cashier) saved with a PIN" in ok.stdout
+    assert "user li (cashier) saved with a PIN, confirmed by zhao" in ok.stdout
     help_text = kucun(*add, "--help").stdout
     assert "--approver" in help_text and "--approver-pin" in help_text
