@@ -111,19 +111,27 @@ def nats_authorization(hub_db: str) -> str:
 def _nats_serve(args) -> int:
     authorization: Callable[[], str] | None = None
     if args.leaf and (args.hub_db or args.leafnodes_port):
-        raise natsserver.NatsServerError(
-            "--leaf is a store's server: give it without --hub-db and --leafnodes-port "
-            "(those are for head office's server)"
+        raise natsserver.NatsServerError(  # shown in the reader's language
+            i18n.Message(
+                "--leaf is a store's server: give it without --hub-db and --leafnodes-port "
+                "(those are for head office's server)"
+            )
         )
     if args.leaf and not args.leaf.partition("://")[2]:
-        raise natsserver.NatsServerError(
-            f"--leaf {args.leaf!r} is not a URL: give head office's leaf port, e.g. "
-            f"nats://hq.example.com:{natsserver.DEFAULT_LEAFNODES_PORT}"
+        raise natsserver.NatsServerError(  # shown in the reader's language
+            i18n.Message(
+                "--leaf {leaf!r} is not a URL: give head office's leaf port, e.g. "
+                "nats://hq.example.com:{port}",
+                leaf=args.leaf,
+                port=natsserver.DEFAULT_LEAFNODES_PORT,
+            )
         )
     if args.hub_db and args.leafnodes_port:
-        raise natsserver.NatsServerError(
-            "--leafnodes-port cannot be combined with --hub-db yet: leaf connections carry no "
-            "per-node credentials (docs/security.md)"
+        raise natsserver.NatsServerError(  # shown in the reader's language
+            i18n.Message(
+                "--leafnodes-port cannot be combined with --hub-db yet: leaf connections carry "
+                "no per-node credentials (docs/security.md)"
+            )
         )
     if args.hub_db:
         nats_authorization(args.hub_db)  # fail now, with a clear message, if it is not a hub db
@@ -210,6 +218,20 @@ def _is_text(arg: str) -> bool:
 
 i18n.register(
     {
+        "--leaf is a store's server: give it without --hub-db and --leafnodes-port "
+        "(those are for head office's server)": (
+            "--leaf 用于门店的服务器：请不要同时给出 --hub-db 和 --leafnodes-port"
+            "（它们用于总部的服务器）"
+        ),
+        "--leaf {leaf!r} is not a URL: give head office's leaf port, e.g. "
+        "nats://hq.example.com:{port}": (
+            "--leaf {leaf!r} 不是 URL：请给出总部的 leaf 端口，例如 nats://hq.example.com:{port}"
+        ),
+        "--leafnodes-port cannot be combined with --hub-db yet: leaf connections carry "
+        "no per-node credentials (docs/security.md)": (
+            "--leafnodes-port 暂时不能与 --hub-db 同用：leaf 连接不带各节点的凭据"
+            "（见 docs/security.md）"
+        ),
         "argument {argument!r} is not UTF-8 text: check the terminal's encoding": (
             "参数 {argument!r} 不是 UTF-8 文本：请检查终端的编码"
         ),

@@ -70,7 +70,14 @@ def render(template: str, fields: Mapping[str, object], lang: str | None = None)
     lang = lang or language()
     text = _ZH.get(template, template) if lang == "zh-CN" else template
     values = {k: _rendered(v, lang) for k, v in fields.items()}
-    return text.format(**values) if values else text
+    if not values:
+        return text
+    for candidate in (text, template):  # showing an error must never raise another
+        try:
+            return candidate.format(**values)
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+            continue
+    return template
 
 
 class Translatable(Exception):
@@ -87,6 +94,14 @@ class Translatable(Exception):
 
     def __str__(self) -> str:
         return self.text()
+
+    def __reduce__(self) -> tuple:
+        # copy and pickle keep the fields (Exception's default would call cls(template))
+        return (_rebuild, (type(self), self.template, self.fields))
+
+
+def _rebuild(cls: type[Translatable], template: str, fields: dict[str, object]) -> Translatable:
+    return cls(template, **fields)
 
 
 class Message:
