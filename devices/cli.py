@@ -186,6 +186,48 @@ def cmd_listen_scanner(args: argparse.Namespace) -> int:
         reader.close()
 
 
+# -- test-printer -------------------------------------------------------------------------
+
+
+def _test_page(width: int) -> list[str]:
+    """A page that shows at a glance whether width and Chinese are right: a rule as wide as
+    the paper, a column ruler and Chinese text (GB18030)."""
+    ruler = "".join(str(i % 10) for i in range(1, width + 1))
+    return [
+        "-" * width,
+        ruler,
+        "kucun 打印测试 / printer test",
+        "中文：库存 收银 小票 ￥12.80",
+        f"{width} columns / {width} 列",
+        "-" * width,
+    ]
+
+
+def cmd_test_printer(args: argparse.Namespace) -> int:
+    from devices.printer import PrinterError, ReceiptPrinter
+
+    printer = ReceiptPrinter(
+        args.port,
+        args.width,
+        settings=_settings(args, SerialSettings(9600, 8, "N", 1)),
+        timeout=args.timeout,
+    )
+    _terminate_on_sigterm()
+    printer.start()
+    try:
+        if not printer.wait_ready(args.timeout):
+            return _fail(_port_help(args.port, printer.last_error or "no answer"), EXIT_PORT)
+        printer.print_receipt(_test_page(args.width), kick_drawer=args.kick)
+        print(f"printed a test page on {args.port} ({args.width} columns)", flush=True)
+        return EXIT_OK
+    except PrinterError as exc:
+        return _fail(str(exc), EXIT_PORT if exc.kind == "offline" else EXIT_DEVICE)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        printer.close()
+
+
 # -- simulators ---------------------------------------------------------------------------
 
 
@@ -420,6 +462,23 @@ def _add_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_listen_scanner)
 
     p = sub.add_parser(
+        "test-printer",
+        parents=[port, serial],
+        help="print a test page on an ESC/POS receipt printer",
+        description="Print a test page (a ruler as wide as the paper, Chinese text) and cut. "
+        "Exit 1 when the printer refuses (out of paper, jammed), 3 when the port cannot be "
+        "opened.",
+    )
+    p.add_argument(
+        "--width", type=int, default=32, help="columns: 32 on 58 mm paper, 42 or 48 on 80 mm"
+    )
+    p.add_argument("--kick", action="store_true", help="also open the cash drawer")
+    p.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds to wait for the printer (default 5)"
+    )
+    p.set_defaults(func=cmd_test_printer)
+
+    p = sub.add_parser(
         "sim-scale",
         parents=[protocol, link],
         help="simulate a scale on a new pty; prints the pty path first",
@@ -511,7 +570,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["devices"]:
         args_list = args_list[1:]
     parser = argparse.ArgumentParser(
-        prog="python -m devices", description="Serial barcode scanners and weighing scales."
+        prog="python -m devices",
+        description="Serial barcode scanners, weighing scales and receipt printers.",
     )
     sub = parser.add_subparsers(dest="devices_command", required=True, metavar="COMMAND")
     _add_commands(sub)

@@ -257,3 +257,28 @@ def test_sim_printer_refuses_a_record_file_it_cannot_write(run_cli, tmp_path):
     result = run_cli("sim-printer", "--record", str(tmp_path / "no" / "such" / "dir.bin"))
     assert result.returncode == 2
     assert "cannot write --record file" in result.stderr
+
+
+def test_test_printer_prints_a_page_as_wide_as_the_paper(cli_sim, run_cli, tmp_path):
+    record = tmp_path / "paper.bin"
+    sim = cli_sim("sim-printer", "--record", str(record))
+    result = run_cli("test-printer", "--port", sim.path, "--width", "42", "--kick")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"printed a test page on {sim.path} (42 columns)\n"
+    [job] = _jobs(record, 1)
+    assert job.lines[:2] == ["-" * 42, "123456789012345678901234567890123456789012"]
+    assert "中文：库存 收银 小票 ￥12.80" in job.lines
+    assert job.drawer_kicks == 1
+
+
+def test_test_printer_says_why_it_could_not(cli_sim, run_cli, tmp_path):
+    sim = cli_sim("sim-printer", "--record", str(tmp_path / "paper.bin"), "--paper-out")
+    result = run_cli("test-printer", "--port", sim.path)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: the receipt printer at {sim.path} is out of paper: "
+        "put in a new roll and print again\n"
+    )
+    missing = run_cli("test-printer", "--port", str(tmp_path / "ttyNONE"), "--timeout", "0.5")
+    assert missing.returncode == 3
+    assert missing.stderr.startswith(f"error: cannot open {tmp_path / 'ttyNONE'}")
