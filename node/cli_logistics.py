@@ -6,6 +6,7 @@ import argparse
 import json
 
 from node.service import Node
+from protocol import i18n
 from protocol.documents import DocumentStatus
 from protocol.events import document_header
 from protocol.units import format_money, format_qty
@@ -131,23 +132,24 @@ def cmd_ship(args) -> int:
 
     node = Node.open(args.db)
     events = logistics.ship_transfer(node, args.to, logistics.parse_lines(node, args.lines))
-    print(f"shipped transfer {document_header(events).doc} to {args.to}")
+    doc = document_header(events).doc
+    print(i18n.Message("shipped transfer {doc} to {to}", doc=doc, to=args.to))
     return 0
 
 
 def cmd_receive_transfer(args) -> int:
     from node import logistics
 
-    return _receive(args, logistics.receive_transfer, "received transfer")
+    return _receive(args, logistics.receive_transfer, "received transfer {doc}: {status}")
 
 
 def cmd_receive_po(args) -> int:
     from node import logistics
 
-    return _receive(args, logistics.receive_purchase_order, "received against")
+    return _receive(args, logistics.receive_purchase_order, "received against {doc}: {status}")
 
 
-def _receive(args, receive, verb: str) -> int:
+def _receive(args, receive, said: str) -> int:
     """Book what arrived on a document (all that is outstanding when no lines are given)."""
     from node import logistics
 
@@ -157,9 +159,11 @@ def _receive(args, receive, verb: str) -> int:
     confirm = logistics.Confirmation(args.force, recount, args.approver, args.pin)
     events = receive(node, args.doc, lines, confirm)
     _, status = logistics.document(node, args.doc)
-    print(f"{verb} {args.doc}: {status.status} (receipt {document_header(events).doc})")
+    receipt = document_header(events).doc
+    done = i18n.Message(said, doc=args.doc, status=status_word(status.status))
+    print(i18n.Message("{done} (receipt {receipt})", done=done, receipt=receipt))
     for alert in status.alerts:
-        print(f"alert: {alert.message}")
+        print(i18n.Message("alert: {message}", message=alert.message))
     return 0
 
 
@@ -171,8 +175,23 @@ def cmd_reverse(args) -> int:
     receipt = node.read.document_header(args.receipt)
     target = receipt.ref if receipt is not None else None
     status = node.read.document(target) if target else None
-    after = f": {target} is {status.status}" if status else ""
-    print(f"reversed receipt {args.receipt} ({document_header(events).doc}){after}")
+    reversal = document_header(events).doc
+    if status is not None:
+        print(
+            i18n.Message(
+                "reversed receipt {receipt} ({reversal}): {doc} is {status}",
+                receipt=args.receipt,
+                reversal=reversal,
+                doc=target,
+                status=status_word(status.status),
+            )
+        )
+    else:
+        print(
+            i18n.Message(
+                "reversed receipt {receipt} ({reversal})", receipt=args.receipt, reversal=reversal
+            )
+        )
     return 0
 
 
@@ -181,7 +200,13 @@ def cmd_accept(args) -> int:
 
     node = Node.open(args.db)
     events = logistics.accept_receipts(node, args.doc, args.approver, args.pin)
-    print(f"accepted what arrived on {args.doc} ({document_header(events).doc})")
+    print(
+        i18n.Message(
+            "accepted what arrived on {doc} ({acceptance})",
+            doc=args.doc,
+            acceptance=document_header(events).doc,
+        )
+    )
     return 0
 
 
@@ -237,18 +262,60 @@ def cmd_documents(args) -> int:
         print(json.dumps({"items": [_item(s) for s in statuses]}, ensure_ascii=False))
         return 0
     for s in statuses:
-        print(f"{s.doc:<20} {s.type:<15} {s.status}")
+        print(f"{s.doc:<20} {s.type:<15} {status_word(s.status)}")
         for line in s.lines:
             if line.discrepancy:
-                print(
-                    f"  {line.sku}: {format_qty(line.done)} arrived of {format_qty(line.target)}"
-                    f" ({format_qty(line.discrepancy)})"
+                arrived = i18n.Message(
+                    "{sku}: {done} arrived of {target} ({discrepancy})",
+                    sku=line.sku,
+                    done=format_qty(line.done),
+                    target=format_qty(line.target),
+                    discrepancy=format_qty(line.discrepancy),
                 )
+                print(f"  {arrived}")
         for r in s.receipts:
-            note = f", reversed by {', '.join(r.reversed_by)}" if r.reversed_by else ""
-            print(f"  receipt {r.doc} by {r.user} at {r.origin}, {r.at}{note}")
+            receipt = i18n.Message(
+                "receipt {receipt} by {user} at {origin}, {at}",
+                receipt=r.doc,
+                user=r.user,
+                origin=r.origin,
+                at=r.at,
+            )
+            if r.reversed_by:
+                receipt = i18n.Message(
+                    "{receipt}, reversed by {by}", receipt=receipt, by=", ".join(r.reversed_by)
+                )
+            print(f"  {receipt}")
         for alert in s.alerts:
-            print(f"  alert: {alert.message}")
+            print(f"  {i18n.Message('alert: {message}', message=alert.message)}")
     if not statuses:
-        print("no open orders or transfers")
+        print(i18n.Message("no open orders or transfers"))
     return 0
+
+
+def status_word(status: str) -> str:
+    """A document's status: its id in English (as `--json` gives it), words in zh-CN."""
+    if i18n.language() == "en":
+        return status
+    return i18n.Message(status.replace("_", " ")).text()
+
+
+i18n.register(
+    {
+        "shipped transfer {doc} to {to}": "已发出调拨单 {doc}，发往 {to}",
+        "received transfer {doc}: {status}": "已收调拨单 {doc}：{status}",
+        "received against {doc}: {status}": "已按 {doc} 收货：{status}",
+        "{done} (receipt {receipt})": "{done}（收货单 {receipt}）",
+        "alert: {message}": "警示：{message}",
+        "reversed receipt {receipt} ({reversal}): {doc} is {status}": (
+            "已冲销收货单 {receipt}（{reversal}）：{doc} 现为{status}"
+        ),
+        "reversed receipt {receipt} ({reversal})": "已冲销收货单 {receipt}（{reversal}）",
+        "accepted what arrived on {doc} ({acceptance})": "已接受 {doc} 的到货（{acceptance}）",
+        "{sku}: {done} arrived of {target} ({discrepancy})": (
+            "{sku}：应到 {target}，实到 {done}（{discrepancy}）"
+        ),
+        "{receipt}, reversed by {by}": "{receipt}，已被 {by} 冲销",
+        "no open orders or transfers": "没有未完成的订单或调拨",
+    }
+)
