@@ -557,7 +557,10 @@ def open_documents(node: Node, everything: bool = False) -> list[DocumentStatus]
 
 i18n.register(
     {
+        "ordered": "已订购",
         "planned": "待发货",
+        "completed": "已完成",
+        "posted": "已过账",
         "in transit": "在途",
         "partly received": "部分收货",
         "received": "已收货",
@@ -607,7 +610,7 @@ i18n.register(
         "{doc} is already {status} ({which}): nothing to receive. If more really arrived, "
         "a manager records it with `kucun node {verb} receive {doc} LINES --force "
         "--approver USER --pin PIN`": (
-            "{doc} 已{status}（{which}）：没有可收的货。如果确实又到了货，由经理用 "
+            "{doc} 现为{status}（{which}）：没有可收的货。如果确实又到了货，由经理用 "
             "`kucun node {verb} receive {doc} LINES --force --approver USER --pin PIN` 录入"
         ),
         "{sku} {have} arrived, {want} ordered": "{sku} 到货 {have}，订购 {want}",
@@ -628,6 +631,6 @@ i18n.register(
         "receipt {receipt} is already reversed by {by}": "收货单 {receipt} 已被 {by} 冲销",
         "{doc} is not a purchase order or transfer": "{doc} 不是采购订单或调拨单",
         "{doc} is {status}: nothing arrived that differs from what was expected, so "
-        "there is nothing to accept": "{doc} {status}：到货与预期没有差异，无需接受",
+        "there is nothing to accept": "{doc} 现为{status}：到货与预期没有差异，无需接受",
     }
 )

@@ -595,7 +595,7 @@ i18n.register(
         "connecting to the hub…": "正在连接总部…",
         "the hub has not created consumer {name} yet: check that this node is registered "
         "(kucun hub add-node), NATS reloaded and `kucun hub serve` running": (
-            "总部还没有创建消费者 {name}：请检查本节点已登记（kucun hub add-node）、"
+            "总部还没有创建消费者 {name}：请检查本节点已登记（`kucun hub add-node`）、"
             "NATS 已重新加载且 `kucun hub serve` 正在运行"
         ),
         "NATS refused the connection ({cause})": "NATS 拒绝了连接（{cause}）",

@@ -35,6 +35,16 @@ PACKAGES = ("node", "protocol", "hub", "kucun")
 KNOWN = {"NodeError", "TenderError", "AmountError", "Translatable", "Message"}
 
 
+#: three English words in a row, outside quotes, commands and fields: a sentence left as
+#: it was
+_ENGLISH = re.compile(r"[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`|\{[^}]*\}")
+
+
+def english_in(text: str) -> list[str]:
+    return _ENGLISH.findall(_QUOTED.sub("", text))
+
+
 # ---- the catalogue, from the source ---------------------------------------------------------
 
 
@@ -178,6 +188,12 @@ def test_the_catalogue_scan_tells_what_cannot_be_translated():
     assert str(Problem("node/x.py:2", "qty {q}", "why")) == "node/x.py:2: 'qty {q}': why"
 
 
+def test_no_zh_cn_text_is_an_english_sentence():
+    catalogue_problems()  # imports every module, so every text is registered
+    english = {zh: english_in(zh) for zh in i18n.translations().values() if english_in(zh)}
+    assert not english
+
+
 @pytest.mark.parametrize("table", [MESSAGES, STATES], ids=["MESSAGES", "STATES"])
 def test_screen_texts_exist_in_both_languages_with_the_same_fields(table):
     for key, texts in table.items():
@@ -242,14 +258,6 @@ def test_amount_and_tender_errors_stay_value_errors():
 
 
 # ---- real refusals, in both languages -----------------------------------------------------
-
-#: three English words in a row, outside quotes and commands: a sentence left untranslated
-_ENGLISH = re.compile(r"[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}")
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
-
-
-def english_in(text: str) -> list[str]:
-    return _ENGLISH.findall(_QUOTED.sub("", text))
 
 
 @pytest.fixture
@@ -410,3 +418,61 @@ def test_the_cli_prints_the_error_in_the_readers_language_with_the_same_exit_cod
     missing = run_cli("node", "stock", "--db", str(tmp_path / "none.db"), lang="zh-CN")
     assert missing.returncode == 1
     assert "没有节点账本" in missing.stderr and not english_in(missing.stderr.split(":", 1)[1])
+
+
+# ---- receiving and sync -------------------------------------------------------------------
+
+
+def test_a_receipt_refusal_lists_its_differences_and_receipts_in_zh_cn(tmp_path):
+    from node import logistics
+    from tests.test_receiving import MANAGER, till, with_order
+
+    node = with_order(till(tmp_path))
+    over = [logistics.Arrived("A1", 25_000)]
+    error = refusal(lambda: logistics.receive_purchase_order(node, "PO-S01-1", over))
+    assert "A1 25.000 arrived, 20.000 ordered" in error.text("en")
+    assert error.text("zh-CN").startswith("PO-S01-1：A1 到货 25.000，订购 20.000。请重新清点")
+    assert not english_in(error.text("zh-CN"))
+    logistics.receive_purchase_order(node, "PO-S01-1", over, MANAGER)
+    again = refusal(lambda: logistics.receive_purchase_order(node, "PO-S01-1"))
+    assert "is already over received (receipt S01-T1-" in again.text("en")
+    zh = again.text("zh-CN")
+    assert zh.startswith("PO-S01-1 现为超量收货（收货单 S01-T1-")
+    assert "由 li 在 S01-T1 于" in zh and not english_in(zh)
+
+
+def test_the_hub_out_of_reach_reads_in_zh_cn():
+    import asyncio
+
+    from node import sync
+
+    with pytest.raises(sync.HubUnreachable) as refused:
+        asyncio.run(sync.connect_once("nats://127.0.0.1:1", timeout=0.5))
+    zh = refused.value.text("zh-CN")
+    assert zh.startswith("无法连接总部：连不上 nats://127.0.0.1:1 的 NATS（")
+    assert refused.value.text("en").startswith("hub unreachable: cannot connect to NATS at")
+    assert not english_in(zh)
+    assert str(Message("connecting to the hub…").text("zh-CN")) == "正在连接总部…"
+
+
+def test_the_documents_listing_reads_in_zh_cn(tmp_path):
+    from tests.test_receiving import till, with_order
+
+    node = with_order(till(tmp_path))
+    node.close()
+    db = str(tmp_path / "S01-T1.db")
+    zh = run_cli("node", "documents", "--db", db, lang="zh-CN")
+    en = run_cli("node", "documents", "--db", db, lang="en")
+    assert zh.returncode == en.returncode == 0
+    assert en.stdout.split()[:3] == ["PO-S01-1", "purchase_order", "ordered"]
+    assert zh.stdout.split()[:3] == ["PO-S01-1", "purchase_order", "已订购"]
+
+
+def test_every_document_status_has_words_in_zh_cn():
+    import typing
+
+    from node import logistics
+    from protocol.documents import Status
+
+    for status in typing.get_args(Status):
+        assert logistics.status_text(status).text("zh-CN") != status.replace("_", " "), status
