@@ -351,3 +351,76 @@ async def test_a_shift_from_float_to_z_report_checked_against_the_ledger(node, t
     assert "202.50" in shown and "-0.50" in shown
     assert any("202.50" in line for line in jobs(record, 3)[-1].lines)
     assert session.shift() is None
+
+
+async def test_thirty_codes_in_a_burst_lose_none(node):
+    from devices import ScannerReader
+
+    scanner_sim = Simulator("sim-scanner", "--interval", "3600")
+    session = session_of(node)
+    app = Till(session)
+    scanner = None
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, SaleScreen)
+            scanner = ScannerReader(
+                scanner_sim.path,
+                suffix="cr",
+                repeat_window=0.0,
+                on_event=lambda e: app.call_from_thread(screen.scanned, getattr(e, "code", "")),
+            ).start()
+            assert scanner.wait_ready(5.0)
+            for i in range(30):
+                scanner_sim.control("scan 6901234567892" if i % 2 else "scan RICE")
+            await until(pilot, lambda: session.basket.total == 15 * 300 + 15 * 2500)
+            assert [(line.sku, line.qty) for line in session.basket.lines] == [
+                ("RICE", 15_000),
+                ("COLA", 15_000),
+            ]
+    finally:
+        if scanner is not None:
+            scanner.close()
+        scanner_sim.close()
+
+
+async def test_lookup_reprint_and_a_tender_that_cannot_give_change(node, tmp_path):
+    record = tmp_path / "paper.bin"
+    printer_sim = Simulator("sim-printer", "--record", str(record))
+    printer = ReceiptPrinter(printer_sim.path, timeout=3.0).start()
+    app = Till(session_of(node, printer))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f2", *"cola")  # by name, any case
+            await pilot.press("enter")  # chosen: put in as its SKU
+            assert "Added: Cola × 1" in text(app, "#message")
+            await pilot.press("f12", *"100", "f3")  # a card cannot give change
+            assert "only cash gives change" in text(app, "#message")
+            assert "Remaining 3.00" in text(app, "#pay-state")
+            await pilot.press("f3", "enter")  # card pays the rest
+            await pilot.press("f11")
+            await until(pilot, lambda: "reprinted" in text(app, "#message"))
+    finally:
+        printer.close()
+        printer_sim.close()
+    first, again = jobs(record, 2)
+    assert first.lines == again.lines
+    assert (first.drawer_kicks, again.drawer_kicks) == (0, 0)  # card: the drawer stays shut
+
+
+async def test_a_manager_voids_a_posted_sale(node):
+    seller = session_of(node)
+    seller.scan("COLA 2")
+    sale = seller.pay(["cash"])
+    app = Till(seller)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4", *sale.doc, "enter", "f8")
+        assert isinstance(app.screen, ApprovalModal)
+        await pilot.press(*"wang", "enter", *"2222", "enter")
+        await until(pilot, lambda: f"Voided {sale.doc}" in text(app, "#message"))
+    assert seller.returnable(sale.doc)[0].left == 0
+    (void,) = [
+        e for e in node.store.log.events() if isinstance(e.body, Document) and e.body.type == "void"
+    ]
+    assert isinstance(void.body, Document)
+    assert (void.user, void.body.approved_by, void.body.ref) == ("li", "wang", sale.doc)
