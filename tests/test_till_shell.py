@@ -58,9 +58,17 @@ async def wait_for(pilot, condition, tries: int = 200, step: float = 0.05) -> bo
     return condition()
 
 
+def pin_focused(app: TillApp) -> bool:
+    """The lock screen is up and waits for the PIN."""
+    return app.locked and app.focused is not None and app.focused.id == "pin"
+
+
 async def log_in(pilot, user: str = "wang", pin: str = "1234") -> None:
     await pilot.press(*user, "enter", *pin, "enter")
-    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, LoginScreen))
+    app = pilot.app
+    await wait_for(
+        pilot, lambda: not isinstance(app.screen, LoginScreen) and isinstance(app.focused, Input)
+    )
 
 
 # ---- the status line (pure) ------------------------------------------------------------
@@ -151,7 +159,7 @@ async def test_idle_till_locks_and_the_same_cashier_unlocks(tmp_path):
         await log_in(pilot)
         sale = app.screen_stack[2]  # the default screen, the login screen, the sale
         assert type(sale).__name__ in ("SaleScreen", "PlaceholderSaleScreen")
-        assert await wait_for(pilot, lambda: app.locked, tries=100)
+        assert await wait_for(pilot, lambda: pin_focused(app), tries=100)
         app.scanned("6900000000000")  # a scan on the lock screen sells nothing
         assert app.screen.query_one("#user", Input).value == "wang"
         await pilot.press(*"0000", "enter")
@@ -172,7 +180,7 @@ async def test_another_cashier_takes_over_the_basket(tmp_path):
         await pilot.pause()
         assert scanned_skus(app) == ["P00"]
         await pilot.press("ctrl+l")
-        assert app.locked
+        assert await wait_for(pilot, lambda: pin_focused(app))
         user = app.screen.query_one("#user", Input)
         user.value = ""
         user.focus()
@@ -292,7 +300,7 @@ async def test_the_palette_offers_the_tills_commands(tmp_path):
         await pilot.press(*"Lock the")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        assert await wait_for(pilot, lambda: app.locked)
+        assert await wait_for(pilot, lambda: pin_focused(app))
 
 
 def test_styles_are_an_external_file_in_the_package():

@@ -130,7 +130,7 @@ class StatusBar(Static):
     """One line at the bottom of every screen; redraws itself every second."""
 
     DEFAULT_CSS = """
-    StatusBar { dock: bottom; height: 1; padding: 0 1; background: $panel; }
+    StatusBar { dock: top; height: 1; padding: 0 1; background: $panel; }
     """
 
     def on_mount(self) -> None:
