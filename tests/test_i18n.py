@@ -334,6 +334,21 @@ CASES = {
         "unknown SKU 'NOPE': add it with `kucun node product add` or check the code",
         "未知商品 'NOPE'：请用 `kucun node product add` 添加，或检查编码",
     ),
+    "blank SKU": (
+        lambda n: n.add_product("  ", "x"),
+        "SKU must not be empty",
+        "SKU不能为空",
+    ),
+    "long lot": (
+        lambda n: n.receive("A1", "1", lot="L" * 65),
+        "lot is too long (65 characters): at most 64",
+        "批号太长（65 个字符）：最多 64 个",
+    ),
+    "SKU with a newline": (
+        lambda n: n.add_product("\n", "x"),
+        "SKU '\\n' holds a control character: type plain text",
+        "SKU '\\n' 含有控制字符：请输入普通文字",
+    ),
     "name with a newline": (
         lambda n: n.add_product("B1", "Bad\nname"),
         "name 'Bad\\nname' holds a control character: type plain text",
