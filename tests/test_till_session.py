@@ -359,3 +359,11 @@ class Paper:
                 break
             time.sleep(0.02)
         return found
+
+
+def test_a_clerk_is_refused_at_the_first_scan(node):
+    add_user(node, "zhao", "Zhao", "clerk", "4444", approver="wang", approver_pin="2222")
+    session = till(node, User("zhao", "Zhao", "clerk"))
+    with pytest.raises(NodeError, match=r"zhao \(clerk\) may not sell"):
+        session.scan("COLA")
+    assert not session.basket.lines

@@ -153,9 +153,11 @@ class TillSession:
 
     def scan(self, text: str, weigh: Callable[[], int] | None = None) -> int:
         """Add the scanned or typed `CODE [QTY]` to the basket; the index of its line."""
-        from node.permissions import is_large_quantity
+        from node.permissions import is_large_quantity, require
         from node.sales import basket_line
 
+        if not self.basket.lines:
+            require(self.node, "sell")  # a clerk is told at the first scan, not at payment
         line = basket_line(self.node, text, weigh)
         if is_large_quantity(line):
             return self._check(
