@@ -118,6 +118,20 @@ def test_ages_are_short():
     assert format_age(125, "zh-CN") == "2分"
 
 
+@pytest.mark.parametrize("width", [80, 100])
+async def test_the_bar_on_screen_is_whole(tmp_path, width):
+    node = make_node(tmp_path)
+    app = TillApp(node, sync=True, lock_after_s=0)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await log_in(pilot)
+        bar = app.screen.query_one(StatusBar)
+        bar.redraw()
+        shown = str(bar.render())
+        assert shown == status_line(app.till_status(), width)
+        assert cell_len(shown) <= width - 2
+        assert shown.endswith("unconfirmed")  # the last part is there: nothing cut
+
+
 # ---- login and lock --------------------------------------------------------------------
 
 

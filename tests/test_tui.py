@@ -112,18 +112,19 @@ async def test_scanner_and_scale_on_real_ptys(tmp_path):
         codes.append(code)
     scale = Simulator("sim-scale", "--protocol", "mt-sics", "--weight", "0.642")
     scanner = Simulator("sim-scanner", "--interval", "3600")
+    printer = Simulator("sim-printer", "--record", str(tmp_path / "printer.bin"))
     devices = DeviceConfig(scanner=scanner.path, scale=scale.path)
-    app = TillApp(node, sync=False, devices=devices, lock_after_s=0)
+    app = TillApp(node, sync=False, devices=devices, printer=printer.path, lock_after_s=0)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await log_in(pilot)
             bar = app.screen.query_one(StatusBar)
-            assert await wait_for(
-                pilot,
-                lambda: app.till_status().devices == (("scanner", "ready"), ("scale", "ready")),
-            )
+            ready = (("scanner", "ready"), ("scale", "ready"), ("printer", "ready"))
+            assert await wait_for(pilot, lambda: app.till_status().devices == ready)
             bar.redraw()
-            assert "scan✓ scale✓" in str(bar.render())
+            assert "scan✓ scale✓ prn✓" in str(bar.render())
+            if app.session is not None:  # the sale screen prints on the app's printer
+                assert app.session.printer is app.printer
             scanner.control("scan 6901234567892")
             assert await wait_for(pilot, lambda: basket(app) == {"COLA": 1000})
             # a burst of 30 codes from the scanner: none lost
@@ -139,3 +140,4 @@ async def test_scanner_and_scale_on_real_ptys(tmp_path):
     finally:
         scale.close()
         scanner.close()
+        printer.close()

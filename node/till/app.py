@@ -42,6 +42,9 @@ if TYPE_CHECKING:  # devices load on first use (only with a device attached)
 
 log = logging.getLogger("kucun.node.till")
 
+#: how often the status bar's printer state is refreshed from the paper sensor
+PRINTER_LOOK_S = 5.0
+
 
 @dataclass(frozen=True)
 class DeviceConfig:
@@ -161,6 +164,8 @@ class TillApp(App):
             ).start()
         self._head_seq = self._own_head()
         self.set_interval(1.0, self._tick)
+        if self.printer is not None:
+            self.set_interval(PRINTER_LOOK_S, self._look_at_printer)
         self.push_screen(LoginScreen())
 
     def _start_devices(self) -> None:
@@ -241,6 +246,14 @@ class TillApp(App):
         if head != self._head_seq:  # a sale (or any local write): send it now
             self._head_seq = head
             self.wake_sync()
+
+    def _look_at_printer(self) -> None:
+        """The paper sensor, asked on a worker thread (it may wait for the printer)."""
+        printer = self.printer
+        if printer is not None and hasattr(printer, "refresh"):
+            self.run_worker(
+                printer.refresh, thread=True, group="printer", exclusive=True, exit_on_error=False
+            )
 
     def _own_head(self) -> int:
         return self.node.store.log.head_seq(self.node.config.node)

@@ -144,5 +144,5 @@ class StatusBar(Static):
         source = getattr(self.app, "till_status", None)
         found = source() if callable(source) else None
         status = found if isinstance(found, TillStatus) else TillStatus(sync_enabled=False)
-        self.update(status_line(status, self.size.width or 80))
+        self.update(status_line(status, self.outer_size.width or 80))
         self.set_class(status.sync_enabled and not status.online, "offline")
