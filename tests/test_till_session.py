@@ -367,3 +367,15 @@ def test_a_clerk_is_refused_at_the_first_scan(node):
     with pytest.raises(NodeError, match=r"zhao \(clerk\) may not sell"):
         session.scan("COLA")
     assert not session.basket.lines
+
+
+def test_a_change_of_cashier_keeps_the_basket_but_no_waiting_approval(node):
+    add_user(node, "zhou", "Zhou", "cashier", "3333", approver="wang", approver_pin="2222")
+    session = till(node)
+    session.scan("RICE")
+    with pytest.raises(NeedsApproval):
+        session.discount(0, "1.00")
+    session.user = User("zhou", "Zhou", "cashier")
+    assert node.user == "zhou"
+    assert session.pending is None
+    assert [line.sku for line in session.basket.lines] == ["RICE"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -104,23 +104,32 @@ class PayState:
         return self.remaining == 0
 
 
-@dataclass
 class TillSession:
-    """One logged-in user at this till."""
+    """One till's selling state; `user` is who is at it (a change of cashier after a lock
+    keeps the basket, never a waiting approval)."""
 
-    node: Node
-    user: User
-    printer: Any = None
-    store_name: str | None = None
-    basket: Basket = field(init=False)
-    last_receipt: list[str] | None = field(default=None, init=False)
-    pending: Pending | None = field(default=None, init=False)
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self, node: Node, user: User, *, printer: Any = None, store_name: str | None = None
+    ) -> None:
         from protocol.basket import Basket
 
-        self.basket = Basket()
-        self.node.user = self.user.id
+        self.node = node
+        self.printer = printer
+        self.store_name = store_name
+        self.basket: Basket = Basket()
+        self.last_receipt: list[str] | None = None
+        self.pending: Pending | None = None
+        self.user = user
+
+    @property
+    def user(self) -> User:
+        return self._user
+
+    @user.setter
+    def user(self, user: User) -> None:
+        self._user = user
+        self.node.user = user.id  # every event written from now on records them
+        self.pending = None
 
     # ---- roles and approvals --------------------------------------------------------
 
