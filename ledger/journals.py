@@ -140,6 +140,12 @@ _INSERT_MOVES = (
     "unit_cost, doc, cogs, qty_after, value_after, last_cost_after) "
     f"VALUES ({', '.join('?' * 15)})"
 )
+#: an issue's row: no unit cost (issues are valued at the average), one NULL fewer to bind
+_INSERT_ISSUES = (
+    "INSERT INTO journal(location, sku, hlc, origin, seq, lot, delta, level_after, qty, "
+    "doc, cogs, qty_after, value_after, last_cost_after) "
+    f"VALUES ({', '.join('?' * 14)})"
+)
 #: a tail not looked up yet (None means: the key has no journal rows)
 _UNKNOWN: object = object()
 
@@ -198,7 +204,8 @@ class _Batch:
         self.cited: list[tuple[str, tuple]] = []
         #: per cost key, the earliest existing row whose qty (a count's variance) changed
         self.refold_from: dict[CostKey, Position] = {}
-        #: rows appended after their keys' last rows: movements', and counts'
+        #: rows appended after their keys' last rows: issues', receipts', and counts'
+        self.issue_appends: list[tuple] = []
         self.appends: list[tuple] = []
         self.count_appends: list[tuple] = []
         self.cost_states: list[tuple] = []
@@ -294,6 +301,7 @@ class _Batch:
             self._fold_cost(key, self.by_cost.get(key, []))
         # Keys in primary-key order, rows within a key in fold order: every key's appended
         # rows go in with one statement, already sorted.
+        conn.executemany(_INSERT_ISSUES, self.issue_appends)
         conn.executemany(_INSERT_MOVES, self.appends)
         conn.executemany(_INSERT_ROWS, self.count_appends)
         conn.executemany(
@@ -604,11 +612,21 @@ class _Batch:
         if changed is None and (tail is None or tail[0] < rows[0].at):  # type: ignore[index]
             state = tail[1] if tail else CostState()  # type: ignore[index]
             step, append = fold.cost_step, self.appends.append
+            issue = self.issue_appends.append
             location, sku = key
             for row in rows:
                 at, delta, unit_cost = row.at, row.delta, row.unit_cost
                 # spelled out: a tuple display with * unpacking builds a list first
-                if delta is not None:  # a movement
+                if unit_cost is None and delta is not None and delta < 0:  # an issue
+                    state, cogs = step(state, delta, None)
+                    issue(
+                        (
+                            location, sku, at[0], at[1], at[2], row.lot, delta, row.level,
+                            delta, row.doc, cogs, state[0], state[1], state[2],
+                        )
+                    )  # fmt: skip
+                    continue
+                if delta is not None:  # a receipt
                     state, cogs = step(state, delta, unit_cost)
                     append(
                         (

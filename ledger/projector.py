@@ -56,7 +56,11 @@ class Projector:
                 events += self.log.verified_events(origin, done, upto)
                 self._set_folded(origin, upto)
             self.journals.fold(events)
-        return len(events)
+            folded = len(events)
+            # freed while the collector still sleeps: the first allocation after it wakes
+            # collects the youngest generation, all that the chunk allocated and still holds
+            events.clear()
+        return folded
 
     def set_aside_unfoldable(self, origin: str, reason: str) -> int:
         """Skip `origin`'s next unfolded event, listed as ignored with `reason`: an event
