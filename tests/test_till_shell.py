@@ -332,3 +332,31 @@ def test_logs_go_to_a_file_beside_the_ledger(tmp_path, capsys):
     logging.getLogger("kucun.node.sync").warning("after")
     assert "sync interrupted: test" in path.read_text()
     assert "sync interrupted" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
+async def test_a_sale_is_sent_at_once_and_the_hub_confirms_it(tmp_path, nats_server, hub):
+    """Sync wakes after a local write (rounds are 60 s apart here), and the bar shows the
+    hub's confirmation once it comes."""
+    node = Node.init(tmp_path / "store.db", "S01", None, nats_server.url)
+    add_user(node, "wang", "王芳", "cashier", "1234")
+    node.add_product("COLA", "Cola", barcode="6901234567892", price="3.00")
+    node.receive("COLA", "10")
+    app = TillApp(node, sync_interval=60.0, lock_after_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        assert await wait_for(pilot, lambda: app.till_status().online, tries=300)
+        node.sell("COLA", "1")
+        assert app.till_status().unsent_sales == 1
+        assert await wait_for(pilot, lambda: app.till_status().unsent_sales == 0, tries=200)
+        for _ in range(60):  # the hub folds it in its own time: ask again until it says so
+            if app.till_status().last_confirmed_ms:
+                break
+            app.wake_sync()
+            await pilot.pause(0.5)
+        status = app.till_status()
+        assert status.last_confirmed_ms is not None
+        bar = app.screen.query_one(StatusBar)
+        bar.redraw()
+        text = str(bar.render())
+        assert "online" in text and "all sent" in text and "ok " in text
