@@ -146,3 +146,57 @@ def test_gaps_list_missing_ranges_until_filled(make_store):
     assert hub.log.gaps() == {"S01": [(5, 6)]}
     hub.ingest([r[4], r[5]], 2)
     assert hub.log.gaps() == {} and hub.log.head_seq("S01") == 8
+
+
+def test_a_second_header_of_a_number_leaves_the_first_and_keeps_its_lines(make_store):
+    """The fold inserts headers and counts what it wrote; a number stored already keeps
+    its first header, and the lines of the later one are kept as movements of their own,
+    whether the later header comes in another fold or in the same one as new headers."""
+    from protocol.documents import DocMovement
+    from protocol.events import Document
+
+    first, second = make_store("S01"), make_store("S02")
+    hub = make_store("hub")
+    first.append([Document(doc="D-1", type="receipt", location="S01"), receive(5000)], "u", 1000)
+    hub.ingest(raws(first, "S01"), 2000)
+    line = Movement(sku="A1", qty=2000, src="@supplier", dst="S02", doc="D-1", unit_cost=100)
+    second.append(
+        [
+            Document(doc="D-2", type="receipt", location="S02"),
+            Document(doc="D-1", type="transfer", location="S02"),
+            line,
+            Movement(sku="A1", qty=1000, src="@supplier", dst="S02", doc="D-2", unit_cost=90),
+        ],
+        "u",
+        3000,
+    )
+    hub.ingest(raws(second, "S02"), 4000)
+    header = hub.read.document_header("D-1")
+    assert header is not None and header.type == "receipt" and header.location == "S01"
+    assert hub.read.document_movements("D-1") == [DocMovement("A1", None, 2000, "@supplier", "S02")]
+    assert hub.read.document_movements("D-2") == [DocMovement("A1", None, 1000, "@supplier", "S02")]
+    assert hub.read.document_header("D-2").type == "receipt"  # type: ignore[union-attr]
+
+
+def test_nulls_blobs_and_flags_are_stored_as_such(make_store):
+    """The fold binds None, bytes and bool through registered adapters (ledger.journals):
+    what is stored must be what sqlite3 stores without them: NULL, a blob, an integer."""
+    store = make_store("S01")
+    store.append([sell(1000), Count(location="S01", sku="A1", qty=4000)], "u", 1000)
+    conn = store.conn
+    assert conn.execute(
+        "SELECT typeof(?), typeof(?), ?, typeof(?)", (None, b"x", True, False)
+    ).fetchone() == (
+        "null",
+        "blob",
+        1,
+        "integer",
+    )
+    rows = conn.execute(
+        "SELECT typeof(unit_cost), typeof(counted), typeof(variance), whole, typeof(whole) "
+        "FROM journal ORDER BY seq"
+    ).fetchall()
+    assert rows == [
+        ("null", "null", "null", 0, "integer"),
+        ("null", "integer", "integer", 1, "integer"),  # a count without a lot: whole
+    ]
