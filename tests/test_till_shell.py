@@ -4,8 +4,10 @@ scans routed to the sale screen (a burst of 30 loses none), logs to a file."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -332,6 +334,28 @@ def test_logs_go_to_a_file_beside_the_ledger(tmp_path, capsys):
     logging.getLogger("kucun.node.sync").warning("after")
     assert "sync interrupted: test" in path.read_text()
     assert "sync interrupted" not in capsys.readouterr().err
+
+
+def test_logs_in_the_file_keep_the_chosen_format(tmp_path, capsys):
+    """`kucun --log-format json node run`: the file has one JSON object per line."""
+    from kucun import logs
+
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    try:
+        logs.setup("info", "json")
+        path = tmp_path / "store.db.log"
+        with log_to_file(path):
+            logging.getLogger("kucun.node.sync").info("sync: sent %d, pulled %d", 3, 0)
+            warnings.warn("a library's warning", UserWarning, stacklevel=1)
+        entries = [json.loads(line) for line in path.read_text().splitlines()]
+        assert entries[0]["logger"] == "kucun.node.sync"
+        assert entries[0]["msg"] == "sync: sent 3, pulled 0"
+        assert "a library's warning" in entries[1]["msg"]
+        assert capsys.readouterr().err == ""
+    finally:
+        root.handlers[:] = before
+        root.setLevel(level)
 
 
 @pytest.mark.slow

@@ -68,9 +68,11 @@ def log_to_file(path: str | Path) -> Iterator[Path]:
         formatter or logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root.handlers[:] = [handler]
+    logging.captureWarnings(True)  # Python's warnings too: they print to stderr otherwise
     try:
         yield Path(path)
     finally:
+        logging.captureWarnings(False)
         root.handlers[:] = before
         handler.close()
 
