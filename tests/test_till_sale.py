@@ -321,6 +321,8 @@ async def test_a_shift_from_float_to_z_report_checked_against_the_ledger(node, t
             await pilot.press(*"RICE", "enter", "f12", "f3", "enter")  # card 25.00
             await pilot.press("f10", "f2")
             assert "X REPORT" in text(app, "#report")
+            await pilot.press("f11")  # the X report on paper too
+            await until(pilot, lambda: "Printed" in text(app, "#message"))
             await pilot.press(*"202.50", "enter")
             await until(pilot, lambda: "Z report 1 saved" in text(app, "#message"))
             shown = text(app, "#report")
@@ -349,7 +351,9 @@ async def test_a_shift_from_float_to_z_report_checked_against_the_ledger(node, t
         -50,
     )
     assert "202.50" in shown and "-0.50" in shown
-    assert any("202.50" in line for line in jobs(record, 3)[-1].lines)
+    *_, x_job, z_job = jobs(record, 4)
+    assert any("X REPORT" in line for line in x_job.lines)
+    assert any("202.50" in line for line in z_job.lines)
     assert session.shift() is None
 
 

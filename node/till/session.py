@@ -42,6 +42,7 @@ i18n.register(
             "没有挂单 {number}：请从列表中选择"
         ),
         "no receipt to reprint yet": "还没有可重打的小票",
+        "the printer failed: {reason}": "打印失败：{reason}",
         "the printer failed ({reason}); the sale is saved: reprint when it is ready": (
             "打印失败（{reason}）；交易已保存：打印机就绪后请重打"
         ),
@@ -403,6 +404,14 @@ class TillSession:
         shift = self._shift_required()
         report = x_report(self.node)
         return report, self._report_lines(report, "X", shift.opened_at)
+
+    def print_x_report(self) -> bool:
+        """Print the X report as it stands; False when no printer is configured."""
+        _, lines = self.x_report()
+        printed, error = self._print(lines, kick_drawer=False, remember=False)
+        if error is not None:
+            raise NodeError("the printer failed: {reason}", reason=error)
+        return printed
 
     def close_shift(self, counted_cash: str) -> tuple[ClosedShift, list[str], str | None]:
         """The Z report: posted, shown and printed; the printer's error if it failed."""

@@ -29,6 +29,7 @@ class ShiftScreen(Screen[None]):
             self,
             (
                 ("f2", "x_report", "key_x"),
+                ("f11", "print_x", "key_print_x"),
                 ("f12", "z_report", "key_z"),
                 ("escape", "back", "key_close"),
             ),
@@ -120,6 +121,12 @@ class ShiftScreen(Screen[None]):
             self.say("")
 
         attempt(self, self.session, self.session.x_report, shown, self._fail)
+
+    def action_print_x(self) -> None:
+        def printed(done: bool) -> None:
+            self.say(t("printed") if done else t("no_printer"))
+
+        attempt(self, self.session, self.session.print_x_report, printed, self._fail)
 
     def action_z_report(self) -> None:
         field = self.query_one("#cash", Input)

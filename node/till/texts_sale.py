@@ -159,6 +159,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "shift_opened": {"zh-CN": "已开班 {doc}", "en": "Shift {doc} opened"},
     "shift_z_done": {"zh-CN": "Z 报表 {number} 已保存", "en": "Z report {number} saved"},
     "key_x": {"zh-CN": "X 报表", "en": "X report"},
+    "key_print_x": {"zh-CN": "打印 X", "en": "Print X"},
     "key_z": {"zh-CN": "Z 交班", "en": "Z close"},
     # lookup
     "lookup_title": {"zh-CN": "商品查询", "en": "Product lookup"},
