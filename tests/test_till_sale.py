@@ -127,6 +127,11 @@ async def test_a_mixed_basket_with_a_weighed_item_split_tender_and_a_printed_rec
                 ["2", "Eggs", "0.642kg", "7.60", "", "4.88"],
             ]
             assert "to pay 10.88" in text(app, "#totals")
+            scale_sim.control("overload")  # a scale that cannot weigh: told, nothing added
+            await pilot.press(*"EGG", "enter")
+            await until(pilot, lambda: "scale" in text(app, "#message").lower())
+            assert "error" in str(app.screen.query_one("#message", Static).classes)
+            assert len(session.basket.lines) == 2
             await pilot.press("f12")
             await pilot.press(*"5", "f3")  # card 5.00
             assert "Remaining 5.88" in text(app, "#pay-state")

@@ -188,13 +188,19 @@ class SaleScreen(Screen[None]):
         scale = self.scale
         if scale is not None and needs_weight(self.session.node, text):
             self.say(t("weighing"))
-            self.run_worker(lambda: self._weigh(scale, text), thread=True, group="scale")
+            self.run_worker(
+                lambda: self._weigh(scale, text), thread=True, group="scale", exit_on_error=False
+            )
             return
         self.add(text)
 
     def _weigh(self, scale: Any, text: str) -> None:
         """On a worker thread: wait for the scale's stable weight, then add on the UI."""
-        reading = scale.read_weight(timeout=5.0)
+        try:
+            reading = scale.read_weight(timeout=5.0)
+        except Exception as exc:  # a scale that fails is told, the till goes on
+            self.app.call_from_thread(self.refuse, str(exc))
+            return
         self.app.call_from_thread(self.add, text, reading)
 
     def add(self, text: str, reading: Any = None) -> None:
