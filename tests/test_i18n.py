@@ -378,8 +378,8 @@ def test_an_unknown_code_reads_in_zh_cn(node, monkeypatch):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="devices/barcodes/interpret.py still tells the cashier to look the item up by "
-    "name, which the till cannot do yet (issue 8/12 adds the lookup)",
+    reason="devices/barcodes/interpret.py tells whoever scanned to look the item up by name: "
+    "the till's F2 lookup finds products by name, `kucun node sell` has none (issue 8/12)",
 )
 @pytest.mark.parametrize("code", ["NOPE", "123456789"])
 def test_the_unknown_code_hint_does_not_offer_a_name_lookup_that_does_not_exist(node, code):
