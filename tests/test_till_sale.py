@@ -433,3 +433,27 @@ async def test_a_manager_voids_a_posted_sale(node):
     ]
     assert isinstance(void.body, Document)
     assert (void.user, void.body.approved_by, void.body.ref) == ("li", "wang", sale.doc)
+
+
+async def test_in_the_till_frame_from_login_to_a_paid_sale(node, tmp_path):
+    """The frame (`TillApp`) logs the cashier in and pushes the sale screen; scans reach it."""
+    from node.till.app import TillApp
+
+    app = TillApp(node, sync=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"li", "enter", *"1111", "enter")
+        await until(pilot, lambda: isinstance(app.screen, SaleScreen))
+        await pilot.press("f10", *"100", "enter", "escape")
+        app.scanned("6901234567892")
+        app.scanned("6901234567892")
+        await pilot.press("f12", "f5")  # Alipay pays it all
+        await until(pilot, lambda: "Paid" in text(app, "#pay-state"))
+        await pilot.press("enter")
+        doc = text(app, "#message").split("receipt ")[1].split()[0]
+        await pilot.press("f4")
+        app.scanned(doc)  # the receipt's number, scanned
+        await pilot.press("plus", "f12")
+        await until(pilot, lambda: "Refunded 3.00" in text(app, "#message"))
+    events = list(Node.open(tmp_path / "store.db").store.log.events())
+    documents = [(e.user, e.body.type) for e in events if isinstance(e.body, Document)]
+    assert documents[-3:] == [("li", "shift_open"), ("li", "sale"), ("li", "return")]

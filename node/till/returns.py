@@ -134,6 +134,12 @@ class ReturnScreen(Screen[Done | None]):
             return
         self.find(text)
 
+    def scanned(self, code: str) -> None:
+        """A scanned receipt number finds the sale, as typing it does."""
+        if self.done is None and not self.free:
+            self.query_one("#receipt-no", Input).value = ""
+            self.find(code.strip())
+
     def find(self, doc: str) -> None:
         try:
             lines = self.session.returnable(doc)
