@@ -379,3 +379,25 @@ def test_a_change_of_cashier_keeps_the_basket_but_no_waiting_approval(node):
     assert node.user == "zhou"
     assert session.pending is None
     assert [line.sku for line in session.basket.lines] == ["RICE"]
+
+
+def test_every_screen_text_exists_in_both_languages_with_the_same_fields():
+    import re
+    import string
+    from pathlib import Path
+
+    from node.till.texts_sale import MESSAGES
+
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    for key, texts in MESSAGES.items():
+        assert set(texts) == {"zh-CN", "en"}, key
+        assert fields(texts["zh-CN"]) == fields(texts["en"]), key
+    till = Path(__file__).resolve().parent.parent / "node" / "till"
+    used = set()
+    for name in ("sale", "pay", "returns", "shift", "approval", "confirm"):
+        source = (till / f"{name}.py").read_text(encoding="utf-8")
+        used |= set(re.findall(r"\bt\(\s*\"([a-z_]+)\"", source))
+        used |= set(re.findall(r"\(\"[a-z0-9+,_=]+\", \"[a-z_(')]+\", \"([a-z_]+)\"", source))
+    assert used and not used - set(MESSAGES)
