@@ -301,6 +301,7 @@ async def test_f1_shows_the_keys_and_closes(tmp_path):
         rows = [str(r.render()) for r in app.screen.query(".help-row")]
         for key, text in (("F12", "Pay"), ("F4", "Return"), ("F1", "Help"), ("Ctrl+L", "Lock")):
             assert any(r.startswith(key) and text in r for r in rows), (key, rows)
+        assert not any("cursor" in r or "Scroll" in r or "Focus" in r for r in rows)
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -41,6 +40,9 @@ if TYPE_CHECKING:  # devices load on first use (only with a device attached)
     from node.sync import SyncThread
 
 log = logging.getLogger("kucun.node.till")
+
+#: Textual's own keys (moving the focus): not the till's, and not translated
+_FRAME_ACTIONS = {"focus_next", "focus_previous"}
 
 #: how often the status bar's printer state is refreshed from the paper sensor
 PRINTER_LOOK_S = 5.0
@@ -86,8 +88,6 @@ class PlaceholderSaleScreen(Screen):
     """What follows a login while the sale screen is not installed: takes scans and typed
     codes and shows them, so the frame runs on its own."""
 
-    BINDINGS: ClassVar = [Binding("f1", "app.help", t("key_help"))]
-
     def __init__(self) -> None:
         super().__init__()
         self.codes: list[str] = []
@@ -113,11 +113,6 @@ class PlaceholderSaleScreen(Screen):
 
 class TillApp(App):
     CSS_PATH = "till.tcss"
-    BINDINGS: ClassVar = [
-        Binding("f1", "help", t("key_help")),
-        Binding("ctrl+l", "lock", t("key_lock")),
-        Binding("ctrl+q", "quit", t("key_quit"), priority=True),
-    ]
     COMMANDS: ClassVar = App.COMMANDS | {TillCommands}
 
     def __init__(
@@ -141,6 +136,11 @@ class TillApp(App):
         self.sync_interval = sync_interval
         self.lock_after_s = lock_after_s
         self.extra_commands = list(commands)
+        # bound here, not in BINDINGS: the footer speaks the language of this run
+        # (the footer of the sale screen is full: lock and quit are in help and the palette)
+        self.bind("f1", "help", description=t("key_help"), key_display="F1")
+        self.bind("ctrl+l", "lock", description=t("key_lock"), show=False)
+        self.bind("ctrl+q", "quit", description=t("key_quit"), show=False)
         for index, command in enumerate(self.extra_commands):
             if command.key:
                 self.bind(command.key, f"run_command({index})", description=command.name)
@@ -349,9 +349,12 @@ class TillApp(App):
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
             return
-        keys = [
+        keys = [  # the screen's and the app's keys, not an input's cursor keys
             (key_label(key), active.binding.description)
             for key, active in self.active_bindings.items()
+            if isinstance(active.node, Screen | App)
+            and not active.binding.system
+            and active.binding.action.rpartition(".")[2] not in _FRAME_ACTIONS
         ]
         self.push_screen(HelpScreen(keys))
 
@@ -361,6 +364,3 @@ class TillApp(App):
 
     def palette_commands(self) -> list[TillCommand]:
         return [*standard_commands(self), *self.extra_commands]
-
-    def compose(self) -> ComposeResult:
-        yield from ()
