@@ -67,10 +67,13 @@ class PayScreen(Screen[Done | None]):
     def refresh_state(self) -> None:
         state = self.session.pay_state(self.tenders)
         self.query_one("#pay-total", Static).update(t("pay_total", total=format_money(state.total)))
+        recorded = {x.method: x.amount for x in self.done.tenders} if self.done else {}
         tenders = []
         for spec in self.tenders:
             method, _, amount = spec.partition(":")
-            tenders.append(f"{tender_name(method)} {amount or t('pay_remaining', remaining='')}")
+            if not amount:  # "the rest": what it came to once posted
+                amount = format_money(recorded[method]) if method in recorded else ""
+            tenders.append(f"{tender_name(method)} {amount}")
         self.query_one("#pay-tenders", Static).update("\n".join(tenders))
         digits = self.query_one("#pay-digits", Digits)
         if self.done is not None:
