@@ -401,3 +401,16 @@ def test_every_screen_text_exists_in_both_languages_with_the_same_fields():
         used |= set(re.findall(r"\bt\(\s*\"([a-z_]+)\"", source))
         used |= set(re.findall(r"\(\"[a-z0-9+,_=]+\", \"[a-z_(')]+\", \"([a-z_]+)\"", source))
     assert used and not used - set(MESSAGES)
+
+
+def test_a_manager_voids_and_refunds_without_receipt_on_their_own(node):
+    from node.sales import ReturnLine
+
+    boss = opened(node, MANAGER)
+    boss.scan("COLA 2")
+    sale = boss.pay(["card"])
+    done = boss.void_sale(sale.doc)
+    assert (done.kind, done.total, [t.method for t in done.tenders]) == ("void", 600, ["card"])
+    again = boss.refund(None, [ReturnLine("RICE", 1000, unit_price=2500)])
+    header = node.read.document_header(again.doc)
+    assert header is not None and header.type == "return" and again.total == 2500
