@@ -457,3 +457,24 @@ async def test_in_the_till_frame_from_login_to_a_paid_sale(node, tmp_path):
     events = list(Node.open(tmp_path / "store.db").store.log.events())
     documents = [(e.user, e.body.type) for e in events if isinstance(e.body, Document)]
     assert documents[-3:] == [("li", "shift_open"), ("li", "sale"), ("li", "return")]
+
+
+async def test_a_tender_head_office_enabled_has_its_own_key(node, tmp_path):
+    from ledger.replica import Replica
+    from ledger.sqlite import connect
+    from protocol.events import Upsert
+
+    hub = Replica(connect(tmp_path / "hub.db"), "hub")
+    hub.append([Upsert(entity="tender", key="unionpay", fields={"enabled": True})], "a", wall_ms())
+    node.store.ingest([raw for _, raw in hub.log.raw_events("hub", 0)], wall_ms())
+    app = Till(session_of(node))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"COLA", "enter", "f12", "f6")  # the first method beyond the four
+        await until(pilot, lambda: "Paid" in text(app, "#pay-state"))
+        assert "unionpay 3.00" in text(app, "#pay-tenders")
+    (sale,) = [
+        e.body
+        for e in node.store.log.events()
+        if isinstance(e.body, Document) and e.body.type == "sale"
+    ]
+    assert [(t.method, t.amount) for t in sale.tenders] == [("unionpay", 300)]

@@ -18,6 +18,13 @@ from node.till.texts_sale import t
 CSS_PATH = "sale.tcss"
 
 
+def bind_key(node: DOMNode, key: str, action: str, description: str) -> None:
+    """One binding with a description already in the reader's words."""
+    node._bindings.bind(  # pyright: ignore[reportPrivateUsage]
+        key, action, description, key_display=_display(key)
+    )
+
+
 def bind_keys(node: DOMNode, keys: Sequence[tuple[str, ...]]) -> None:
     """(key, action, text key[, "hidden"]) → a binding described in the reader's language:
     shown in the footer unless "hidden" (the help screen lists it still); a text key of ""

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Digits, Footer, Input, Static
 
-from node.till.confirm import bind_keys
+from node.till.confirm import bind_key, bind_keys
 from node.till.sale import status_bar
 from node.till.session import Done, TillSession
 from node.till.texts_sale import t
@@ -20,14 +20,15 @@ from protocol.i18n import Translatable
 from protocol.units import format_money, parse_money
 
 TENDER_KEYS = (("f2", "cash"), ("f3", "card"), ("f4", "wechat"), ("f5", "alipay"))
+#: keys for the methods head office enables, in their order
+EXTRA_KEYS = ("f6", "f7", "f9", "f10")
 
 
 def tender_name(method: str) -> str:
-    key = f"tender_{method}"
-    try:
-        return t(key)
-    except KeyError:
-        return method
+    """A method as the cashier reads it: the receipt's names, head office's by their id."""
+    from node.receipt import tender_name
+
+    return tender_name(method)
 
 
 class PayScreen(Screen[Done | None]):
@@ -44,6 +45,11 @@ class PayScreen(Screen[Done | None]):
             [(key, f"tender('{method}')", f"tender_{method}") for key, method in TENDER_KEYS]
             + [("f8", "undo", "key_undo_tender"), ("escape", "back", "key_close")],
         )
+        # head office's own methods (UnionPay, vouchers…) on the keys left over
+        built_in = {method for _, method in TENDER_KEYS}
+        extra = [m for m in session.node.tender_methods() if m not in built_in]
+        for key, method in zip(EXTRA_KEYS, extra, strict=False):
+            bind_key(self, key, f"tender('{method}')", tender_name(method))
 
     def compose(self) -> ComposeResult:
         yield status_bar()
