@@ -29,6 +29,7 @@ from typing import IO
 from kucun.natsserver import NatsServer, free_port, wait_for_port
 from node import sync
 from node.service import Node
+from protocol.i18n import language
 
 SAMPLE_PRODUCTS = [
     # sku, name, barcode, price, unit, received qty, cost
@@ -250,19 +251,26 @@ def run(directory: str, http: str, ui: bool = True, fresh_data: bool = False) ->
             f"node   S01, ledger {store_db}\nlog in {logins}",
             flush=True,
         )
+        if ui:
+            from node.till.app import log_file_for
+
+            print(
+                "scan   Ctrl+T in the till: the simulated scanner scans the next sample; "
+                f"receipts print to {root / 'printer.bin'}; logs in {log_file_for(store_db)}",
+                flush=True,
+            )
         if not ui:
             summary = asyncio.run(sync.sync_once(node))
             print(f"synced {summary.sent_events} events")
             stock = _hub_stock(http, token, "S01", summary.head_seq)
             print(json.dumps(stock, ensure_ascii=False, indent=1))
             return 0
-        from node.till.app import DeviceConfig, TillApp, log_file_for, log_to_file
+        from node.till.app import DeviceConfig, TillApp, log_to_file
         from node.till.palette import TillCommand
 
         with simulated_devices(root) as sims, log_to_file(log_file_for(store_db)):
-            scan = TillCommand(
-                "Demo: scan a sample / 演示：扫一件样品", "Ctrl+T", sims.scan_next, "ctrl+t"
-            )
+            name = "演示：扫一件样品" if language() == "zh-CN" else "Demo: scan a sample"
+            scan = TillCommand(name, "Ctrl+T", sims.scan_next, "ctrl+t")
             devices = DeviceConfig(scanner=sims.scanner, scale=sims.scale)
             TillApp(
                 node, devices=devices, printer=sims.printer, sync_interval=2.0, commands=[scan]

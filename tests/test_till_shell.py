@@ -18,6 +18,7 @@ from node.service import Node
 from node.till.app import PlaceholderSaleScreen, TillApp, log_file_for, log_to_file
 from node.till.help import HelpScreen
 from node.till.login import LoginScreen
+from node.till.palette import TillCommand
 from node.till.status import StatusBar, TillStatus, format_age, status_line
 from node.users import add_user
 
@@ -385,3 +386,20 @@ async def test_a_sale_is_sent_at_once_and_the_hub_confirms_it(tmp_path, nats_ser
         bar.redraw()
         text = str(bar.render())
         assert "online" in text and "all sent" in text and "ok " in text
+
+
+async def test_an_added_command_has_its_key_and_is_in_the_palette(tmp_path):
+    """The demo's "scan a sample" (Ctrl+T) is such a command."""
+    node = make_node(tmp_path)
+    asked: list[str] = []
+    sample = TillCommand("Demo: scan a sample", "Ctrl+T", lambda: asked.append("scan"), "ctrl+t")
+    app = TillApp(node, sync=False, lock_after_s=0, commands=[sample])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        assert sample in app.palette_commands()
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert asked == ["scan"]
+        await pilot.press("f1")
+        rows = [str(r.render()) for r in app.screen.query(".help-row")]
+        assert any(r.startswith("Ctrl+T") and "Demo: scan a sample" in r for r in rows)

@@ -143,7 +143,10 @@ class TillApp(App):
         self.bind("ctrl+q", "quit", description=t("key_quit"), show=False)
         for index, command in enumerate(self.extra_commands):
             if command.key:
-                self.bind(command.key, f"run_command({index})", description=command.name)
+                # in help and the palette; the sale screen's footer has no room left
+                self.bind(
+                    command.key, f"run_command({index})", description=command.name, show=False
+                )
         self.user: Any = None
         self.session: Any = None
         self.scanner: ScannerReader | None = None
