@@ -414,3 +414,13 @@ def test_a_manager_voids_and_refunds_without_receipt_on_their_own(node):
     again = boss.refund(None, [ReturnLine("RICE", 1000, unit_price=2500)])
     header = node.read.document_header(again.doc)
     assert header is not None and header.type == "return" and again.total == 2500
+
+
+def test_raising_a_line_to_a_large_quantity_needs_a_manager(node):
+    session = till(node)
+    session.scan("COLA")
+    with pytest.raises(NeedsApproval):
+        session.set_qty(0, "120")
+    assert session.basket.lines[0].qty == 1000
+    session.approve("wang", "2222")
+    assert (session.basket.lines[0].qty, session.basket.lines[0].approved_by) == (120_000, "wang")
