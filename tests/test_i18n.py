@@ -376,11 +376,6 @@ def test_an_unknown_code_reads_in_zh_cn(node, monkeypatch):
     assert str(refusal(lambda: sales.basket_line(node, "NOPE"))).startswith("unknown code 'NOPE'")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="devices/barcodes/interpret.py tells whoever scanned to look the item up by name: "
-    "the till's F2 lookup finds products by name, `kucun node sell` has none (issue 8/12)",
-)
 @pytest.mark.parametrize("code", ["NOPE", "123456789"])
 def test_the_unknown_code_hint_does_not_offer_a_name_lookup_that_does_not_exist(node, code):
     error = refusal(lambda: sales.basket_line(node, code))

@@ -159,10 +159,10 @@ def interpret(
     return _unknown(
         text,
         symbology,
-        f"Not a product barcode we can read ({len(text)} characters, not a GTIN). Look the "
-        "item up by name, or check that this code is registered as an internal code.",
+        f"Not a product barcode we can read ({len(text)} characters, not a GTIN). Type the "
+        "item's SKU, or check that this code is registered as an internal code.",
         f"无法识别的商品条码（{len(text)} 个字符，不是商品条码 GTIN），"
-        "请按名称查找商品，或确认该码已登记为店内编码。",
+        "请输入商品编码（SKU），或确认该码已登记为店内编码。",
     )
 
 
@@ -218,9 +218,9 @@ def _digits(text: str, symbology: str | None) -> BarcodeResult:
         text,
         symbology,
         f"Not a product barcode we can read ({n} digits; product codes have 8, 12, 13 or 14). "
-        "Scan again or look the item up by name.",
+        "Scan again or type the item's SKU.",
         f"无法识别的商品条码（{n} 位数字；商品条码为 8、12、13 或 14 位），"
-        "请重新扫描或按名称查找商品。",
+        "请重新扫描或输入商品编码（SKU）。",
     )
 
 
