@@ -135,10 +135,17 @@ class StatusBar(Static):
 
     def on_mount(self) -> None:
         self.redraw()
-        self.set_interval(1.0, self.redraw)
+        self.set_interval(1.0, self._tick)
+
+    def on_show(self) -> None:
+        self.redraw()
 
     def on_resize(self) -> None:
         self.redraw()
+
+    def _tick(self) -> None:
+        if self.screen.is_current:  # the screens below keep their bars, asleep
+            self.redraw()
 
     def redraw(self) -> None:
         source = getattr(self.app, "till_status", None)
