@@ -8,6 +8,7 @@ import json
 import logging
 import threading
 import warnings
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -403,3 +404,20 @@ async def test_an_added_command_has_its_key_and_is_in_the_palette(tmp_path):
         await pilot.press("f1")
         rows = [str(r.render()) for r in app.screen.query(".help-row")]
         assert any(r.startswith("Ctrl+T") and "Demo: scan a sample" in r for r in rows)
+
+
+async def test_the_bar_shows_the_open_shift(tmp_path):
+    from node.shifts import open_shift
+
+    node = make_node(tmp_path)
+    app = TillApp(node, sync=False, lock_after_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        bar = app.screen.query_one(StatusBar)
+        bar.redraw()
+        assert "no shift" in str(bar.render())
+        shift = open_shift(node, "200.00")  # as the cashier who logged in
+        assert shift.opened_by == "wang"
+        bar.redraw()
+        opened = datetime.fromisoformat(shift.opened_at).astimezone().strftime("%H:%M")
+        assert f"王芳 | shift {opened} |" in str(bar.render())
