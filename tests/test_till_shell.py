@@ -22,6 +22,7 @@ from node.till.login import LoginScreen
 from node.till.palette import TillCommand
 from node.till.status import StatusBar, TillStatus, format_age, status_line
 from node.users import add_user
+from tests.helpers import kucun
 
 OFFLINE = "nats://127.0.0.1:1"
 
@@ -421,3 +422,10 @@ async def test_the_bar_shows_the_open_shift(tmp_path):
         bar.redraw()
         opened = datetime.fromisoformat(shift.opened_at).astimezone().strftime("%H:%M")
         assert f"王芳 | shift {opened} |" in str(bar.render())
+
+
+def test_run_refuses_a_negative_lock_time(tmp_path):
+    make_node(tmp_path)
+    result = kucun("node", "run", "--db", str(tmp_path / "store.db"), "--lock-after", "-5")
+    assert result.returncode == 2
+    assert "give idle seconds, e.g. 300, or 0 for never" in result.stderr

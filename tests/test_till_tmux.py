@@ -77,7 +77,7 @@ def test_a_cashier_logs_in_and_scans_in_a_real_terminal(tmp_path):
         shlex.quote(part)
         for part in (
             "env",
-            "KUCUN_LANG=en",
+            "KUCUN_LANG=zh-CN",  # --lang wins
             "TERM=xterm-256color",
             sys.executable,
             "-m",
@@ -92,6 +92,8 @@ def test_a_cashier_logs_in_and_scans_in_a_real_terminal(tmp_path):
             "0",
             "--sync-interval",
             "0.5",
+            "--lang",
+            "en",
         )
     )
     tmux = Tmux(command)
