@@ -122,7 +122,7 @@ def _amount(parse: Callable[[str], int], text: str, what: str) -> int:
     try:
         return parse(text)
     except units.AmountError as exc:
-        raise Refused(f"{what}: {exc}") from None
+        raise Refused(f"{what}: {exc.text('en')}") from None  # the API speaks English
 
 
 def _qty(text: str, what: str) -> int:

@@ -9,6 +9,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from protocol import i18n
+from protocol.i18n import Translatable
+
 
 class Connection(sqlite3.Connection):
     """A connection that knows how deep the unit of work around it is.
@@ -26,9 +29,41 @@ class Connection(sqlite3.Connection):
         self.write_cache: dict[str, Any] = {}
 
 
-class LedgerError(Exception):
+class LedgerError(Translatable):
     """A path that is no usable ledger (a folder, a missing folder, another file); the
-    message says what to do. The CLIs print it as one line."""
+    message says what to do, in the reader's language. The CLIs print it as one line."""
+
+
+i18n.register(
+    {
+        "no ledger path given: give the path of a ledger file with --db": (
+            "未给出账本路径：请用 --db 给出账本文件的路径"
+        ),
+        "{name} cannot be used ({reason}): check --db": "{name} 无法使用（{reason}）：请检查 --db",
+        "{name} cannot be opened ({reason}): check --db": (
+            "{name} 无法打开（{reason}）：请检查 --db"
+        ),
+        "{name} is not a kucun ledger (the file is cut short): check --db, or restore the "
+        "ledger from a backup": (
+            "{name} 不是 kucun 账本（文件不完整）：请检查 --db，或从备份恢复账本"
+        ),
+        "{name} is damaged ({reason}): check --db, or restore the ledger from a backup": (
+            "{name} 已损坏（{reason}）：请检查 --db，或从备份恢复账本"
+        ),
+        "{name} is not a kucun ledger ({reason}): check --db": (
+            "{name} 不是 kucun 账本（{reason}）：请检查 --db"
+        ),
+        "{name} is not a kucun ledger (a database of another program): check --db": (
+            "{name} 不是 kucun 账本（是其他程序的数据库）：请检查 --db"
+        ),
+        "{path} is a directory: give the path of a ledger file": (
+            "{path} 是一个文件夹：请给出账本文件的路径"
+        ),
+        "folder {folder} does not exist: create it first (mkdir -p {folder})": (
+            "文件夹 {folder} 不存在：请先创建它（mkdir -p {folder}）"
+        ),
+    }
+)
 
 
 def connect(path: str | Path) -> Connection:
@@ -50,14 +85,18 @@ def connect(path: str | Path) -> Connection:
             _check_path(Path(path))
         except OSError as exc:  # a name too long, a folder we may not read
             raise LedgerError(
-                f"{_short(name)} cannot be used ({exc.strerror or exc}): check --db"
+                "{name} cannot be used ({reason}): check --db",
+                name=_short(name),
+                reason=exc.strerror or str(exc),
             ) from None
     try:
         conn = sqlite3.connect(
             path, isolation_level=None, timeout=30.0, check_same_thread=False, factory=Connection
         )
     except sqlite3.Error as exc:
-        raise LedgerError(f"{name} cannot be opened ({exc}): check --db") from None
+        raise LedgerError(
+            "{name} cannot be opened ({reason}): check --db", name=name, reason=str(exc)
+        ) from None
     assert isinstance(conn, Connection)
     try:
         # read before anything writes: journal_mode=WAL would rewrite another program's file
@@ -66,8 +105,9 @@ def connect(path: str | Path) -> Connection:
         if tables and _truncated(conn, path):
             conn.close()
             raise LedgerError(
-                f"{name} is not a kucun ledger (the file is cut short): check --db, or "
-                "restore the ledger from a backup"
+                "{name} is not a kucun ledger (the file is cut short): check --db, or "
+                "restore the ledger from a backup",
+                name=name,
             )
         if not tables or "schema_versions" in tables:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -77,14 +117,19 @@ def connect(path: str | Path) -> Connection:
         conn.close()
         if "malformed" in str(exc):
             raise LedgerError(
-                f"{name} is damaged ({exc}): check --db, or restore the ledger from a backup"
+                "{name} is damaged ({reason}): check --db, or restore the ledger from a backup",
+                name=name,
+                reason=str(exc),
             ) from None
         reason = "not a database" if "not a database" in str(exc) else str(exc)
-        raise LedgerError(f"{name} is not a kucun ledger ({reason}): check --db") from None
+        raise LedgerError(
+            "{name} is not a kucun ledger ({reason}): check --db", name=name, reason=reason
+        ) from None
     if tables and "schema_versions" not in tables:
         conn.close()
         raise LedgerError(
-            f"{name} is not a kucun ledger (a database of another program): check --db"
+            "{name} is not a kucun ledger (a database of another program): check --db",
+            name=name,
         )
     return conn
 
@@ -101,10 +146,11 @@ def _check_path(path: Path) -> None:
     another process may checkpoint and delete the write-ahead log under a live connection
     and its commits are lost. What the file holds is SQLite's to read (`_truncated`)."""
     if path.is_dir():
-        raise LedgerError(f"{path} is a directory: give the path of a ledger file")
+        raise LedgerError("{path} is a directory: give the path of a ledger file", path=path)
     if not path.exists() and not path.parent.is_dir():
         raise LedgerError(
-            f"folder {path.parent} does not exist: create it first (mkdir -p {path.parent})"
+            "folder {folder} does not exist: create it first (mkdir -p {folder})",
+            folder=path.parent,
         )
 
 
