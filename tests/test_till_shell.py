@@ -181,6 +181,8 @@ async def test_idle_till_locks_and_the_same_cashier_unlocks(tmp_path):
         assert await wait_for(pilot, lambda: pin_focused(app), tries=100)
         app.scanned("6900000000000")  # a scan on the lock screen sells nothing
         assert app.screen.query_one("#user", Input).value == "wang"
+        await pilot.press("ctrl+q")  # a locked till is not closed by whoever walks by
+        assert app.is_running and app.locked
         await pilot.press(*"0000", "enter")
         assert app.locked
         await pilot.press(*"1234", "enter")

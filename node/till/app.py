@@ -230,6 +230,14 @@ class TillApp(App):
         if self.user is not None and not isinstance(self.screen, LockScreen | LoginScreen):
             self.push_screen(LockScreen(self.user))
 
+    async def action_quit(self) -> None:
+        """Closing the till: not from the lock screen (whoever walks by could close it)."""
+        if self.locked:
+            self.notify(t("unlock_first"), severity="warning")
+            self.bell()
+            return
+        await super().action_quit()
+
     @property
     def locked(self) -> bool:
         return isinstance(self.screen, LockScreen)

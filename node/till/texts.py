@@ -26,6 +26,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "换班：{name} 接手，购物车保留",
         "en": "Change of cashier: {name} takes over, the basket stays",
     },
+    "unlock_first": {
+        "zh-CN": "已锁定：请先解锁再关闭收银台",
+        "en": "Locked: unlock first, then close the till",
+    },
     "scan_needs_login": {
         "zh-CN": "请先登录再扫码",
         "en": "Log in first, then scan",
