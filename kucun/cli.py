@@ -81,13 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo",
         help="everything on loopback with sample data",
-        description="Start NATS, a hub and a node with sample data, then open the counter UI.",
+        description="Start NATS, a hub and a node with sample data, then open the till "
+        "(it prints the demo users to log in with).",
     )
     p.add_argument("--dir", default=".demo", help="where the demo keeps its files (default .demo)")
     p.add_argument(
         "--no-ui", action="store_true", help="set up, sync once, print the hub's stock and exit"
     )
     p.add_argument("--http", default="127.0.0.1:8080", help="hub address (default 127.0.0.1:8080)")
+    p.add_argument(
+        "--reset",
+        action="store_true",
+        help="start from fresh sample data: remove only the demo's own files in --dir first",
+    )
     p.set_defaults(func=_demo)
     return parser
 
@@ -154,7 +160,7 @@ def _register_devices(sub) -> None:
 def _demo(args) -> int:
     from kucun import demo
 
-    return demo.run(args.dir, args.http, ui=not args.no_ui)
+    return demo.run(args.dir, args.http, ui=not args.no_ui, fresh_data=args.reset)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

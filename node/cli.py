@@ -9,12 +9,60 @@ import sys
 import time
 
 from devices import PROTOCOL_NAMES
-from node import cli_audit, cli_logistics, cli_users
+from node import cli_audit, cli_logistics, cli_shifts, cli_users
 from node.errors import NodeError
 from node.service import Node
-from protocol import tenders
+from protocol import i18n, tenders
 from protocol.events import document_header
+from protocol.i18n import Message
 from protocol.units import format_money, format_qty
+
+i18n.register(
+    {
+        "give --config FILE, or both --node and --nats": (
+            "请给出 --config FILE，或同时给出 --node 和 --nats"
+        ),
+        "node {node} at location {location} ready in {db}": (
+            "节点 {node}（门店 {location}）已就绪：{db}"
+        ),
+        "note: {note}": "提示：{note}",
+        "could not reach NATS at {nats} to check that node id {node} is free; the first sync "
+        "checks it": (
+            "无法连接 {nats} 上的 NATS，未能确认节点编号 {node} 未被占用；首次同步时会再检查"
+        ),
+        "node id {node} is already taken: {taken}. Give this ledger its own id, e.g. "
+        "`kucun node init --db {db} {other} --nats {nats}`": (
+            "节点编号 {node} 已被占用：{taken}。请给此账本自己的编号，例如 "
+            "`kucun node init --db {db} {other} --nats {nats}`"
+        ),
+        "cannot read node config {path}: {reason}": "无法读取节点配置 {path}：{reason}",
+        "node config {path} lacks {missing} in its [node] table": (
+            "节点配置 {path} 的 [node] 表缺少 {missing}"
+        ),
+        "product {sku} saved": "商品 {sku} 已保存",
+        "received {qty} {sku} (document {doc})": "已入库 {qty} × {sku}（单据 {doc}）",
+        "sold {qty} {sku}, total {total}, paid {paid} (document {doc})": (
+            "已售 {qty} × {sku}，合计 {total}，支付 {paid}（单据 {doc}）"
+        ),
+        "change {change}": "找零 {change}",
+        "counted {qty} {sku}": "已盘点 {sku}：{qty}",
+        "no stock": "没有库存",
+        "error: document {doc} has not come in {seconds} s: check the number, and that its "
+        "sender has synced": (
+            "错误：单据 {doc} 在 {seconds} 秒内未到达：请核对单号，并确认发出方已同步"
+        ),
+        "sent {sent} events, pulled {pulled}; {backlog} not yet sent, {unconfirmed} not yet "
+        "confirmed by the hub": (
+            "已发送 {sent} 条事件，已接收 {pulled} 条；"
+            "{backlog} 条未发送，{unconfirmed} 条总部尚未确认"
+        ),
+        "warning: the hub has not confirmed {n} events yet; they are safe in NATS and on this "
+        "node. Is `kucun hub serve` running?": (
+            "警告：总部尚未确认 {n} 条事件；它们已安全保存在 NATS 和本节点。"
+            "`kucun hub serve` 在运行吗？"
+        ),
+    }
+)
 
 #: `sync --once` sent everything, but the hub has not confirmed it in time.
 EXIT_UNCONFIRMED = 3
@@ -169,6 +217,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cli_logistics.register(sub, db=db, as_json=as_json)
     cli_users.register(sub, db=db)
     cli_audit.register(sub, db=db, as_json=as_json)
+    cli_shifts.register(sub, db=db, as_json=as_json)
 
     p = sub.add_parser(
         "run",
@@ -234,15 +283,22 @@ def cmd_init(args) -> int:
         raise NodeError("give --config FILE, or both --node and --nats")
     unchecked = _check_id_free(args.db, node_id, location, nats, seed)
     node = Node.init(args.db, node_id, location, nats, args.user, seed, args.jetstream_domain)
-    print(f"node {node.config.node} at location {node.config.location} ready in {args.db}")
+    print(
+        Message(
+            "node {node} at location {location} ready in {db}",
+            node=node.config.node,
+            location=node.config.location,
+            db=args.db,
+        )
+    )
     if unchecked:
-        print(f"note: {unchecked}", file=sys.stderr)
+        print(Message("note: {note}", note=unchecked), file=sys.stderr)
     return 0
 
 
 def _check_id_free(
     db: str, node_id: str, location: str | None, nats: str, seed: str | None
-) -> str | None:
+) -> Message | None:
     """Refuse an id that already has a log (in the stream or at the hub): a second ledger
     on it would lose data. Returns a note when NATS could not be asked (the first sync
     checks again); a file already initialised as this node is its own log, not checked."""
@@ -259,15 +315,21 @@ def _check_id_free(
     try:
         taken = asyncio.run(sync.id_taken(config, timeout=2.0))
     except NodeError:
-        return (
-            f"could not reach NATS at {nats} to check that node id {node_id} is free; "
-            "the first sync checks it"
+        return Message(
+            "could not reach NATS at {nats} to check that node id {node} is free; "
+            "the first sync checks it",
+            nats=nats,
+            node=node_id,
         )
     if taken:
         raise NodeError(
-            f"node id {node_id} is already taken: {taken}. Give this ledger its own id, e.g. "
-            f"`kucun node init --db {db} {sync.another_id(node_id, config.location)} "
-            f"--nats {nats}`"
+            "node id {node} is already taken: {taken}. Give this ledger its own id, e.g. "
+            "`kucun node init --db {db} {other} --nats {nats}`",
+            node=node_id,
+            taken=taken,
+            db=db,
+            other=sync.another_id(node_id, config.location),
+            nats=nats,
         )
     return None
 
@@ -280,24 +342,37 @@ def _read_config(path: str) -> tuple[str, str, str, str | None]:
         with open(path, "rb") as f:
             table = tomllib.load(f).get("node", {})
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise NodeError(f"cannot read node config {path}: {exc}") from None
+        raise NodeError(
+            "cannot read node config {path}: {reason}", path=path, reason=str(exc)
+        ) from None
     missing = [k for k in ("id", "nats") if not isinstance(table.get(k), str)]
     if missing:
-        raise NodeError(f"node config {path} lacks {', '.join(missing)} in its [node] table")
+        raise NodeError(
+            "node config {path} lacks {missing} in its [node] table",
+            path=path,
+            missing=", ".join(missing),
+        )
     return table["id"], table.get("location"), table["nats"], table.get("nkey_seed")
 
 
 def cmd_product_add(args) -> int:
     node = _open(args)
     node.add_product(args.sku, args.name, args.barcode, args.price, args.unit)
-    print(f"product {args.sku} saved")
+    print(Message("product {sku} saved", sku=args.sku))
     return 0
 
 
 def cmd_receive(args) -> int:
     node = _open(args)
     events = node.receive(args.sku, args.qty, args.cost, args.lot, args.expiry, args.supplier)
-    print(f"received {args.qty} {args.sku} (document {document_header(events).doc})")
+    print(
+        Message(
+            "received {qty} {sku} (document {doc})",
+            qty=args.qty,
+            sku=args.sku,
+            doc=document_header(events).doc,
+        )
+    )
     return 0
 
 
@@ -309,19 +384,25 @@ def cmd_sell(args) -> int:
     total = sum(t.amount for t in header.tenders)
     paid = ", ".join(f"{t.method} {format_money(t.amount)}" for t in header.tenders)
     print(
-        f"sold {args.qty} {args.sku}, total {format_money(total)}, paid {paid} "
-        f"(document {header.doc})"
+        Message(
+            "sold {qty} {sku}, total {total}, paid {paid} (document {doc})",
+            qty=args.qty,
+            sku=args.sku,
+            total=format_money(total),
+            paid=paid,
+            doc=header.doc,
+        )
     )
     change = tenders.change(given, total)
     if change:
-        print(f"change {format_money(change)}")
+        print(Message("change {change}", change=format_money(change)))
     return 0
 
 
 def cmd_count(args) -> int:
     node = _open(args)
     node.count(args.sku, args.qty, args.lot)
-    print(f"counted {args.qty} {args.sku}")
+    print(Message("counted {qty} {sku}", qty=args.qty, sku=args.sku))
     return 0
 
 
@@ -336,7 +417,7 @@ def cmd_stock(args) -> int:
         print(json.dumps({"items": items}, ensure_ascii=False))
         return 0
     if not rows:
-        print("no stock")
+        print(Message("no stock"))
         return 0
     print(f"{'LOCATION':<10} {'SKU':<16} {'LOT':<12} {'QTY':>12}")
     for r in rows:
@@ -363,8 +444,12 @@ def cmd_sync(args) -> int:
             break
         if time.monotonic() > deadline:
             print(
-                f"error: document {args.wait_for} has not come in {args.confirm_timeout:g} s: "
-                "check the number, and that its sender has synced",
+                Message(
+                    "error: document {doc} has not come in {seconds} s: check the number, "
+                    "and that its sender has synced",
+                    doc=args.wait_for,
+                    seconds=f"{args.confirm_timeout:g}",
+                ),
                 file=sys.stderr,
             )
             return 1
@@ -373,13 +458,22 @@ def cmd_sync(args) -> int:
         print(json.dumps(summary.as_dict()))
     else:
         print(
-            f"sent {summary.sent_events} events, pulled {summary.pulled_events}; "
-            f"{summary.backlog} not yet sent, {summary.unconfirmed} not yet confirmed by the hub"
+            Message(
+                "sent {sent} events, pulled {pulled}; {backlog} not yet sent, {unconfirmed} "
+                "not yet confirmed by the hub",
+                sent=summary.sent_events,
+                pulled=summary.pulled_events,
+                backlog=summary.backlog,
+                unconfirmed=summary.unconfirmed,
+            )
         )
     if summary.unconfirmed:
         print(
-            f"warning: the hub has not confirmed {summary.unconfirmed} events yet; they are "
-            "safe in NATS and on this node. Is `kucun hub serve` running?",
+            Message(
+                "warning: the hub has not confirmed {n} events yet; they are safe in NATS and "
+                "on this node. Is `kucun hub serve` running?",
+                n=summary.unconfirmed,
+            ),
             file=sys.stderr,
         )
         return EXIT_UNCONFIRMED
