@@ -60,7 +60,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "refund": ("退款合计", "REFUND"),
     "refund_by": ("退回 {method}", "Refund {method}"),
     "x_report": ("X 报表（当班）", "X REPORT (running)"),
-    "z_report": ("Z 报表 第 {number} 号", "Z REPORT No. {number}"),
+    "z_report": ("Z 报表 {number}", "Z REPORT {number}"),
     "opened": ("开班", "Opened"),
     "sales": ("销售 {n} 笔", "Sales ({n})"),
     "returns": ("退货 {n} 笔", "Returns ({n})"),
@@ -462,7 +462,7 @@ def shift_report_lines(
     refunds = expected; counted and the variance), and each cashier's part."""
     lang = _lang(lang)
     if kind == "Z":
-        title = _label("z_report", lang, number=report.number if report.number else "-")
+        title = _label("z_report", lang, number=f"{report.number:04d}" if report.number else "-")
     else:
         title = _label("x_report", lang)
     out = _heading(

@@ -381,7 +381,7 @@ def test_z_report_zh_exactly():
     )
     assert lines == [
         "            库存超市",
-        "         Z 报表 第 3 号",
+        "          Z 报表 0003",
         "--------------------------------",
         "收银台                    S01-T1",
         "收银员                    王经理",
@@ -440,7 +440,7 @@ def test_x_report_en_has_no_number_and_an_uncounted_z_says_so():
         lang="en",
         width=42,
     )
-    assert z[1].strip() == "Z REPORT No. 4"
+    assert z[1].strip() == "Z REPORT 0004"
     assert "Counted cash                   not counted" in z
     assert not any(line.startswith("Variance") for line in z)
     short = ShiftReport(number=5, expected_cash=1000, counted_cash=900)

@@ -329,7 +329,7 @@ async def test_a_shift_from_float_to_z_report_checked_against_the_ledger(node, t
             await pilot.press("f11")  # the X report on paper too
             await until(pilot, lambda: "Printed" in text(app, "#message"))
             await pilot.press(*"202.50", "enter")
-            await until(pilot, lambda: "Z report 1 saved" in text(app, "#message"))
+            await until(pilot, lambda: "Z report 0001 saved" in text(app, "#message"))
             shown = text(app, "#report")
     finally:
         printer.close()

@@ -108,7 +108,8 @@ class ShiftScreen(Screen[None]):
             shift, lines, error = outcome
             self.query_one("#report", Static).update("\n".join(lines))
             self.say(
-                error if error else t("shift_z_done", number=shift.report.number), error=bool(error)
+                error if error else t("shift_z_done", number=f"{shift.report.number or 0:04d}"),
+                error=bool(error),
             )
             self.refresh_state()
 
