@@ -431,3 +431,15 @@ def test_run_refuses_a_negative_lock_time(tmp_path):
     result = kucun("node", "run", "--db", str(tmp_path / "store.db"), "--lock-after", "-5")
     assert result.returncode == 2
     assert "give idle seconds, e.g. 300, or 0 for never" in result.stderr
+
+
+def test_help_lists_the_screens_own_keys_before_the_apps():
+    """On the shift screen F2 is the X report: help must not call it the lookup."""
+    from node.till.help import key_rows
+
+    rows = dict(key_rows([("F2", "X report"), ("F12", "Z report")]))
+    assert rows["F2"] == "X report"
+    assert rows["F12"] == "Z report"
+    assert {"F1", "Ctrl+P", "Ctrl+L", "Ctrl+Q"} <= set(rows)
+    assert "F4" not in rows  # the sale screen's return key does nothing here
+    assert {"F2", "F4", "F12"} <= set(dict(key_rows()))  # the login lists the till's keys

@@ -31,13 +31,23 @@ TILL_KEYS = (
 )
 
 
+#: keys the app itself answers on every screen
+APP_KEYS = frozenset({"F1", "Ctrl+P", "Ctrl+L", "Ctrl+Q"})
+
+
 def key_rows(screen_keys: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
-    """The till's keys with their texts, then the screen's own that are not among them."""
-    rows = [(key, t(text)) for key, text in TILL_KEYS]
-    known = {key.lower() for key, _ in rows}
+    """The keys of the screen it was opened from first (F2 is the lookup on the sale
+    screen, the X report on the shift screen), then the app's own; a screen without keys
+    of its own (the login) lists the till's main keys, so a new cashier sees them all."""
+    rows: list[tuple[str, str]] = []
+    known: set[str] = set()
     for key, description in screen_keys:
         if key.lower() not in known and description:
             rows.append((key, description))
+            known.add(key.lower())
+    for key, text in TILL_KEYS:
+        if (not rows or key in APP_KEYS) and key.lower() not in known:
+            rows.append((key, t(text)))
             known.add(key.lower())
     return rows
 
