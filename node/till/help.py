@@ -45,8 +45,9 @@ def key_rows(screen_keys: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str
         if key.lower() not in known and description:
             rows.append((key, description))
             known.add(key.lower())
+    has_own = bool(rows)
     for key, text in TILL_KEYS:
-        if (not rows or key in APP_KEYS) and key.lower() not in known:
+        if (not has_own or key in APP_KEYS) and key.lower() not in known:
             rows.append((key, t(text)))
             known.add(key.lower())
     return rows
