@@ -9,7 +9,7 @@ import sys
 import time
 
 from devices import PROTOCOL_NAMES
-from node import cli_audit, cli_logistics, cli_shifts, cli_users
+from node import cli_audit, cli_logistics, cli_shifts, cli_users, shifts
 from node.errors import NodeError
 from node.service import Node
 from protocol import i18n, tenders
@@ -379,7 +379,10 @@ def cmd_receive(args) -> int:
 def cmd_sell(args) -> int:
     node = _open(args)
     given = ["cash"] if args.tender is None else args.tender
-    events = node.sell(args.sku, args.qty, args.price, given)
+    shift = shifts.current_shift(node)  # an open shift's Z report counts this sale
+    events = node.sell(
+        args.sku, args.qty, args.price, given, shift=shift.doc if shift is not None else None
+    )
     header = document_header(events)
     total = sum(t.amount for t in header.tenders)
     paid = ", ".join(f"{t.method} {format_money(t.amount)}" for t in header.tenders)

@@ -323,7 +323,7 @@ def post_sale(
             lines=doc_lines,
             tenders=recorded,
             scanned_lot=scanned_lot,
-            shift=shift,
+            shift=shift if shift is not None else open_shift_doc(node),
         )
         return [header, *moves]
 
@@ -453,6 +453,16 @@ def _pick(sale: Document, groups: list[returns.ReturnGroup], line: ReturnLine) -
     return candidates[0]
 
 
+def open_shift_doc(node: Node) -> str | None:
+    """The till's open shift, which a sale, return or void given no shift belongs to (read
+    inside the posting's transaction): whatever posts them, the till's screen or
+    `kucun node sell`, the Z report counts them."""
+    from node.shifts import current_shift  # shifts builds on permissions, as sales does
+
+    shift = current_shift(node)
+    return shift.doc if shift is not None else None
+
+
 def _return_doc(
     node: Node,
     sale_doc: str | None,
@@ -564,7 +574,7 @@ def _return_doc(
             tenders=tenders,
             ref=sale_doc,
             approved_by=approved_by,
-            shift=shift,
+            shift=shift if shift is not None else open_shift_doc(node),
         )
         return [header, *(_cite(m, doc) for m in moves)]
 

@@ -243,6 +243,7 @@ class Node:
         lot: str | None = None,
         expiry: str | None = None,
         label_total: int | None = None,
+        shift: str | None = None,
     ) -> list[Event]:
         """Sell from this location.
 
@@ -251,7 +252,7 @@ class Node:
         from that lot if it is held in the quantity sold, else what it holds and the rest
         first-expiry-first-out, and the header records the scanned lot (a `lot_mismatch`
         alert). `label_total` in fen when a price-embedded label fixed what the customer
-        pays."""
+        pays. `shift`: the till's open shift (its shift_open document), which counts it."""
         product = self.product(sku)
         milli = self._quantity(qty, product, allow_zero=False)
         if price is not None:
@@ -288,6 +289,7 @@ class Node:
                     location=here,
                     tenders=tenders,
                     scanned_lot=lot if mismatch else None,
+                    shift=shift,
                 ),
                 *(
                     Movement(

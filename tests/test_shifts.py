@@ -429,7 +429,8 @@ def test_a_shift_through_the_sales_core(node):
     assert (first.total, first.change) == (1050, 950)
     basket, _ = Basket().add(sales.basket_line(node, "A1 2"))  # 7.00
     second = sales.post_sale(node, basket, ["card"], shift=opened.doc)
-    sales.post_sale(node, basket, ["cash"])  # no shift: in none
+    third = sales.post_sale(node, basket, ["cash"])  # no shift given: the open one
+    assert node.read.document_header(third.doc).shift == opened.doc
     back = sales.post_return(
         node, first.doc, [sales.ReturnLine(sku="A1", qty=1000)], shift=opened.doc
     )
@@ -437,17 +438,18 @@ def test_a_shift_through_the_sales_core(node):
     assert (back.refund, void.refund) == (350, 700)
 
     x = shifts.x_report(node)
-    docs = [node.read.document_header(d) for d in (first.doc, second.doc, back.doc, void.doc)]
+    ids = (first.doc, second.doc, third.doc, back.doc, void.doc)
+    docs = [node.read.document_header(d) for d in ids]
     cash = [sum(t.amount for t in d.tenders if t.method == "cash") for d in docs if d]
-    assert x.cash_sales == cash[0] + cash[1] == 1050
-    assert x.cash_refunds == cash[2] + cash[3] == 350
-    assert x.expected_cash == 20000 + 1050 - 350
-    assert (x.sales, x.sales_total, x.returns_total, x.voids_total) == (2, 1750, 350, 700)
-    assert x.tenders == [Tender(method="cash", amount=700), Tender(method="card", amount=0)]
+    assert x.cash_sales == cash[0] + cash[1] + cash[2] == 1750
+    assert x.cash_refunds == cash[3] + cash[4] == 350
+    assert x.expected_cash == 20000 + 1750 - 350
+    assert (x.sales, x.sales_total, x.returns_total, x.voids_total) == (3, 2450, 350, 700)
+    assert x.tenders == [Tender(method="cash", amount=1400), Tender(method="card", amount=0)]
     assert x.cashiers == [
-        CashierTotals(user="wang", sales=2, sales_total=1750, returns=2, returns_total=1050)
+        CashierTotals(user="wang", sales=3, sales_total=2450, returns=2, returns_total=1050)
     ]
-    z = shifts.close_shift(node, "207.00")
+    z = shifts.close_shift(node, "214.00")
     assert (z.report.number, z.report.variance) == (1, 0)
 
 
