@@ -257,6 +257,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "receipts only on screen)",
     )
     p.add_argument(
+        "--printer-width",
+        type=int,
+        choices=(32, 42, 48),
+        default=32,
+        help="characters per receipt line: 32 for 58 mm paper (default), 42 or 48 for 80 mm",
+    )
+    p.add_argument(
         "--lock-after",
         type=idle_seconds,
         default=300.0,
@@ -543,6 +550,7 @@ def cmd_run(args) -> int:
         node,
         devices=devices,
         printer=args.printer,
+        printer_width=args.printer_width,
         nats_url=args.nats,
         sync_interval=args.sync_interval,
         lock_after_s=args.lock_after,

@@ -121,6 +121,7 @@ class TillApp(App):
         *,
         devices: DeviceConfig | None = None,
         printer: str | None = None,
+        printer_width: int = 32,
         sync: bool = True,
         nats_url: str | None = None,
         sync_interval: float = 5.0,
@@ -131,6 +132,7 @@ class TillApp(App):
         self.node = node
         self.devices = devices or DeviceConfig()
         self.printer_url = printer
+        self.printer_width = printer_width
         self.sync_enabled = sync
         self.nats_url = nats_url
         self.sync_interval = sync_interval
@@ -185,7 +187,7 @@ class TillApp(App):
         if self.printer_url:
             from devices.printer import ReceiptPrinter
 
-            self.printer = ReceiptPrinter(self.printer_url).start()
+            self.printer = ReceiptPrinter(self.printer_url, width=self.printer_width).start()
 
     def on_unmount(self) -> None:
         for device in (self.scanner, self.scale, self.printer):
