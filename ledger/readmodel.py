@@ -288,12 +288,18 @@ class ReadModel:
             if header.scanned_lot is None:
                 continue
             sold = [m for m in self.document_movements(doc) if m.src == header.location]
+            # a basket's sale has several lines: the alert is about the one that was scanned
+            # with that lot
+            sku = next((x.sku for x in header.lines if x.lot == header.scanned_lot), None)
+            if sku is None and sold:
+                sku = sold[0].sku
+            sold = [m for m in sold if m.sku == sku]
             drawn = ", ".join(f"{m.lot or 'no lot'} {format_qty(m.qty)}" for m in sold)
             found.append(
                 Alert(
                     "lot_mismatch",
                     header.location,
-                    sold[0].sku if sold else None,
+                    sku,
                     header.scanned_lot,
                     sum(m.qty for m in sold),
                     origin,

@@ -291,3 +291,19 @@ def test_a_scanned_lot_never_draws_a_lot_below_what_it_holds(held, scanned, want
             assert qty <= have.get(lot, 0)  # only lot-less stock may go negative
     assert mismatch == (have.get(scanned, 0) < wanted)
     assert (parts == [(scanned, wanted)]) == (not mismatch)
+
+
+def test_a_baskets_lot_mismatch_names_the_line_scanned_with_that_lot(node):
+    """A basket of two products, the second scanned with a lot the store never had: the
+    alert is about that line's product and quantity, not the first line's."""
+    from node import sales
+    from protocol.basket import Basket
+
+    node.add_product("TEA", "Tea", price="5.00")
+    node.receive("TEA", "10")
+    basket, _ = Basket().add(sales.basket_line(node, "TEA 4"))
+    basket, _ = basket.add(sales.basket_line(node, f"{COLA_GS1}10LX 2"))
+    sales.post_sale(node, basket, ["cash"])
+    (alert,) = [a for a in node.read.alerts() if a.kind == "lot_mismatch"]
+    assert (alert.sku, alert.lot, alert.qty) == ("COLA", "LX", 2000)
+    assert "TEA" not in (alert.message or "")
