@@ -214,6 +214,14 @@ def rule(width: int) -> str:
     return "-" * width
 
 
+def marked_reprint(lines: list[str], lang: str, width: int) -> list[str]:
+    """A copy of a printed receipt marked as a reprint, under its heading (before the first
+    rule): the copy must never pass for a second original."""
+    mark = centre(_label("reprint", lang), width)
+    at = lines.index(rule(width)) if rule(width) in lines else 0
+    return [*lines[:at], *mark, *lines[at:]]
+
+
 # -- values -----------------------------------------------------------------------------
 
 

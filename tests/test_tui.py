@@ -9,22 +9,13 @@ import sys
 
 from devices.scales.events import Reading
 from node.service import Node
-from node.till.app import DeviceConfig, PlaceholderSaleScreen, TillApp
+from node.till.app import DeviceConfig, TillApp
 from node.till.status import StatusBar
 from node.users import add_user
 
 
 def basket(app: TillApp) -> dict[str, int]:
     """SKU → quantity (milli) of what reached the sale screen."""
-    screen = app.screen
-    if isinstance(screen, PlaceholderSaleScreen):
-        by_code = {p.barcode: p.sku for p in app.node.products()}
-        found: dict[str, int] = {}
-        for code in screen.codes:
-            text, _, qty = code.partition(" ")
-            sku = by_code.get(text, text)
-            found[sku] = found.get(sku, 0) + int(float(qty or "1") * 1000)
-        return found
     totals: dict[str, int] = {}
     for line in app.session.basket.lines:
         totals[line.sku] = totals.get(line.sku, 0) + line.qty

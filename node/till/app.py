@@ -21,16 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
 
 from ledger.outbox import Outbox, replica_file, unsent_documents
 from node.service import Node, wall_ms
 from node.till.help import HelpScreen, key_label
 from node.till.login import LockScreen, LoginScreen
 from node.till.palette import TillCommand, TillCommands, standard_commands
-from node.till.status import StatusBar, TillStatus
+from node.till.status import TillStatus
 from node.till.texts import t
 from protocol.hlc import physical_ms
 
@@ -82,33 +81,6 @@ def log_to_file(path: str | Path) -> Iterator[Path]:
 def log_file_for(db: str | Path) -> Path:
     """`<db>.log`, beside the ledger."""
     return Path(f"{db}.log")
-
-
-class PlaceholderSaleScreen(Screen):
-    """What follows a login while the sale screen is not installed: takes scans and typed
-    codes and shows them, so the frame runs on its own."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.codes: list[str] = []
-
-    def compose(self) -> ComposeResult:
-        yield Input(placeholder=t("sale_prompt"), id="scan")
-        yield Static("", id="placeholder-message")
-        yield StatusBar()
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#scan", Input).focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.input.value = ""
-        if event.value.strip():
-            self.scanned(event.value.strip())
-
-    def scanned(self, code: str) -> None:
-        self.codes.append(code)
-        self.query_one("#placeholder-message", Static).update(t("scanned", code=code))
 
 
 class TillApp(App):
@@ -207,14 +179,21 @@ class TillApp(App):
         self.push_screen(self._sale_screen(user))
 
     def _sale_screen(self, user: Any) -> Screen:
-        try:
-            from node.till.sale import SaleScreen  # type: ignore[import-not-found]
-            from node.till.session import TillSession
-        except ImportError:
-            self.session = None
-            return PlaceholderSaleScreen()
+        from node.till.sale import SaleScreen
+        from node.till.session import TillSession
+
         self.session = TillSession(self.node, user, printer=self.printer)
+        # printing waits on the printer (a jammed one up to its timeout): on a worker
+        # thread, never on the screen's; a failure is told when it comes
+        self.session.run_print = lambda job: self.run_worker(
+            job, thread=True, group="printing", exit_on_error=False
+        )
+        self.session.on_printed = lambda error: self.call_from_thread(self._print_failed, error)
         return SaleScreen(self.session)
+
+    def _print_failed(self, error: str) -> None:
+        self.notify(t("print_failed", reason=error), severity="error", timeout=10)
+        self.bell()
 
     def unlocked(self, user: Any) -> None:
         """From the lock screen: the same cashier, or another who takes over the basket."""

@@ -121,6 +121,11 @@ class TillSession:
         self.last_receipt: list[str] | None = None
         self.pending: Pending | None = None
         self.user = user
+        #: how a print job runs: None prints at once (and waits for the printer); the till
+        #: hands each job to a worker thread instead, so a jammed printer never holds the
+        #: screen, and is told a failure through `on_printed` when it comes
+        self.run_print: Callable[[Callable[[], None]], Any] | None = None
+        self.on_printed: Callable[[str], None] | None = None
 
     @property
     def user(self) -> User:
@@ -444,7 +449,10 @@ class TillSession:
         """Print the last receipt again; False when no printer is configured."""
         if self.last_receipt is None:
             raise NodeError("no receipt to reprint yet")
-        printed, error = self._print(self.last_receipt, kick_drawer=False, remember=False)
+        from node.receipt import marked_reprint
+
+        copy = marked_reprint(self.last_receipt, i18n.language(), self.width)
+        printed, error = self._print(copy, kick_drawer=False, remember=False)
         if error is not None:
             raise NodeError(
                 "the printer failed ({reason}); the sale is saved: reprint when it is ready",
@@ -460,6 +468,12 @@ class TillSession:
             self.last_receipt = lines
         if self.printer is None:
             return False, None
+        if self.run_print is not None:
+            self.run_print(lambda: self._print_in_background(lines, kick_drawer))
+            return True, None  # sent: a failure is told by on_printed
+        return self._print_now(lines, kick_drawer)
+
+    def _print_now(self, lines: list[str], kick_drawer: bool) -> tuple[bool, str | None]:
         try:
             self.printer.print_receipt(lines, kick_drawer=kick_drawer)
         except Exception as exc:  # the printer's own error, told to the cashier
@@ -468,6 +482,11 @@ class TillSession:
                 return False, i18n.render(template, getattr(exc, "fields", {}))
             return False, str(exc) or type(exc).__name__
         return True, None
+
+    def _print_in_background(self, lines: list[str], kick_drawer: bool) -> None:
+        _, error = self._print_now(lines, kick_drawer)
+        if error is not None and self.on_printed is not None:
+            self.on_printed(error)
 
     @property
     def width(self) -> int:

@@ -39,10 +39,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Scan not taken: close this window first",
     },
     # placeholder sale screen (until the sale screen is installed)
-    "sale_prompt": {"zh-CN": "扫码或输入 SKU [数量]", "en": "Scan or type SKU [qty]"},
-    "scanned": {"zh-CN": "已扫：{code}", "en": "Scanned: {code}"},
     # status bar: short on purpose (one line at 80 columns, CJK takes two)
     "no_user": {"zh-CN": "未登录", "en": "no user"},
+    "print_failed": {
+        "zh-CN": "打印失败：{reason}。单据已保存，打印机就绪后按 F11 重打",
+        "en": "Printing failed: {reason}. The document is saved: press F11 to reprint",
+    },
     "shift": {"zh-CN": "班{time}", "en": "shift {time}"},
     "no_shift": {"zh-CN": "未开班", "en": "no shift"},
     "dev_scanner": {"zh-CN": "扫", "en": "scan"},
