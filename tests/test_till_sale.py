@@ -480,3 +480,33 @@ async def test_a_tender_head_office_enabled_has_its_own_key(node, tmp_path):
         if isinstance(e.body, Document) and e.body.type == "sale"
     ]
     assert [(t.method, t.amount) for t in sale.tenders] == [("unionpay", 300)]
+
+
+async def test_a_printer_out_of_paper_never_holds_the_sale(node, tmp_path):
+    """In the frame, printing runs on a worker: the sale is done on screen at once and the
+    printer's failure arrives afterwards as a notice; the sale stays in the ledger."""
+    from node.till.app import TillApp
+
+    record = tmp_path / "paper.bin"
+    printer_sim = Simulator("sim-printer", "--record", str(record), "--paper-out")
+    app = TillApp(node, sync=False, printer=printer_sim.path)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press(*"li", "enter", *"1111", "enter")
+            await until(pilot, lambda: isinstance(app.screen, SaleScreen))
+            await pilot.press("f10", *"100", "enter", "escape")
+            app.scanned("6901234567892")
+            await pilot.press("f12", "f3")  # card
+            await until(pilot, lambda: "Paid" in text(app, "#pay-state"))
+            await until(
+                pilot,
+                lambda: any("Printing failed" in str(n.message) for n in app._notifications),
+            )
+    finally:
+        printer_sim.close()
+    sales = [
+        e.body
+        for e in Node.open(tmp_path / "store.db").store.log.events()
+        if isinstance(e.body, Document) and e.body.type == "sale"
+    ]
+    assert len(sales) == 1
