@@ -58,6 +58,9 @@ class UserIn(Strict):
     role: str | None = None
     locations: str | None = None
     active: bool | None = None
+    #: 4 to 12 digits, to log in at the tills; the hub keeps and sends only its salted
+    #: scrypt hash (`pin_hash`), never the PIN
+    pin: str | None = None
 
 
 class CorrectionIn(Strict):

@@ -8,6 +8,7 @@ the ledger's interface is a change to this file alone.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from hub.store import HubError, HubStore
 from ledger.audit import MAX_LIMIT as AUDIT_MAX
 from ledger.audit import AuditEntry, audit, parse_since
 from ledger.readmodel import CostRow, StockRow
-from protocol import limits, units
+from protocol import limits, pins, units
 from protocol.documents import DocumentStatus
 from protocol.events import (
     COUNT,
@@ -27,6 +28,7 @@ from protocol.events import (
     Document,
     Entity,
     Event,
+    FieldValue,
     Movement,
     Upsert,
     hub_origin_for,
@@ -222,11 +224,17 @@ class HubService:
         _text(body.locations, "locations")
         if body.role is not None and body.role not in ROLES:
             raise Refused(f"role must be one of: {', '.join(ROLES)}")
-        fields = {
-            k: v for k, v in msgspec.structs.asdict(body).items() if k != "user" and v is not None
+        fields: dict[str, FieldValue] = {
+            k: v
+            for k, v in msgspec.structs.asdict(body).items()
+            if k not in ("user", "pin") and v is not None
         }
+        if body.pin is not None:
+            if not pins.valid_pin(body.pin):
+                raise Refused("pin: a PIN is 4 to 12 digits, e.g. 4821")
+            fields["pin_hash"] = pins.hash_pin(body.pin, os.urandom(16))
         if not fields:
-            raise Refused("nothing to change: give name, role, locations or active")
+            raise Refused("nothing to change: give name, role, locations, active or pin")
         return self._upsert("user", body.user, fields)
 
     def order(self, body: PurchaseOrderIn) -> str:

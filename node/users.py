@@ -7,41 +7,24 @@ a salted scrypt hash in one string field, `pin_hash`, which the hub may also sen
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 
 from node.errors import NodeError
 from node.service import Node, wall_ms
-from protocol import i18n
+from protocol import i18n, pins
 from protocol.events import Event, Upsert
 
 ROLES = ("admin", "manager", "cashier", "clerk", "finance")
 #: who may approve an extra receipt, a difference, a reversal or an acceptance
 APPROVER_ROLES = ("manager", "admin")
 
-_N, _R, _P = 2**14, 8, 1  # scrypt cost: ~16 MiB and a few tens of ms per check
-
 
 def hash_pin(pin: str, salt: bytes | None = None) -> str:
-    """`scrypt$n$r$p$<salt hex>$<hash hex>`: everything needed to check the PIN again."""
-    salt = salt if salt is not None else os.urandom(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+    """The PIN's salted scrypt hash (protocol.pins), with a fresh salt unless given."""
+    return pins.hash_pin(pin, salt if salt is not None else os.urandom(16))
 
 
-def pin_matches(pin: str, encoded: str) -> bool:
-    """True when `pin` hashes to `encoded` (constant-time comparison)."""
-    try:
-        scheme, n, r, p, salt, digest = encoded.split("$")
-        if scheme != "scrypt":
-            return False
-        got = hashlib.scrypt(
-            pin.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32
-        )
-    except ValueError:
-        return False
-    return hmac.compare_digest(got.hex(), digest)
+pin_matches = pins.pin_matches
 
 
 i18n.register(
@@ -72,7 +55,7 @@ i18n.register(
 
 
 def check_pin_format(pin: str) -> None:
-    if not (pin.isdigit() and pin.isascii() and 4 <= len(pin) <= 12):
+    if not pins.valid_pin(pin):
         raise NodeError("a PIN is 4 to 12 digits, e.g. --pin 4821")
 
 

@@ -62,3 +62,26 @@ async def test_purchase_order_validation(client):
     assert status["status"] == "ordered"
     missing = await client.get("/api/v1/documents/NOPE", headers=auth(client))
     assert missing.status == 404
+
+
+async def test_a_user_head_office_creates_with_a_pin_logs_in_at_a_till(client, tmp_path):
+    """POST /api/v1/users with a PIN: the hub keeps and sends only its scrypt hash, and the
+    till that receives the hub's log lets the cashier log in with the PIN."""
+    from node import permissions
+    from node.service import Node
+    from replication.clock import wall_ms
+
+    body = {"user": "zhang", "name": "张伟", "role": "cashier", "pin": "4821"}
+    response = await client.post("/api/v1/users", json=body, headers=auth(client))
+    assert response.status == 201, await response.text()
+    bad = await client.post("/api/v1/users", json={"user": "x", "pin": "12"}, headers=auth(client))
+    assert bad.status == 400 and "4 to 12 digits" in (await bad.json())["error"]
+    from hub.api import SERVICE_KEY
+
+    hub = client.server.app[SERVICE_KEY].store.events
+    raws = [raw for _, raw in hub.log.raw_events("hub", 0)]
+    assert raws and all(b"4821" not in raw for raw in raws)  # never the PIN itself
+    till = Node.init(tmp_path / "till.db", "S01", None, "nats://127.0.0.1:1")
+    till.store.ingest(raws, wall_ms())
+    user = permissions.authenticate(till, "zhang", "4821")
+    assert (user.id, user.name, user.role) == ("zhang", "张伟", "cashier")
