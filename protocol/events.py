@@ -90,7 +90,9 @@ FieldValue = str | int | bool | None
 
 
 #: What master data an upsert changes.
-Entity = Literal["product", "price", "supplier", "store", "user", "tender"]
+#: "reorder" (key "<location>/<sku>", fields "point" and "qty"): head office's reorder
+#: point for a product at one store, below which the till shows an alert.
+Entity = Literal["product", "price", "supplier", "store", "user", "tender", "reorder"]
 
 
 class Upsert(_Body, tag="upsert"):
@@ -107,6 +109,7 @@ class Upsert(_Body, tag="upsert"):
 #: return without receipt), "void" cancels a posted sale whole (`ref` = the sale);
 #: "shift_open" opens a till's shift (its `tenders`: the cash float, as one cash tender),
 #: "z_report" closes it (`ref` = the shift_open document) with the figures of the Z report.
+#: "alert_ack" records that a user saw an alert (`ref` = the alert's key, `note` optional).
 DocumentType = Literal[
     "sale",
     "receipt",
@@ -119,6 +122,7 @@ DocumentType = Literal[
     "void",
     "shift_open",
     "z_report",
+    "alert_ack",
 ]
 
 
