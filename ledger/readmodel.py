@@ -425,3 +425,21 @@ class ReadModel:
                 "SELECT field, value FROM registers WHERE entity = ? AND key = ?", (entity, key)
             )
         }
+
+    # ---- stocktakes ---------------------------------------------------------------------------
+
+    def net_movement_after(
+        self, location: str, sku: str, lot: str | None, after: tuple[int, str, int]
+    ) -> int:
+        """The net stock movement of (location, sku, lot) folded after position `after`
+        (hlc, origin, seq), counts left out: what was sold or received at a place after it
+        was tallied. `lot` None: every lot of the SKU."""
+        query = (
+            "SELECT coalesce(sum(delta), 0) FROM journal WHERE location = ? AND sku = ? "
+            "AND delta IS NOT NULL AND counted IS NULL AND (hlc, origin, seq) > (?, ?, ?)"
+        )
+        args: list[object] = [location, sku, *after]
+        if lot is not None:
+            query += " AND lot = ?"
+            args.append(lot)
+        return int(self.conn.execute(query, args).fetchone()[0])

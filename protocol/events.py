@@ -110,6 +110,9 @@ class Upsert(_Body, tag="upsert"):
 #: "shift_open" opens a till's shift (its `tenders`: the cash float, as one cash tender),
 #: "z_report" closes it (`ref` = the shift_open document) with the figures of the Z report.
 #: "alert_ack" records that a user saw an alert (`ref` = the alert's key, `note` optional).
+#: A "stocktake" opens a count session at a store (no lines: the whole store; lines: those
+#: SKUs; note "category:<name>"), a "tally" is one clerk's count of one place (`ref` = the
+#: stocktake, `note` = the place), "stocktake_close" approves it (`ref`, `approved_by`).
 DocumentType = Literal[
     "sale",
     "receipt",
@@ -123,6 +126,9 @@ DocumentType = Literal[
     "shift_open",
     "z_report",
     "alert_ack",
+    "stocktake",
+    "tally",
+    "stocktake_close",
 ]
 
 
