@@ -176,7 +176,15 @@ class TillApp(App):
         self.node.user = user.id
         self.user = user
         self.touch()
-        self.push_screen(self._sale_screen(user))
+        from node.permissions import may
+
+        if may(user.role, "sell"):
+            self.push_screen(self._sale_screen(user))
+        else:  # a clerk receives, ships and counts: the back room is their till
+            from node.till.backroom import BackRoomScreen
+
+            self.session = None
+            self.push_screen(BackRoomScreen(self.node, user))
 
     def _sale_screen(self, user: Any) -> Screen:
         from node.till.sale import SaleScreen

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,15 +25,18 @@ def bind_key(node: DOMNode, key: str, action: str, description: str) -> None:
     )
 
 
-def bind_keys(node: DOMNode, keys: Sequence[tuple[str, ...]]) -> None:
-    """(key, action, text key[, "hidden"]) → a binding described in the reader's language:
-    shown in the footer unless "hidden" (the help screen lists it still); a text key of ""
-    binds without a description."""
+def bind_keys(
+    node: DOMNode, keys: Sequence[tuple[str, ...]], texts: Callable[[str], str] | None = None
+) -> None:
+    """(key, action, text key[, "hidden"]) → a binding described in the reader's language
+    (`texts`, default the selling screens' table): shown in the footer unless "hidden" (the
+    help screen lists it still); a text key of "" binds without a description."""
+    text_of = texts or t
     for key, action, text, *hidden in keys:
         node._bindings.bind(  # pyright: ignore[reportPrivateUsage]
             key,
             action,
-            t(text) if text else "",
+            text_of(text) if text else "",
             show=bool(text) and not hidden,
             key_display=_display(key),
         )

@@ -23,6 +23,7 @@ from protocol.units import format_money, format_qty
 
 KEYS = (
     ("f2", "lookup", "key_lookup"),
+    ("f3", "backroom", "key_backroom", "hidden"),
     ("f4", "returns", "key_return"),
     ("f5", "park", "key_suspend"),
     ("f6", "quantity", "key_qty", "hidden"),
@@ -46,11 +47,9 @@ def qty_text(line: Any) -> str:
 
 
 def status_bar() -> Widget:
-    """The frame's status bar when it is installed, else an empty line."""
-    try:
-        from node.till.status import StatusBar
-    except ImportError:
-        return Static("", id="status")
+    """The frame's status bar, on every screen."""
+    from node.till.status import StatusBar
+
     return StatusBar()
 
 
@@ -355,6 +354,12 @@ class SaleScreen(Screen[None]):
                 self.say(t("returned", refund=format_money(done.total), doc=done.doc))
 
         self.app.push_screen(ReturnScreen(self.session), back)
+
+    def action_backroom(self) -> None:
+        """Receiving, transfers, stocktake, lookup and alerts: the back room's menu."""
+        from node.till.backroom import BackRoomScreen
+
+        self.app.push_screen(BackRoomScreen(self.session.node, self.session.user))
 
     def action_shift(self) -> None:
         from node.till.shift import ShiftScreen

@@ -12,6 +12,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Scan or type CODE [QTY], Enter",
     },
     "col_no": {"zh-CN": "#", "en": "#"},
+    "key_backroom": {"zh-CN": "后台", "en": "Back room"},
     "col_name": {"zh-CN": "商品", "en": "Item"},
     "col_qty": {"zh-CN": "数量", "en": "Qty"},
     "col_price": {"zh-CN": "单价", "en": "Price"},
