@@ -1,0 +1,242 @@
+"""Stocktake sessions at a store: open, tally a place, review, approve (see
+protocol.stocktake for what a session is derived from, docs/merge-rules.md "Stocktakes by
+several clerks" for the rules).
+
+Every step is one document in the ledger, so several clerks on several tills count into
+one session and the review is the same wherever it is read. Approval posts one `Count`
+per counted SKU/lot citing the close, at the tallied figure plus what moved after the
+tally: the count is true when it is posted, although selling went on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from node.errors import NodeError
+from node.logistics import average_cost
+from node.permissions import acting_user, require
+from node.service import Node
+from node.users import APPROVER_ROLES, verify_approver
+from protocol import i18n
+from protocol import stocktake as pure
+from protocol.documents import at_text
+from protocol.events import Body, Count, DocLine, Document, Event
+
+i18n.register(
+    {
+        "no stocktake {doc!r} here: open one, or sync and check the number": (
+            "这里没有盘点单 {doc!r}：请新开一个，或同步后核对单号"
+        ),
+        "{doc} is a stocktake of {location}, not of this store {here}: open one here": (
+            "{doc} 是 {location} 的盘点单，不是本店 {here} 的：请在本店新开一个"
+        ),
+        "stocktake {doc} is already approved by {approver} at {at} ({close}): "
+        "open a new stocktake to count again": (
+            "盘点单 {doc} 已由 {approver} 于 {at} 批准（{close}）：如需重盘请新开盘点单"
+        ),
+        "name the place you counted, e.g. shelf or back store": (
+            "请填写盘点的位置，例如 货架 或 仓库"
+        ),
+        "{sku} is not in the scope of stocktake {doc}: count only its products": (
+            "{sku} 不在盘点单 {doc} 的范围内：只盘点范围内的商品"
+        ),
+        "quantity of {sku} must be zero or more": "{sku} 的数量必须大于或等于零",
+        "nothing is counted on {doc} yet: tally a place first": (
+            "盘点单 {doc} 还没有任何盘点数：请先盘点一个位置"
+        ),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One counted line of a tally: SKU, lot (or None) and quantity in milli-units."""
+
+    sku: str
+    qty: int
+    lot: str | None = None
+
+
+def status(node: Node, doc: str) -> pure.StocktakeStatus:
+    """The session's derived status from its header, tallies and closes here."""
+    header = node.read.document_header(doc)
+    if header is None or header.type != "stocktake":
+        raise NodeError(
+            "no stocktake {doc!r} here: open one, or sync and check the number", doc=doc
+        )
+    tallies = [
+        pure.Tally(r.header, r.user, (r.hlc, r.origin, r.seq))
+        for r in node.read.documents_citing(doc, ("tally",))
+    ]
+    closes = [
+        pure.Close(r.header, r.user, (r.hlc, r.origin, r.seq))
+        for r in node.read.documents_citing(doc, ("stocktake_close",))
+    ]
+    return pure.stocktake_status(header, tallies, closes)
+
+
+def sessions(node: Node) -> list[pure.StocktakeStatus]:
+    """Every stocktake of this store, in fold order."""
+    here = node.config.location
+    out = []
+    for doc in node.read.document_ids(("stocktake",)):
+        header = node.read.document_header(doc)
+        if header is not None and header.location == here:
+            out.append(status(node, doc))
+    return out
+
+
+def current(node: Node) -> pure.StocktakeStatus | None:
+    """The latest open session of this store: the one a clerk joins."""
+    found = [s for s in sessions(node) if s.status == "open"]
+    return found[-1] if found else None
+
+
+def open_stocktake(
+    node: Node, skus: Sequence[str] = (), category: str | None = None
+) -> list[Event]:
+    """Open a session: the whole store, a list of SKUs, or a category. Nothing is frozen."""
+    require(node, "count")
+    for sku in skus:
+        node.product(sku)  # NodeError for an unknown product
+    here = node.config.location
+    note = f"{pure.CATEGORY_PREFIX}{category}" if category else None
+    lines = [DocLine(sku=sku, qty=0) for sku in dict.fromkeys(skus)]
+    return node.post(
+        lambda doc: [Document(doc=doc, type="stocktake", location=here, lines=lines, note=note)]
+    )
+
+
+def tally(node: Node, doc: str, place: str, lines: Sequence[Counted]) -> list[Event]:
+    """Post what the acting clerk counted at `place`: it replaces their earlier tally of
+    that place; other clerks' tallies of it are added to it."""
+    require(node, "count")
+    place = place.strip()
+    if not place:
+        raise NodeError("name the place you counted, e.g. shelf or back store")
+    with node.store.work():
+        session = _own_open(node, doc)
+        in_scope = _scope_skus(node, session)
+        for line in lines:
+            node.product(line.sku)
+            if line.qty < 0:
+                raise NodeError("quantity of {sku} must be zero or more", sku=line.sku)
+            if in_scope is not None and line.sku not in in_scope:
+                raise NodeError(
+                    "{sku} is not in the scope of stocktake {doc}: count only its products",
+                    sku=line.sku,
+                    doc=doc,
+                )
+        here = node.config.location
+        doc_lines = [DocLine(sku=c.sku, qty=c.qty, lot=c.lot) for c in lines]
+        return node.post(
+            lambda tdoc: [
+                Document(
+                    doc=tdoc, type="tally", location=here, ref=doc, note=place, lines=doc_lines
+                )
+            ]
+        )
+
+
+def review(node: Node, doc: str) -> list[pure.ReviewLine]:
+    """Expected (stock now) against counted per SKU/lot in scope, with the variance in
+    quantity and at the moving-average cost; lines not counted yet have counted None."""
+    session = status(node, doc)
+    here = session.location
+    in_scope = _scope_skus(node, session)
+    expected: dict[pure.Key, int] = {}
+    for row in node.read.stock(location=here):
+        if in_scope is None or row.sku in in_scope:
+            expected[(row.sku, row.lot)] = row.qty
+    keys: list[pure.Key] = [(sku, None) for sku in in_scope or ()]
+    keys = [k for k in keys if not any(s == k[0] for s, _ in expected)]
+    skus = {k[0] for k in [*expected, *session.counted, *keys]}
+    costs = {sku: average_cost(node, here, sku) for sku in skus}
+    return pure.review(keys, expected, session.counted, costs)
+
+
+def approve(
+    node: Node, doc: str, approver: str | None = None, pin: str | None = None
+) -> list[Event]:
+    """Close the session: a `stocktake_close` (approved_by the manager) and one Count per
+    counted SKU/lot, at the tallied figure plus the net movement after its tallies. A
+    manager approves their own session; a clerk needs a manager's id and PIN."""
+    require(node, "count")
+    with node.store.work():
+        session = _own_open(node, doc)
+        if not session.counted:
+            raise NodeError("nothing is counted on {doc} yet: tally a place first", doc=doc)
+        user = acting_user(node)
+        approved_by = (
+            user.id
+            if user.role in APPROVER_ROLES and approver is None
+            else verify_approver(node, approver, pin)
+        )
+        here = session.location
+        counts: list[tuple[str, str | None, int]] = []
+        for (sku, lot), qty in session.counted.items():
+            first = min(p.position for p in session.places if (p.sku, p.lot) == (sku, lot))
+            moved = node.read.net_movement_after(here, sku, lot, first)
+            counts.append((sku, lot, pure.count_at_approval(qty, moved)))
+
+        def close(cdoc: str) -> list[Body]:
+            bodies: list[Body] = [
+                Document(
+                    doc=cdoc,
+                    type="stocktake_close",
+                    location=here,
+                    ref=doc,
+                    approved_by=approved_by,
+                    lines=[DocLine(sku=sku, qty=qty, lot=lot) for sku, lot, qty in counts],
+                )
+            ]
+            bodies += [
+                Count(location=here, sku=sku, qty=qty, lot=lot, doc=cdoc)
+                for sku, lot, qty in counts
+            ]
+            return bodies
+
+        return node.post(close)
+
+
+def _own_open(node: Node, doc: str) -> pure.StocktakeStatus:
+    """The session when it is this store's and not approved yet; else NodeError."""
+    session = status(node, doc)
+    here = node.config.location
+    if session.location != here:
+        raise NodeError(
+            "{doc} is a stocktake of {location}, not of this store {here}: open one here",
+            doc=doc,
+            location=session.location,
+            here=here,
+        )
+    if session.approvals:
+        first = session.approvals[0]
+        raise NodeError(
+            "stocktake {doc} is already approved by {approver} at {at} ({close}): "
+            "open a new stocktake to count again",
+            doc=doc,
+            approver=first.approved_by,
+            at=at_text(first.position[0]),
+            close=first.doc,
+        )
+    return session
+
+
+def _scope_skus(node: Node, session: pure.StocktakeStatus) -> set[str] | None:
+    """The SKUs a session counts, or None for the whole store."""
+    if session.skus is not None:
+        return set(session.skus)
+    if session.category is not None:
+        return {
+            p.sku
+            for p in node.read.products()
+            if node.read.master_fields("product", p.sku).get("category") == session.category
+        }
+    return None
+
+
+def variance_value(rows: Sequence[pure.ReviewLine]) -> int:
+    """The total variance at cost (fen) of the counted lines."""
+    return sum(r.value or 0 for r in rows)

@@ -1,0 +1,194 @@
+"""Stocktake sessions: tallies of places summed, a recount replacing the clerk's own
+figure, review against stock, approval posting counts true at posting time although
+selling went on, a second approval refused. Real SQLite ledgers."""
+
+from __future__ import annotations
+
+import pytest
+
+from node import stocktake, users
+from node.errors import NodeError
+from node.service import Node
+from node.stocktake import Counted
+from protocol import stocktake as pure
+from protocol.events import Count, DocLine, Document
+
+Q = 1000
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUCUN_LANG", "en")
+    node = Node.init(tmp_path / "store.db", "S01", None, "nats://127.0.0.1:1")
+    node.add_product("COLA", "Cola", price="3.00")
+    node.add_product("SOAP", "Soap", price="5.00")
+    node.receive("COLA", "10", cost="2.00")
+    node.receive("SOAP", "8", cost="3.00")
+    users.add_user(node, "zhao", None, "manager", "4821")
+    users.add_user(node, "chen", None, "clerk", "1111")
+    users.add_user(node, "liu", None, "clerk", "2222")
+    users.add_user(node, "li", None, "cashier", "3333")
+    return node
+
+
+def opened(node: Node, skus=()) -> str:
+    (event,) = stocktake.open_stocktake(node, skus)
+    assert isinstance(event.body, Document)
+    return event.body.doc
+
+
+def level(node: Node, sku: str) -> int:
+    return sum(r.qty for r in node.stock(sku=sku, location="S01"))
+
+
+def test_places_and_clerks_are_summed_and_a_recount_replaces(store):
+    doc = opened(store)
+    store.user = "chen"
+    stocktake.tally(store, doc, "shelf", [Counted("COLA", 5 * Q)])
+    stocktake.tally(store, doc, "back store", [Counted("COLA", 3 * Q)])
+    stocktake.tally(store, doc, "shelf", [Counted("COLA", 6 * Q)])  # recount: replaces 5
+    store.user = "liu"
+    stocktake.tally(store, doc, "shelf", [Counted("SOAP", 8 * Q)])
+    session = stocktake.status(store, doc)
+    assert session.status == "open"
+    assert session.counted == {("COLA", None): 9 * Q, ("SOAP", None): 8 * Q}
+    assert [(p.user, p.place, p.sku, p.qty) for p in session.places] == [
+        ("chen", "back store", "COLA", 3 * Q),
+        ("chen", "shelf", "COLA", 6 * Q),
+        ("liu", "shelf", "SOAP", 8 * Q),
+    ]
+    rows = stocktake.review(store, doc)
+    assert [(r.sku, r.expected, r.counted, r.variance, r.value) for r in rows] == [
+        ("COLA", 10 * Q, 9 * Q, -1 * Q, -200),
+        ("SOAP", 8 * Q, 8 * Q, 0, 0),
+    ]
+
+
+def test_review_shows_lines_in_scope_not_counted(store):
+    doc = opened(store, ["COLA", "SOAP"])
+    store.user = "chen"
+    stocktake.tally(store, doc, "shelf", [Counted("COLA", 10 * Q)])
+    rows = stocktake.review(store, doc)
+    assert [(r.sku, r.counted, r.variance) for r in rows] == [
+        ("COLA", 10 * Q, 0),
+        ("SOAP", None, None),
+    ]
+
+
+def test_out_of_scope_and_bad_input_write_nothing(store):
+    store.add_product("TEA", "Tea", price="9.00")
+    doc = opened(store, ["COLA"])
+    store.user = "chen"
+    head = store.store.log.head_seq("S01")
+    with pytest.raises(NodeError, match="not in the scope"):
+        stocktake.tally(store, doc, "shelf", [Counted("TEA", Q)])
+    with pytest.raises(NodeError, match="name the place"):
+        stocktake.tally(store, doc, "  ", [Counted("COLA", Q)])
+    with pytest.raises(NodeError, match="no stocktake"):
+        stocktake.tally(store, "S01-999", "shelf", [Counted("COLA", Q)])
+    with pytest.raises(NodeError, match="nothing is counted"):
+        stocktake.approve(store, doc, "zhao", "4821")
+    assert store.store.log.head_seq("S01") == head
+
+
+def test_a_cashier_may_not_count(store):
+    store.user = "li"
+    with pytest.raises(NodeError, match="may not"):
+        stocktake.open_stocktake(store)
+
+
+def test_approval_counts_what_was_sold_after_the_tally(store):
+    doc = opened(store)
+    store.user = "chen"
+    stocktake.tally(store, doc, "shelf", [Counted("COLA", 9 * Q)])  # one missing
+    store.user = "li"
+    store.sell("COLA", "2")  # sold after the count: 10 - 2 = 8 on the books
+    store.user = "chen"
+    with pytest.raises(NodeError, match="manager"):
+        stocktake.approve(store, doc)
+    with pytest.raises(NodeError, match="only a manager or admin"):
+        stocktake.approve(store, doc, "liu", "2222")
+    events = stocktake.approve(store, doc, "zhao", "4821")
+    close = events[0].body
+    assert isinstance(close, Document) and close.approved_by == "zhao"
+    counts = [e.body for e in events[1:]]
+    assert counts == [Count(location="S01", sku="COLA", qty=7 * Q, doc=close.doc)]
+    assert level(store, "COLA") == 7 * Q  # 9 counted − 2 sold after
+    assert stocktake.status(store, doc).status == "approved"
+    with pytest.raises(NodeError, match="already approved by zhao"):
+        stocktake.approve(store, doc, "zhao", "4821")
+    with pytest.raises(NodeError, match="already approved"):
+        stocktake.tally(store, doc, "shelf", [Counted("COLA", Q)])
+
+
+def test_a_manager_approves_their_own_session(store):
+    doc = opened(store)
+    store.user = "zhao"
+    stocktake.tally(store, doc, "shelf", [Counted("SOAP", 7 * Q)])
+    stocktake.approve(store, doc)
+    assert level(store, "SOAP") == 7 * Q
+    assert stocktake.current(store) is None
+
+
+def test_current_is_the_open_session(store):
+    doc = opened(store)
+    current = stocktake.current(store)
+    assert current is not None and current.doc == doc
+    assert [s.doc for s in stocktake.sessions(store)] == [doc]
+
+
+# ---- the pure part --------------------------------------------------------------------------
+
+
+def tally(doc: str, user: str, place: str, pos: int, **lines: int) -> pure.Tally:
+    header = Document(
+        doc=doc,
+        type="tally",
+        location="S01",
+        ref="ST",
+        note=place,
+        lines=[DocLine(sku=s, qty=q) for s, q in lines.items()],
+    )
+    return pure.Tally(header, user, (pos, "S01-T1", pos))
+
+
+def test_a_later_tally_of_a_place_replaces_the_whole_earlier_one():
+    places = pure.latest_tallies(
+        [tally("t2", "chen", "shelf", 2, A=4), tally("t1", "chen", "shelf", 1, A=5, B=1)]
+    )
+    assert pure.counted_totals(places) == {("A", None): 4}
+
+
+def test_two_clerks_in_one_place_both_count():
+    places = pure.latest_tallies(
+        [tally("t1", "chen", "shelf", 1, A=5), tally("t2", "liu", "shelf", 2, A=5)]
+    )
+    assert pure.counted_totals(places) == {("A", None): 10}
+    assert {p.user for p in places} == {"chen", "liu"}
+
+
+def test_status_and_scope():
+    header = Document(doc="ST", type="stocktake", location="S01", note="category:drinks")
+    close = Document(doc="C1", type="stocktake_close", location="S01", ref="ST", approved_by="z")
+    close2 = Document(doc="C2", type="stocktake_close", location="S01", ref="ST", approved_by="w")
+    assert pure.stocktake_status(header, [], []).status == "open"
+    assert pure.stocktake_status(header, [], []).category == "drinks"
+    one = pure.stocktake_status(header, [], [pure.Close(close, "z", (5, "b", 1))])
+    assert one.status == "approved"
+    two = pure.stocktake_status(
+        header, [], [pure.Close(close2, "w", (6, "a", 1)), pure.Close(close, "z", (5, "b", 1))]
+    )
+    assert two.status == "approved_twice"
+    assert [a.approved_by for a in two.approvals] == ["z", "w"]
+
+
+@pytest.mark.parametrize(
+    ("tallied", "moved", "posted"), [(9, -2, 7), (9, 0, 9), (1, -3, 0), (4, 5, 9)]
+)
+def test_count_at_approval(tallied, moved, posted):
+    assert pure.count_at_approval(tallied, moved) == posted
+
+
+def test_review_value_rounds_half_up():
+    rows = pure.review([], {("A", None): 1000}, {("A", None): 500}, {"A": 3})
+    assert rows == [pure.ReviewLine("A", None, 1000, 500, -500, -2)]
