@@ -64,6 +64,8 @@ class Confirmation:
     recount: Sequence[Arrived] | None = None
     approver: str | None = None
     pin: str | None = None
+    #: a manager the caller has already checked (who set a line's cost at the till)
+    approved: str | None = None
 
 
 def parse_lines(node: Node, items: Sequence[str]) -> list[tuple[str, int]]:
@@ -275,6 +277,10 @@ def _receive(
             )
         elif confirm.approver is not None:
             approver = _approve(node, confirm, i18n.Message("receiving on {doc}", doc=doc))
+        elif confirm.recount is not None:  # a short delivery the till had counted twice
+            recounted = _recount_agrees(arrived, confirm.recount, differences)
+        if approver is None and confirm.approved is not None:
+            approver = confirm.approved
     here = node.config.location
 
     def receipt(rdoc: str) -> list[Body]:
@@ -445,6 +451,56 @@ def _recount_agrees(
             differences=differences,
         )
     return True
+
+
+# ---- a delivery without an order --------------------------------------------------------
+
+
+def receive_blind(
+    node: Node, supplier: str, lines: Sequence[Arrived], approver: str | None = None
+) -> list[Event]:
+    """A delivery no order announced: one receipt document from `supplier`, and a movement
+    @supplier → this store per line with its cost, lot and expiry. `approver`: a manager
+    the caller already checked (who set a cost at the till), recorded on the receipt."""
+    supplier = supplier.strip()
+    if not supplier or "\n" in supplier:
+        raise NodeError("a delivery without an order needs its supplier: type the supplier's name")
+    arrived = [a for a in lines if a.qty > 0]
+    if not arrived:
+        raise NodeError("nothing to receive from {supplier}: scan what arrived", supplier=supplier)
+    for a in arrived:
+        node.product(a.sku)  # an unknown SKU is refused before anything is written
+    here = node.config.location
+
+    def receipt(doc: str) -> list[Body]:
+        return [
+            Document(
+                doc=doc,
+                type="receipt",
+                location=here,
+                counterparty=supplier,
+                lines=[
+                    DocLine(sku=a.sku, qty=a.qty, unit_cost=a.unit_cost, lot=a.lot, expiry=a.expiry)
+                    for a in arrived
+                ],
+                approved_by=approver,
+            ),
+            *(
+                Movement(
+                    sku=a.sku,
+                    qty=a.qty,
+                    src=SUPPLIER,
+                    dst=here,
+                    lot=a.lot,
+                    expiry=a.expiry,
+                    doc=doc,
+                    unit_cost=a.unit_cost,
+                )
+                for a in arrived
+            ),
+        ]
+
+    return node.post(receipt)
 
 
 # ---- resolving a document received twice ---------------------------------------------------
@@ -630,6 +686,12 @@ i18n.register(
         ),
         "receipt {receipt} is already reversed by {by}": "收货单 {receipt} 已被 {by} 冲销",
         "{doc} is not a purchase order or transfer": "{doc} 不是采购订单或调拨单",
+        "a delivery without an order needs its supplier: type the supplier's name": (
+            "无订单到货需要供应商：请输入供应商名称"
+        ),
+        "nothing to receive from {supplier}: scan what arrived": (
+            "{supplier} 没有可收的货：请扫描到货商品"
+        ),
         "{doc} is {status}: nothing arrived that differs from what was expected, so "
         "there is nothing to accept": "{doc} 现为{status}：到货与预期没有差异，无需接受",
     }
