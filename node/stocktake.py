@@ -153,7 +153,17 @@ def review(node: Node, doc: str) -> list[pure.ReviewLine]:
     keys = [k for k in keys if not any(s == k[0] for s, _ in expected)]
     skus = {k[0] for k in [*expected, *session.counted, *keys]}
     costs = {sku: average_cost(node, here, sku) for sku in skus}
-    return pure.review(keys, expected, session.counted, costs)
+    return pure.review(keys, expected, session.counted, costs, moved_after(node, session))
+
+
+def moved_after(node: Node, session: pure.StocktakeStatus) -> dict[pure.Key, int]:
+    """Per counted SKU/lot, the net movement at the store after its earliest tally: goods
+    sold from a place after it was counted (a sale before then is in no figure)."""
+    out: dict[pure.Key, int] = {}
+    for sku, lot in session.counted:
+        first = min(p.position for p in session.places if (p.sku, p.lot) == (sku, lot))
+        out[(sku, lot)] = node.read.net_movement_after(session.location, sku, lot, first)
+    return out
 
 
 def approve(
@@ -174,11 +184,11 @@ def approve(
             else verify_approver(node, approver, pin)
         )
         here = session.location
-        counts: list[tuple[str, str | None, int]] = []
-        for (sku, lot), qty in session.counted.items():
-            first = min(p.position for p in session.places if (p.sku, p.lot) == (sku, lot))
-            moved = node.read.net_movement_after(here, sku, lot, first)
-            counts.append((sku, lot, pure.count_at_approval(qty, moved)))
+        moved = moved_after(node, session)
+        counts = [
+            (sku, lot, pure.count_at_approval(qty, moved[(sku, lot)]))
+            for (sku, lot), qty in session.counted.items()
+        ]
 
         def close(cdoc: str) -> list[Body]:
             bodies: list[Body] = [
@@ -235,6 +245,19 @@ def _scope_skus(node: Node, session: pure.StocktakeStatus) -> set[str] | None:
             if node.read.master_fields("product", p.sku).get("category") == session.category
         }
     return None
+
+
+def close_variance(node: Node, approval: pure.Approval) -> dict[pure.Key, int]:
+    """The variance (milli-units) each Count of one close carried when folded: the first
+    close carries the stocktake's variance, a second one zero where the two agree."""
+    variances = node.read.variances()
+    _, origin, seq = approval.position
+    header = node.read.document_header(approval.doc)
+    lines = header.lines if header is not None else []
+    return {
+        (line.sku, line.lot): variances.get((origin, seq + i), 0)
+        for i, line in enumerate(lines, start=1)
+    }
 
 
 def variance_value(rows: Sequence[pure.ReviewLine]) -> int:

@@ -20,6 +20,7 @@ from typing import Literal, NamedTuple
 
 import msgspec
 
+from protocol.documents import at_text
 from protocol.events import DocLine, Document
 from protocol.units import line_total
 
@@ -87,6 +88,8 @@ class StocktakeStatus(msgspec.Struct, frozen=True):
     #: the latest tally per (clerk, place, SKU, lot): who counted what where
     places: list[PlaceCount]
     approvals: list[Approval]
+    #: `approved_twice`: names both closes; the first in fold order is the approval
+    alert: str | None = None
 
 
 def scope(header: Document) -> tuple[list[str] | None, str | None]:
@@ -136,6 +139,16 @@ def stocktake_status(
     status: Status = (
         "open" if not approvals else "approved" if len(approvals) == 1 else "approved_twice"
     )
+    alert = None
+    if len(approvals) > 1:
+        which = ", ".join(
+            f"{a.doc} by {a.approved_by} ({a.position[1]}, {at_text(a.position[0])})"
+            for a in approvals
+        )
+        alert = (
+            f"{header.doc} approved twice: {which}; the first stands, the later re-asserts "
+            "the levels it counted: recount where the two differ"
+        )
     return StocktakeStatus(
         doc=header.doc,
         location=header.location,
@@ -145,6 +158,7 @@ def stocktake_status(
         counted=counted_totals(places),
         places=places,
         approvals=approvals,
+        alert=alert,
     )
 
 
@@ -160,8 +174,9 @@ class ReviewLine(msgspec.Struct, frozen=True):
     sku: str
     lot: str | None
     expected: int
+    #: the tallied figure (summed over places and clerks)
     counted: int | None
-    #: counted − expected (milli-units); None while the line is not counted
+    #: what the count will post (tallied + moved after) − expected; None while not counted
     variance: int | None
     #: the variance at the moving-average cost (fen); None while not counted or no cost
     value: int | None
@@ -172,9 +187,12 @@ def review(
     expected: Mapping[Key, int],
     counted: Mapping[Key, int],
     unit_cost: Mapping[str, int | None],
+    moved: Mapping[Key, int] | None = None,
 ) -> list[ReviewLine]:
     """One line per SKU/lot in scope, expected or counted; `counted` None: not counted yet.
-    A SKU counted without lot is compared with the SKU's stock over all its lots."""
+    The variance compares the stock now with what the count will post: the tallied figure
+    plus what `moved` after the tally (a sale after the count is no shortage). A SKU
+    counted without lot is compared with the SKU's stock over all its lots."""
     keys = set(in_scope) | set(expected) | set(counted)
     counted_skus_whole = {sku for sku, lot in counted if lot is None}
     lines: list[ReviewLine] = []
@@ -186,7 +204,8 @@ def review(
         else:
             want = expected.get((sku, lot), 0)
         got = counted.get((sku, lot))
-        variance = None if got is None else got - want
+        after = (moved or {}).get((sku, lot), 0)
+        variance = None if got is None else count_at_approval(got, after) - want
         cost = unit_cost.get(sku)
         value = None if variance is None or cost is None else line_total(variance, cost)
         lines.append(ReviewLine(sku, lot, want, got, variance, value))

@@ -104,6 +104,9 @@ def test_approval_counts_what_was_sold_after_the_tally(store):
     store.user = "li"
     store.sell("COLA", "2")  # sold after the count: 10 - 2 = 8 on the books
     store.user = "chen"
+    row, soap = stocktake.review(store, doc)  # 9 counted before 2 sold: 7 there, 8 booked
+    assert (row.expected, row.counted, row.variance, row.value) == (8 * Q, 9 * Q, -Q, -200)
+    assert (soap.sku, soap.counted) == ("SOAP", None)  # not counted yet
     with pytest.raises(NodeError, match="manager"):
         stocktake.approve(store, doc)
     with pytest.raises(NodeError, match="only a manager or admin"):
