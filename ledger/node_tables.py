@@ -3,6 +3,7 @@ and the till's suspended baskets. Node-local: none of it is an event, none is re
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 
@@ -21,6 +22,15 @@ NODE_MIGRATIONS = [
         total INTEGER NOT NULL,
         lines INTEGER NOT NULL,
         basket TEXT NOT NULL
+    )
+    """,
+    # Other stores' stock of one SKU as the hub last answered (lookup, F2): kept with the
+    # time of the answer so a till offline still shows it, "as of" then. Not replicated.
+    """
+    CREATE TABLE remote_stock(
+        sku TEXT PRIMARY KEY,
+        as_of_ms INTEGER NOT NULL,
+        levels TEXT NOT NULL
     )
     """,
 ]
@@ -93,3 +103,29 @@ class SuspendedBaskets:
             return None
         self.conn.execute("DELETE FROM suspended_baskets WHERE id = ?", (basket_id,))
         return Suspended(*row)
+
+
+class RemoteStockCache:
+    """The `remote_stock` table: per SKU, every location's on-hand as the hub last sent it
+    and when (`levels` is a JSON list of [location, qty])."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def put(self, sku: str, as_of_ms: int, levels: list[tuple[str, int]]) -> None:
+        """Keep the latest answer for `sku` (inside the caller's unit of work)."""
+        self.conn.execute(
+            "INSERT INTO remote_stock(sku, as_of_ms, levels) VALUES (?, ?, ?) "
+            "ON CONFLICT(sku) DO UPDATE SET as_of_ms = excluded.as_of_ms, levels = excluded.levels "
+            "WHERE excluded.as_of_ms >= remote_stock.as_of_ms",
+            (sku, as_of_ms, json.dumps([[loc, qty] for loc, qty in levels])),
+        )
+
+    def get(self, sku: str) -> tuple[int, list[tuple[str, int]]] | None:
+        """(as_of_ms, levels) of the last answer for `sku`; None when never asked."""
+        row = self.conn.execute(
+            "SELECT as_of_ms, levels FROM remote_stock WHERE sku = ?", (sku,)
+        ).fetchone()
+        if row is None:
+            return None
+        return int(row[0]), [(str(loc), int(qty)) for loc, qty in json.loads(row[1])]

@@ -443,3 +443,22 @@ class ReadModel:
             query += " AND lot = ?"
             args.append(lot)
         return int(self.conn.execute(query, args).fetchone()[0])
+
+    # ---- lookup -------------------------------------------------------------------------------
+
+    def recent_movements(
+        self, location: str, sku: str, limit: int = 10
+    ) -> list[tuple[int, str | None, str | None, str | None, int, int]]:
+        """The last changes of `sku` at `location`, newest first, for a clerk's lookup:
+        (hlc, document, its type, lot, change, level after) — a count's change is its
+        variance."""
+        return [
+            (hlc, doc, doc_type, lot or None, qty, after)
+            for hlc, doc, doc_type, lot, qty, after in self.conn.execute(
+                "SELECT j.hlc, j.doc, d.type, j.lot, j.qty, j.qty_after FROM journal j "
+                "LEFT JOIN documents d ON d.doc = j.doc "
+                "WHERE j.location = ? AND j.sku = ? "
+                "ORDER BY j.hlc DESC, j.origin DESC, j.seq DESC LIMIT ?",
+                (location, sku, limit),
+            )
+        ]

@@ -24,6 +24,12 @@ HUB_TO_PREFIX = "kucun.hub.to."
 WATERMARK_BUCKET = "kucun-watermarks"
 WATERMARK_STREAM = f"KV_{WATERMARK_BUCKET}"
 
+#: Node -> hub, core NATS request/reply (no stream): "what does every location hold of this
+#: SKU?" on kucun.stock.query.<node>, the SKU in the body (SKUs may hold dots); the hub
+#: answers every node from its read model on one wildcard subscription.
+STOCK_QUERY_PREFIX = "kucun.stock.query."
+STOCK_QUERY_SUBSCRIPTION = f"{STOCK_QUERY_PREFIX}*"
+
 #: The hub's durable consumer on the events stream.
 HUB_INGEST_CONSUMER = "hub-ingest"
 
@@ -100,6 +106,11 @@ def parse_batch_msg_id(msg_id: str) -> tuple[str, int, int] | None:
     return named.rpartition(".")[2], int(first), int(last)
 
 
+def stock_query_subject(node: str) -> str:
+    """Where `node` asks the hub for every location's stock of one SKU."""
+    return f"{STOCK_QUERY_PREFIX}{node}"
+
+
 def node_consumer(node: str) -> str:
     """Each node's durable consumer on the hub stream, so it resumes where it stopped."""
     return f"node-{node}"
@@ -136,6 +147,7 @@ def node_permissions(node: str, location: str) -> dict[str, dict[str, list[str]]
                 f"$JS.API.CONSUMER.MSG.NEXT.{EVENTS_STREAM}.{siblings}",
                 f"$JS.ACK.{EVENTS_STREAM}.{siblings}.>",
                 f"kucun.notice.{node}.>",  # why it refuses to sync (replication/publisher.py)
+                stock_query_subject(node),  # other stores' stock for the lookup (a request)
             ]
         },
         "subscribe": {"allow": [f"{node_inbox_prefix(node)}.>"]},

@@ -1,0 +1,171 @@
+"""node/lookup.py: search with pinyin, a product's stock here, and other stores' stock
+asked of a hub over a real nats-server, kept for when the store is offline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import nats
+import pytest
+from nats.errors import TimeoutError as NatsTimeout
+
+from hub.stock_service import serve_stock, stock_answer
+from hub.store import HubStore
+from node.errors import NodeError, UnknownProduct
+from node.lookup import Lookup, pinyin_of
+from node.permissions import User
+from node.service import Node
+from protocol import subjects
+from replication.stock_query import (
+    StockAnswer,
+    decode_answer,
+    decode_query,
+    encode_answer,
+    encode_query,
+)
+
+CLERK = User("u1", "Li", "clerk")
+OFFLINE = "nats://127.0.0.1:1"
+
+
+def store(tmp_path, name: str, url: str = OFFLINE) -> Node:
+    node = Node.init(tmp_path / f"{name}.db", name, None, url)
+    node.add_product("A100", "苹果 红富士", "6901234567892", "5.80")
+    node.add_product("P200", "梨", "6901234567908", "3.20")
+    node.add_product("M300", "Fresh Milk 1L", None, "12.00")
+    node.add_product("B1.5", "苹果汁", None, "8.00")
+    return node
+
+
+def test_pinyin_of_names():
+    assert pinyin_of("苹果") == ("pg", "pingguo")
+    assert pinyin_of("苹果 红富士 1kg") == ("pghfs", "pingguohongfushi")
+    assert pinyin_of("Fresh Milk") == ("", "")
+    assert pinyin_of("") == ("", "")
+
+
+def test_search_by_sku_barcode_name_and_pinyin(tmp_path):
+    lookup = Lookup(store(tmp_path, "S01"), CLERK)
+    assert [p.sku for p in lookup.search("pg")] == ["A100", "B1.5"]
+    assert [p.sku for p in lookup.search("pingguo")] == ["A100", "B1.5"]
+    assert [p.sku for p in lookup.search("pgz")] == ["B1.5"]
+    assert [p.sku for p in lookup.search("6901234567908")] == ["P200"]
+    assert [p.sku for p in lookup.search("milk")] == ["M300"]
+    assert [p.sku for p in lookup.search("梨")] == ["P200"]
+    assert [p.sku for p in lookup.search("")] == ["A100", "B1.5", "M300", "P200"]
+    assert lookup.search("nothing") == []
+    assert lookup.scanned("6901234567892").sku == "A100"  # type: ignore[union-attr]
+    assert lookup.scanned("a100").sku == "A100"  # type: ignore[union-attr]
+    assert lookup.scanned("pg") is None
+
+
+def test_detail_shows_lots_by_expiry_price_and_last_movements(tmp_path):
+    node = store(tmp_path, "S01")
+    node.receive("A100", "10", cost="3.00", lot="L2", expiry="2027-03-01")
+    node.receive("A100", "4", cost="3.00", lot="L1", expiry="2027-01-15")
+    node.sell("A100", "2")  # first expiry first: from L1
+    detail = Lookup(node, CLERK).detail("A100")
+    assert detail.product.price == 580
+    assert [(lot.lot, lot.expiry, lot.qty) for lot in detail.lots] == [
+        ("L1", "2027-01-15", 2000),
+        ("L2", "2027-03-01", 10000),
+    ]
+    assert detail.on_hand == 12000
+    assert [(m.doc_type, m.lot, m.qty, m.after) for m in detail.movements] == [
+        ("sale", "L1", -2000, 12000),
+        ("receipt", "L1", 4000, 14000),
+        ("receipt", "L2", 10000, 10000),
+    ]
+    assert all(m.doc and m.at_ms > 0 for m in detail.movements)
+    assert len(Lookup(node, CLERK).detail("A100", movements=1).movements) == 1
+    with pytest.raises(UnknownProduct):
+        Lookup(node, CLERK).detail("NOPE")
+
+
+def test_a_role_without_lookup_is_refused(tmp_path):
+    with pytest.raises(NodeError, match="may not look products up"):
+        Lookup(store(tmp_path, "S01"), User("x", "X", "nobody"))
+
+
+def test_offline_with_nothing_kept_shows_nothing_and_returns_quickly(tmp_path):
+    lookup = Lookup(store(tmp_path, "S01"), CLERK)
+    assert lookup.ask_other_stores("A100", timeout=0.5) is None
+    assert lookup.other_stores("A100", timeout=0.5) is None
+
+
+def test_the_kept_answer_is_shown_offline_with_its_time(tmp_path):
+    node = store(tmp_path, "S01")
+    lookup = Lookup(node, CLERK)
+    lookup.remember(StockAnswer("A100", 1_700_000_000_000, [("S01", 5000), ("S02", 7000)]))
+    lookup.remember(StockAnswer("A100", 1_600_000_000_000, [("S02", 1)]))  # older: ignored
+    kept = lookup.other_stores("A100", timeout=0.3)
+    assert kept is not None and not kept.fresh
+    assert kept.as_of_ms == 1_700_000_000_000
+    assert kept.levels == [("S01", 5000), ("S02", 7000)]
+    node.close()
+    reopened = Lookup(Node.open(tmp_path / "S01.db"), CLERK)  # survives a restart
+    assert reopened.cached_other_stores("A100") == kept
+    assert reopened.cached_other_stores("P200") is None
+
+
+def test_codec_refuses_what_is_not_a_query_or_answer():
+    assert decode_query(encode_query("A100")).sku == "A100"  # type: ignore[union-attr]
+    assert decode_query(b"") is None
+    assert decode_query(b"\xc1garbage") is None
+    assert decode_query(encode_query("")) is None
+    assert decode_query(encode_query("x" * 65)) is None
+    answer = StockAnswer("A100", 5, [("S01", 1)])
+    assert decode_answer(encode_answer(answer)) == answer
+    assert decode_answer(encode_query("A100")) is None
+
+
+def test_each_node_may_ask_on_its_own_subject_only():
+    allowed = subjects.node_permissions("S01-T2", "S01")["publish"]["allow"]
+    assert subjects.stock_query_subject("S01-T2") in allowed
+    assert subjects.stock_query_subject("S02") not in allowed
+
+
+def hub_with_stock(tmp_path, *nodes: Node) -> HubStore:
+    """A hub store holding the nodes' logs, folded: what the hub would have ingested."""
+    hub, _ = HubStore.init(tmp_path / "hub.db")
+    for node in nodes:
+        origin = node.config.node
+        raws = [raw for _, raw in node.store.log.raw_events(origin, 0, limit=10**6)]
+        hub.events.ingest(raws, int(time.time() * 1000))
+    return hub
+
+
+async def test_the_hub_answers_every_locations_stock_over_nats(tmp_path, nats_server):
+    here = store(tmp_path, "S01", nats_server.url)
+    there = store(tmp_path, "S02", nats_server.url)
+    here.receive("A100", "10", lot="L1", expiry="2027-01-15")
+    there.receive("A100", "3", lot="L1", expiry="2027-01-15")
+    there.receive("A100", "4", lot="L2", expiry="2027-02-01")
+    hub = hub_with_stock(tmp_path, here, there)
+    assert stock_answer(hub, "A100").levels == [("S01", 10000), ("S02", 7000)]
+    assert stock_answer(hub, "NOPE").levels == []
+
+    nc = await nats.connect(nats_server.url)
+    await serve_stock(nc, hub)
+    await nc.flush()
+    lookup = Lookup(here, CLERK)
+    before = int(time.time() * 1000)
+    answer = await asyncio.to_thread(lookup.ask_other_stores, "A100")  # the worker thread
+    assert answer is not None and answer.levels == [("S01", 10000), ("S02", 7000)]
+    assert answer.as_of_ms >= before
+    shown = lookup.remember(answer)
+    assert shown.fresh and shown.levels == answer.levels
+
+    # a garbled query gets no answer; the service keeps answering the others
+    with pytest.raises(NatsTimeout):
+        await nc.request(subjects.stock_query_subject("S01"), b"\xc1", timeout=0.3)
+    again = await asyncio.to_thread(lookup.ask_other_stores, "P200")
+    assert again is not None and again.levels == []
+
+    await nc.close()  # the hub is gone: the lookup says what it kept, and when
+    assert await asyncio.to_thread(lookup.ask_other_stores, "A100", 0.5) is None
+    kept = lookup.cached_other_stores("A100")
+    assert kept is not None and not kept.fresh
+    assert (kept.as_of_ms, kept.levels) == (answer.as_of_ms, answer.levels)
+    hub.conn.close()
