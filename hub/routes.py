@@ -234,6 +234,13 @@ def post_user(call: Call[s.UserIn]) -> s.UserCreated:
     return s.UserCreated(user=call.body.user, seq=call.hub.put_user(call.body).seq)
 
 
+def post_reorder_point(call: Call[s.ReorderPointIn]) -> s.ReorderPointSet:
+    event = call.hub.put_reorder_point(call.body)
+    return s.ReorderPointSet(
+        location=call.body.location, sku=call.body.sku, origin=event.origin, seq=event.seq
+    )
+
+
 def post_correction(call: Call[s.CorrectionIn]) -> s.DocCreated:
     return s.DocCreated(doc=call.hub.correct(call.body))
 
@@ -330,6 +337,16 @@ ROUTES: tuple[Route, ...] = (
         summary="create or change a user and role",
         body=s.UserIn,
         response=s.UserCreated,
+        status=201,
+        errors=(400, 401),
+    ),
+    Route(
+        method="POST",
+        path="/api/v1/reorder-points",
+        handler=post_reorder_point,
+        summary="reorder point of a product at a store",
+        body=s.ReorderPointIn,
+        response=s.ReorderPointSet,
         status=201,
         errors=(400, 401),
     ),

@@ -63,6 +63,16 @@ class UserIn(Strict):
     pin: str | None = None
 
 
+class ReorderPointIn(Strict):
+    """Head office's reorder point for a product at one store: the till shows an alert
+    when stock on hand there is at or below `point`; `qty` is how much to reorder."""
+
+    location: str
+    sku: str
+    point: str
+    qty: str
+
+
 class CorrectionIn(Strict):
     """A head-office stock correction: positive adds stock, negative removes it."""
 
@@ -283,6 +293,15 @@ class UserCreated(Strict):
     """The seq of the hub event that carries the change."""
 
     user: str
+    seq: int
+
+
+class ReorderPointSet(Strict):
+    """The hub event that carries the reorder point: origin and seq on the hub's log."""
+
+    location: str
+    sku: str
+    origin: str
     seq: int
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from hub.schemas import CorrectionIn, LineIn, ProductIn, PurchaseOrderIn, UserIn
+from hub.schemas import CorrectionIn, LineIn, ProductIn, PurchaseOrderIn, ReorderPointIn, UserIn
 from hub.store import HubError, HubStore
 from ledger.audit import MAX_LIMIT as AUDIT_MAX
 from ledger.audit import AuditEntry, audit, parse_since
@@ -236,6 +236,17 @@ class HubService:
         if not fields:
             raise Refused("nothing to change: give name, role, locations, active or pin")
         return self._upsert("user", body.user, fields)
+
+    def put_reorder_point(self, body: ReorderPointIn) -> Event:
+        """A reorder point is master data per product and store (`Upsert(entity="reorder",
+        key="<location>/<sku>")`, milli-units), sent to every node like products."""
+        location = _location(body.location)
+        sku = _key(body.sku, "sku")
+        point = _amount(units.parse_qty, body.point, "point")
+        if point < 0:
+            raise Refused("point: a reorder point is zero or more")
+        fields: dict[str, FieldValue] = {"point": point, "qty": _qty(body.qty, "qty")}
+        return self._upsert("reorder", f"{location}/{sku}", fields)
 
     def order(self, body: PurchaseOrderIn) -> str:
         """A purchase order goes to the nodes at its location; returns its document id."""

@@ -33,6 +33,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     },
     "/api/v1/users": {"user": "li", "name": "李娜", "role": "cashier"},
     "/api/v1/corrections": {"location": "S01", "sku": "A", "qty": "3", "reason": "found"},
+    "/api/v1/reorder-points": {"location": "S01", "sku": "A", "point": "5", "qty": "24"},
 }
 
 
