@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from node.errors import NodeError
-from node.logistics import average_cost
+from node.logistics import _identify, average_cost
 from node.permissions import acting_user, require
 from node.service import Node
 from node.users import APPROVER_ROLES, verify_approver
@@ -42,6 +42,15 @@ i18n.register(
             "{sku} 不在盘点单 {doc} 的范围内：只盘点范围内的商品"
         ),
         "quantity of {sku} must be zero or more": "{sku} 的数量必须大于或等于零",
+        "{item!r}: write each line as SKU=QTY[:LOT], e.g. A1=3 or A1=2:L1": (
+            "{item!r}：每行写作 SKU=数量[:批号]，例如 A1=3 或 A1=2:L1"
+        ),
+        "{text!r}: scan a code, or type CODE QTY, e.g. 6901234567892 3": (
+            "{text!r}：请扫码，或输入 条码 数量，例如 6901234567892 3"
+        ),
+        "no stocktake is open at {location}: open one first": (
+            "{location} 没有进行中的盘点：请先新开一个"
+        ),
         "nothing is counted on {doc} yet: tally a place first": (
             "盘点单 {doc} 还没有任何盘点数：请先盘点一个位置"
         ),
@@ -245,6 +254,51 @@ def _scope_skus(node: Node, session: pure.StocktakeStatus) -> set[str] | None:
             if node.read.master_fields("product", p.sku).get("category") == session.category
         }
     return None
+
+
+def parse_lines(node: Node, items: Sequence[str]) -> list[Counted]:
+    """["A1=3", "RICE=1.250:L7"] -> counted lines; the code may be a barcode or GS1 string."""
+    out = []
+    for item in items:
+        code, sep, rest = item.partition("=")
+        qty, _, lot = rest.partition(":")
+        if not sep or not code or not qty:
+            raise NodeError(
+                "{item!r}: write each line as SKU=QTY[:LOT], e.g. A1=3 or A1=2:L1", item=item
+            )
+        sku, code_lot, _ = _identify(node, code)
+        milli = node._quantity(qty, node.product(sku), allow_zero=True)
+        out.append(Counted(sku, milli, lot or code_lot))
+    return out
+
+
+def parse_scan(node: Node, text: str, weight: int | None = None) -> Counted:
+    """One scan at the till: `CODE` counts one (or the scale's `weight`, milli-kg, for a
+    product sold by weight), `CODE QTY` counts QTY; GS1 codes carry their lot."""
+    parts = text.split()
+    if not parts or len(parts) > 2:
+        raise NodeError("{text!r}: scan a code, or type CODE QTY, e.g. 6901234567892 3", text=text)
+    sku, lot, _ = _identify(node, parts[0])
+    product = node.product(sku)
+    if len(parts) == 2:
+        qty = node._quantity(parts[1], product, allow_zero=False)
+    elif product.unit != "pcs" and weight is not None:
+        qty = weight
+    else:
+        qty = 1000
+    return Counted(sku, qty, lot)
+
+
+def session_or_current(node: Node, doc: str | None) -> str:
+    """`doc`, or this store's open session when none is given."""
+    if doc:
+        return doc
+    found = current(node)
+    if found is None:
+        raise NodeError(
+            "no stocktake is open at {location}: open one first", location=node.config.location
+        )
+    return found.doc
 
 
 def close_variance(node: Node, approval: pure.Approval) -> dict[pure.Key, int]:

@@ -195,3 +195,64 @@ def test_count_at_approval(tallied, moved, posted):
 def test_review_value_rounds_half_up():
     rows = pure.review([], {("A", None): 1000}, {("A", None): 500}, {"A": 3})
     assert rows == [pure.ReviewLine("A", None, 1000, 500, -500, -2)]
+
+
+# ---- the command line -----------------------------------------------------------------------
+
+
+def run_cli(*argv: str) -> None:
+    """`kucun node stocktake …` through its own parser (node.cli registers the same)."""
+    import argparse
+
+    from node import cli_stocktake
+
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--db", required=True)
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true")
+    parser = argparse.ArgumentParser()
+    cli_stocktake.register(parser.add_subparsers(), db=db, as_json=as_json)
+    args = parser.parse_args(["stocktake", *argv])
+    assert args.func(args) == 0
+
+
+def test_cli_open_tally_review_approve_list(tmp_path, monkeypatch, capsys):
+    import json
+
+    monkeypatch.setenv("KUCUN_LANG", "en")
+    path = tmp_path / "store.db"
+    node = Node.init(path, "S01", None, "nats://127.0.0.1:1")
+    node.add_product("COLA", "Cola", barcode="6901234567892", price="3.00")
+    node.receive("COLA", "10", cost="2.00")
+    node.close()
+    db = ["--db", str(path), "--json"]
+    run_cli("open", *db)
+    doc = json.loads(capsys.readouterr().out)["doc"]
+    run_cli("tally", "--place", "shelf", "6901234567892=4", *db)
+    run_cli("tally", "--place", "back store", "COLA=5", *db)
+    capsys.readouterr()
+    run_cli("review", *db)
+    review = json.loads(capsys.readouterr().out)
+    assert review["lines"] == [
+        {"sku": "COLA", "lot": None, "expected": "10.000", "counted": "9.000",
+         "variance": "-1.000", "value": "-2.00"}
+    ]  # fmt: skip
+    run_cli("approve", doc, *db)
+    assert json.loads(capsys.readouterr().out)["status"] == "approved"
+    run_cli("list", "--db", str(path))
+    assert "approved" in capsys.readouterr().out
+    with pytest.raises(NodeError, match="no stocktake is open"):
+        run_cli("review", "--db", str(path))
+    with pytest.raises(NodeError, match="write each line"):
+        run_cli("tally", "--doc", doc, "--place", "shelf", "COLA", "--db", str(path))
+
+
+def test_parse_scan(store):
+    store.add_product("RICE", "Rice", price="6.00", unit="kg")
+    assert stocktake.parse_scan(store, "COLA") == Counted("COLA", Q)
+    assert stocktake.parse_scan(store, "COLA 3") == Counted("COLA", 3 * Q)
+    assert stocktake.parse_scan(store, "RICE", weight=1250) == Counted("RICE", 1250)
+    with pytest.raises(NodeError, match="scan a code"):
+        stocktake.parse_scan(store, "COLA 3 4")
+    with pytest.raises(NodeError, match="whole number"):
+        stocktake.parse_scan(store, "COLA 1.5")
