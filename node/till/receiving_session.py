@@ -168,6 +168,7 @@ class Checkin:
         require(user, "transfer" if kind in ("ship", "inbound") else "receive")
         self.node = node
         self.user = user
+        node.user = user.id  # every event this writes records who counted
         self.kind: Kind = kind
         self.doc = doc
         #: the supplier (blind receipt) or the destination store (ship)
