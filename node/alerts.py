@@ -455,3 +455,101 @@ i18n.register(
         ),
     }
 )
+
+
+# ---- what the alerts screen shows ------------------------------------------------------
+
+
+class AlertList:
+    """The alerts screen's state without a screen: the list, the filter by kind and by
+    product, and acknowledging the alert chosen. The screen only draws `shown()`."""
+
+    def __init__(self, node: Node, user: User, thresholds: Thresholds | None = None) -> None:
+        self.node = node
+        self.user = user
+        self.thresholds = thresholds
+        self.kind: Kind | None = None
+        self.sku: str | None = None
+        self.items: list[TillAlert] = []
+
+    def refresh(self, now_ms: int | None = None) -> None:
+        self.items = gather(self.node, now_ms, thresholds=self.thresholds)
+        if self.kind is not None and self.kind not in self.kinds():
+            self.kind = None
+
+    def kinds(self) -> list[Kind]:
+        """The kinds listed now, in the rules' order: what the filter cycles through."""
+        present = {a.kind for a in self.items}
+        return [k for k in rules.KINDS if k in present]
+
+    def shown(self) -> list[TillAlert]:
+        return [
+            a
+            for a in self.items
+            if (self.kind is None or a.kind == self.kind)
+            and (self.sku is None or a.sku == self.sku)
+        ]
+
+    def unacknowledged(self) -> int:
+        return unacknowledged(self.items)
+
+    def next_kind(self) -> Kind | None:
+        """All → each kind listed → all."""
+        kinds = self.kinds()
+        if self.kind is None:
+            self.kind = kinds[0] if kinds else None
+        else:
+            at = kinds.index(self.kind) if self.kind in kinds else len(kinds) - 1
+            self.kind = kinds[at + 1] if at + 1 < len(kinds) else None
+        return self.kind
+
+    def find(self, code: str) -> str | None:
+        """Only the alerts of the product scanned or typed (SKU or barcode); an empty
+        code shows every product again. Returns the SKU, or refuses an unknown code."""
+        code = code.strip()
+        if not code:
+            self.sku = None
+            return None
+        product = self.node.read.product(code) or self.node.read.product_by_barcode(code)
+        if product is None:
+            raise NodeError(
+                "no product has the code {code!r}: scan it again or type its SKU", code=code
+            )
+        self.sku = product.sku
+        return product.sku
+
+    def acknowledge(self, alert: TillAlert, note: str | None = None) -> str:
+        doc = acknowledge(self.node, self.user, alert.key, note)
+        self.refresh()
+        return doc
+
+
+class AlertCount:
+    """The status bar's count of unacknowledged alerts, gathered at most every `every_s`
+    seconds (the bar redraws each second; gathering reads the whole store's state)."""
+
+    def __init__(self, node: Node, every_s: float = 10.0) -> None:
+        self.node = node
+        self.every_ms = int(every_s * 1000)
+        self._at: int | None = None
+        self._count = 0
+
+    def count(self, now_ms: int | None = None) -> int:
+        now_ms = wall_ms() if now_ms is None else now_ms
+        if self._at is None or now_ms - self._at >= self.every_ms:
+            self._count = unacknowledged(gather(self.node, now_ms))
+            self._at = now_ms
+        return self._count
+
+    def stale(self) -> None:
+        """Gather again at the next `count` (after an acknowledgement, say)."""
+        self._at = None
+
+
+i18n.register(
+    {
+        "no product has the code {code!r}: scan it again or type its SKU": (
+            "没有编码为 {code!r} 的商品：请重新扫码或输入 SKU"
+        ),
+    }
+)
