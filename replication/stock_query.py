@@ -68,6 +68,10 @@ class StockUnavailable(Exception):
     """The hub did not answer (offline, no hub listening, too slow, or a garbled reply)."""
 
 
+async def _quiet(_exc: Exception) -> None:
+    return None
+
+
 async def ask_stock(
     url: str, node: str, sku: str, timeout: float = 1.5, auth: dict | None = None
 ) -> StockAnswer:
@@ -80,6 +84,7 @@ async def ask_stock(
             allow_reconnect=False,
             max_reconnect_attempts=1,  # nats-py retries the first connect forever at 0
             reconnect_time_wait=0.2,
+            error_cb=_quiet,  # not reaching the hub is expected offline: no traceback in logs
             name=f"kucun-lookup-{node}",
             **(auth or {}),
         )
