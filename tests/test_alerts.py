@@ -276,3 +276,56 @@ def test_newest_first_and_the_unacknowledged_count(node):
     assert alerts.unacknowledged(found) == 2
     alerts.acknowledge(node, CLERK, found[1].key)
     assert alerts.unacknowledged(alerts.gather(node)) == 1
+
+
+# ---- the screen's state and the status bar's count -----------------------------------------
+
+
+def test_alert_list_filters_and_acknowledges(node):
+    node.sell("A1", "1")
+    node.store.ingest(
+        hub_log("hub", Upsert(entity="reorder", key="S01/B2", fields={"point": 1000})), wall_ms()
+    )
+    view = alerts.AlertList(node, CLERK)
+    view.refresh()
+    assert view.kinds() == ["negative_stock", "below_reorder"]
+    assert view.next_kind() == "negative_stock" and [a.sku for a in view.shown()] == ["A1"]
+    assert view.next_kind() == "below_reorder" and [a.sku for a in view.shown()] == ["B2"]
+    assert view.next_kind() is None and len(view.shown()) == 2
+    assert view.find("B2") == "B2" and [a.sku for a in view.shown()] == ["B2"]
+    with pytest.raises(NodeError, match="no product has the code"):
+        view.find("ZZZ")
+    assert view.find("") is None and len(view.shown()) == 2
+    doc = view.acknowledge(view.shown()[0])
+    assert view.unacknowledged() == 1 and doc.startswith("S01-")
+
+
+def test_alert_count_gathers_at_most_every_few_seconds(node):
+    counter = alerts.AlertCount(node, every_s=10)
+    now = wall_ms()
+    assert counter.count(now) == 0
+    node.sell("A1", "1")
+    assert counter.count(now + 5_000) == 0  # not gathered again yet
+    assert counter.count(now + 10_000) == 1
+    alerts.acknowledge(node, CLERK, alerts.gather(node)[0].key)
+    counter.stale()
+    assert counter.count(now + 11_000) == 0
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+@pytest.mark.parametrize("width", [80, 100])
+def test_the_status_bar_counts_unacknowledged_alerts(lang, width):
+    from dataclasses import replace
+
+    from rich.cells import cell_len
+
+    from node.till.status import TillStatus, status_line
+    from tests.test_till_shell import BUSY
+
+    quiet = TillStatus(user="王芳", online=True, alerts=3)
+    shown = status_line(quiet, width, lang)
+    assert ("提醒3" if lang == "zh-CN" else "3 alerts") in shown
+    assert "alert" not in status_line(TillStatus(user="w"), width, "en")
+    busy = status_line(replace(BUSY, alerts=12), width, lang)
+    assert cell_len(busy) <= width - 2
+    assert ("提醒12" if lang == "zh-CN" else "12 alerts") in busy

@@ -17,6 +17,7 @@ from rich.cells import cell_len
 from textual.widgets import Static
 
 from node.till.texts import t
+from node.till.texts_alerts import t as alerts_t
 
 #: device states as one sign: the words would not fit beside the link's
 _SIGNS = {"ready": "✓", "connecting": "~"}
@@ -37,6 +38,8 @@ class TillStatus:
     last_confirmed_ms: int | None = None
     sync_enabled: bool = True
     error: str | None = field(default=None, compare=False)
+    #: alerts not acknowledged yet (node.alerts.AlertCount)
+    alerts: int = 0
 
 
 def format_age(seconds: float, lang: str | None = None) -> str:
@@ -114,6 +117,8 @@ def status_line(status: TillStatus, width: int = 80, lang: str | None = None) ->
             parts.append(t("unsent", lang, n=status.unsent_sales))
     else:
         parts.append(t("all_sent", lang))
+    if status.alerts:
+        parts.append(alerts_t("status_alerts", lang, n=status.alerts))
     if status.sync_enabled:
         parts.append(
             t("confirmed", lang, time=_clock(status.last_confirmed_ms))
