@@ -13,8 +13,10 @@ from node.service import Node
 from node.till.receiving_session import (
     Checkin,
     NeedsCheck,
+    differences_text,
     inbound_transfers,
     open_orders,
+    recent_transfers,
     stores,
 )
 from protocol.events import DocLine, Document, Upsert
@@ -366,5 +368,7 @@ def test_a_transfer_with_a_shortfall_needs_the_check_and_keeps_the_difference(no
     status = node.read.document("W01-9")
     assert status is not None and status.status == "received_with_discrepancy"
     assert inbound_transfers(node) == []
+    (kept,) = recent_transfers(node)  # still in sight, with its difference
+    assert (kept.doc, differences_text(kept, node)) == ("W01-9", "COLA -2")
     with pytest.raises(NodeError, match="received already"):
         Checkin.inbound(node, CLERK, "W01-9")

@@ -95,7 +95,7 @@ async def test_a_po_receipt_with_an_over_and_an_under_line_and_the_double_check(
     scanner = None
     try:
         async with app.run_test(size=SIZE) as pilot:
-            assert rows(app) == [["PO-S01-1", "ACME", "2", "ordered"]]
+            assert rows(app) == [["PO-S01-1", "ACME", "2", "ordered", ""]]
             assert keys(app) == {"f3", "escape"}
             scanner = ScannerReader(
                 scanner_sim.path,
@@ -161,7 +161,7 @@ async def test_a_transfer_with_a_shortfall_confirmed_by_a_manager(node, tmp_path
     scanner = None
     try:
         async with app.run_test(size=SIZE) as pilot:
-            assert rows(app) == [["W01-9", "W01", "1", "in transit"]]
+            assert rows(app) == [["W01-9", "W01", "1", "in transit", ""]]
             scanner = ScannerReader(
                 scanner_sim.path,
                 suffix="cr",
@@ -187,7 +187,10 @@ async def test_a_transfer_with_a_shortfall_confirmed_by_a_manager(node, tmp_path
             await pilot.press(*"2222", "enter")  # the id is kept, the PIN asked again
             assert isinstance(app.screen, TransfersScreen)
             assert "Receipt" in text(app, "#message") and "posted" in text(app, "#message")
-            assert rows(app) == []
+            # the difference stays in sight until a manager accepts it
+            assert rows(app) == [["W01-9", "W01", "1", "received with discrepancy", "COLA -2"]]
+            await pilot.press("enter")
+            assert "received already" in text(app, "#message")
     finally:
         if scanner is not None:
             scanner.close()

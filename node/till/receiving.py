@@ -26,6 +26,7 @@ from node.till.receiving_session import (
     Checkin,
     NeedsCheck,
     Row,
+    differences_text,
     open_orders,
     qty_text,
     require,
@@ -200,15 +201,17 @@ class CountingScreen(Screen[None]):
         table = self.query_one("#table", DataTable)
         table.clear(columns=True)
         table.add_column(t("col_doc"), width=16, key="doc")
-        table.add_column(t("col_party"), width=16, key="party")
-        table.add_column(t("col_lines"), width=6, key="lines")
-        table.add_column(t("col_status"), width=20, key="status")
+        table.add_column(t("col_party"), width=12, key="party")
+        table.add_column(t("col_lines"), width=4, key="lines")
+        table.add_column(t("col_status"), width=18, key="status")
+        table.add_column(t("col_diff"), width=16, key="diff")
         for status in self.documents:
             table.add_row(
                 status.doc,
                 self.party_of(status),
                 str(len(status.lines)),
                 str(Message(status.status.replace("_", " "))),
+                differences_text(status, self.node),
             )
         self.query_one("#summary", Static).update("" if self.documents else self.list_empty())
         self.refresh_bindings()

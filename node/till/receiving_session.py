@@ -126,6 +126,42 @@ def inbound_transfers(node: Node) -> list[DocumentStatus]:
     return out
 
 
+def recent_transfers(node: Node) -> list[DocumentStatus]:
+    """What the transfers screen lists: transfers still to receive here, then transfers
+    shipped from or received here whose difference no manager has accepted yet (each side
+    keeps it, so both stores see it)."""
+    here = node.config.location
+    waiting = inbound_transfers(node)
+    seen = {s.doc for s in waiting}
+    for status in open_documents(node):
+        header = node.read.document_header(status.doc)
+        if (
+            header is not None
+            and header.type == "transfer"
+            and here in (header.location, header.counterparty)
+            and status.doc not in seen
+            and status.differs
+            and not status.differences_accepted
+        ):
+            waiting.append(status)
+    return waiting
+
+
+def differences_text(status: DocumentStatus, node: Node) -> str:
+    """ "COLA -2, RICE +1": how what arrived differs from what was expected, once something
+    arrived; "" before."""
+    if not any(line.done for line in status.lines):
+        return ""
+    parts = []
+    for line in status.lines:
+        if line.discrepancy:
+            product = node.read.product(line.sku)
+            unit = product.unit if product is not None else "pcs"
+            sign = "+" if line.discrepancy > 0 else "-"
+            parts.append(f"{line.sku} {sign}{qty_text(abs(line.discrepancy), unit)}")
+    return ", ".join(parts)
+
+
 def open_orders(node: Node) -> list[DocumentStatus]:
     """Purchase orders for this store still waiting for goods."""
     here = node.config.location

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from node.till.confirm import PromptModal
 from node.till.receiving import CountingScreen
-from node.till.receiving_session import Checkin, inbound_transfers, stores
+from node.till.receiving_session import Checkin, recent_transfers, stores
 from node.till.texts_backroom_receiving import t
 from protocol.documents import DocumentStatus
 from protocol.events import Document, Event
@@ -26,7 +26,7 @@ class TransfersScreen(CountingScreen):
         return t("no_inbound")
 
     def list_documents(self) -> list[DocumentStatus]:
-        return inbound_transfers(self.node)
+        return recent_transfers(self.node)
 
     def party_of(self, status: DocumentStatus) -> str:
         header = self.node.read.document_header(status.doc)
