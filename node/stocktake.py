@@ -278,10 +278,14 @@ def parse_scan(node: Node, text: str, weight: int | None = None) -> Counted:
     parts = text.split()
     if not parts or len(parts) > 2:
         raise NodeError("{text!r}: scan a code, or type CODE QTY, e.g. 6901234567892 3", text=text)
-    sku, lot, _ = _identify(node, parts[0])
-    product = node.product(sku)
+    from node.counter import identify  # the till's reading of a code: PLU, weighed labels
+
+    found = identify(node, parts[0])
+    product, sku, lot = found.product, found.product.sku, found.lot
     if len(parts) == 2:
         qty = node._quantity(parts[1], product, allow_zero=False)
+    elif found.qty_milli is not None:
+        qty = found.qty_milli
     elif product.unit != "pcs" and weight is not None:
         qty = weight
     else:
@@ -317,3 +321,70 @@ def close_variance(node: Node, approval: pure.Approval) -> dict[pure.Key, int]:
 def variance_value(rows: Sequence[pure.ReviewLine]) -> int:
     """The total variance at cost (fen) of the counted lines."""
     return sum(r.value or 0 for r in rows)
+
+
+class Counting:
+    """One clerk's count at a till, without any UI: the session joined, the place being
+    counted and what was scanned there so far; `finish` posts it as a tally."""
+
+    def __init__(self, node: Node, user: str) -> None:
+        self.node = node
+        self.user = user
+        self.doc: str | None = None
+        self.place = ""
+        #: what was scanned at the place, per SKU/lot, in the order first scanned
+        self.lines: dict[pure.Key, int] = {}
+
+    def _acting(self) -> Node:
+        self.node.user = self.user
+        return self.node
+
+    def join(self) -> tuple[str, bool]:
+        """Join this store's open session, or open one for the whole store: (doc, opened)."""
+        node = self._acting()
+        found = current(node)
+        if found is not None:
+            self.doc = found.doc
+            return found.doc, False
+        (event,) = open_stocktake(node)
+        self.doc = f"{node.config.node}-{event.seq}"
+        return self.doc, True
+
+    def choose_place(self, place: str) -> str:
+        """Start counting a place; what was scanned at the previous one and not finished
+        is dropped (the caller asks first)."""
+        place = place.strip()
+        if not place:
+            raise NodeError("name the place you counted, e.g. shelf or back store")
+        self.place, self.lines = place, {}
+        return place
+
+    def scan(self, text: str, weight: int | None = None) -> tuple[pure.Key, int]:
+        """Count what a scan names at the current place: (SKU/lot, its figure now)."""
+        if not self.place:
+            raise NodeError("name the place you counted, e.g. shelf or back store")
+        counted = parse_scan(self._acting(), text, weight)
+        key = (counted.sku, counted.lot)
+        self.lines[key] = self.lines.get(key, 0) + counted.qty
+        return key, self.lines[key]
+
+    def finish(self) -> str:
+        """Post the place as a tally (it replaces this clerk's earlier one of the place)."""
+        doc = session_or_current(self._acting(), self.doc)
+        if not self.place:
+            raise NodeError("name the place you counted, e.g. shelf or back store")
+        lines = [Counted(sku, qty, lot) for (sku, lot), qty in self.lines.items()]
+        (event,) = tally(self.node, doc, self.place, lines)
+        self.lines = {}
+        return f"{self.node.config.node}-{event.seq}"
+
+    def status(self) -> pure.StocktakeStatus:
+        return status(self._acting(), session_or_current(self.node, self.doc))
+
+    def review(self) -> list[pure.ReviewLine]:
+        return review(self._acting(), session_or_current(self.node, self.doc))
+
+    def approve(self, approver: str | None = None, pin: str | None = None) -> str:
+        """Approve the session: the close's document id."""
+        events = approve(self._acting(), session_or_current(self.node, self.doc), approver, pin)
+        return f"{self.node.config.node}-{events[0].seq}"
