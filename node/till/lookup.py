@@ -44,6 +44,13 @@ def _when(ms: int) -> str:
     return time.strftime("%m-%d %H:%M", time.localtime(ms / 1000))
 
 
+def _qty(milli: int, unit: str) -> str:
+    """Pieces as a whole number ("24"), anything else with three decimals ("1.250")."""
+    if unit == "pcs" and milli % 1000 == 0:
+        return str(milli // 1000)
+    return format_qty(milli)
+
+
 def detail_text(
     detail: ProductDetail,
     here: str,
@@ -59,19 +66,23 @@ def detail_text(
     if p.barcode:
         head.append(t("barcode", lang, barcode=p.barcode))
     unit = t(f"unit_{p.unit}", lang) if f"unit_{p.unit}" in MESSAGES else p.unit
-    lines = [*head, t("here", lang, qty=format_qty(detail.on_hand), unit=unit)]
+    lines = [*head, t("here", lang, qty=_qty(detail.on_hand, p.unit), unit=unit)]
     for lot in detail.lots:
+        qty = _qty(lot.qty, p.unit)
+        if lot.lot is None and lot.expiry is None:
+            lines.append(t("lot_none", lang, qty=qty))
+            continue
         lines.append(
             t(
                 "lot",
                 lang,
                 lot=escape(lot.lot) if lot.lot else t("no_lot", lang),
                 expiry=lot.expiry or t("no_expiry", lang),
-                qty=format_qty(lot.qty),
+                qty=qty,
             )
         )
     lines.append("")
-    lines += _others_lines(others, here, state, lang)
+    lines += _others_lines(others, here, state, p.unit, lang)
     lines.append("")
     lines.append(t("moves", lang))
     for m in detail.movements:
@@ -82,8 +93,8 @@ def detail_text(
                 lang,
                 time=_when(m.at_ms),
                 what=doc_kind(m.doc_type, lang),
-                qty=f"{sign}{format_qty(m.qty)}",
-                after=format_qty(m.after),
+                qty=f"{sign}{_qty(m.qty, p.unit)}",
+                after=_qty(m.after, p.unit),
             )
         )
     if not detail.movements:
@@ -91,7 +102,9 @@ def detail_text(
     return "\n".join(lines)
 
 
-def _others_lines(others: OtherStores | None, here: str, state: str, lang: str | None) -> list[str]:
+def _others_lines(
+    others: OtherStores | None, here: str, state: str, unit: str, lang: str | None
+) -> list[str]:
     if others is None:
         title = t("others", lang)
         note = {"asking": "others_asking", "offline": "others_offline"}.get(state, "others_unknown")
@@ -102,7 +115,7 @@ def _others_lines(others: OtherStores | None, here: str, state: str, lang: str |
         lines[0] += "  " + t("others_asking", lang)
     for store, qty in others.levels:
         mark = t("this_store", lang) if store == here else ""
-        lines.append(t("store_qty", lang, store=f"{store}{mark}", qty=format_qty(qty)))
+        lines.append(t("store_qty", lang, store=f"{store}{mark}", qty=_qty(qty, unit)))
     if not others.levels:
         lines.append(t("others_none", lang))
     return lines

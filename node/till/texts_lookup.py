@@ -30,6 +30,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "  批次 {lot}  到期 {expiry}  {qty}",
         "en": "  Lot {lot}  exp {expiry}  {qty}",
     },
+    "lot_none": {"zh-CN": "  （无批次）{qty}", "en": "  (no lot) {qty}"},
     "no_lot": {"zh-CN": "无批次", "en": "no lot"},
     "no_expiry": {"zh-CN": "—", "en": "—"},
     "others": {"zh-CN": "各店库存", "en": "Other stores"},
