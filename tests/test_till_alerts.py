@@ -144,6 +144,9 @@ async def test_filter_by_kind_and_by_scanned_product(node, monkeypatch):
         assert [r[2] for r in rows(app)] == ["COLA"]  # the filter stays
         await pilot.press(*"RICE", "enter")
         await until(pilot, lambda: [r[2] for r in rows(app)] == ["RICE"])
+        await pilot.press("escape")  # the product filter goes, the screen stays
+        await until(pilot, lambda: len(rows(app)) == 2)
+        assert app.screen is screen
 
 
 async def test_a_cashier_sees_alerts_but_cannot_acknowledge(node, monkeypatch):

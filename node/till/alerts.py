@@ -239,5 +239,10 @@ class AlertsScreen(Screen[None]):
         self.app.push_screen(PromptModal(t("ask_note")), answered)
 
     def action_back(self) -> None:
+        """Esc: first the product filter goes, then the screen."""
+        if self.list.sku is not None:
+            self.list.find("")
+            self.show()
+            return
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
