@@ -74,15 +74,11 @@ def status(node: Node, doc: str) -> pure.StocktakeStatus:
         raise NodeError(
             "no stocktake {doc!r} here: open one, or sync and check the number", doc=doc
         )
-    tallies = [
-        pure.Tally(r.header, r.user, (r.hlc, r.origin, r.seq))
-        for r in node.read.documents_citing(doc, ("tally",))
-    ]
-    closes = [
-        pure.Close(r.header, r.user, (r.hlc, r.origin, r.seq))
-        for r in node.read.documents_citing(doc, ("stocktake_close",))
-    ]
-    return pure.stocktake_status(header, tallies, closes)
+    return pure.from_related(
+        header,
+        node.read.documents_citing(doc, ("tally",)),
+        node.read.documents_citing(doc, ("stocktake_close",)),
+    )
 
 
 def sessions(node: Node) -> list[pure.StocktakeStatus]:

@@ -20,7 +20,7 @@ from typing import Literal, NamedTuple
 
 import msgspec
 
-from protocol.documents import at_text
+from protocol.documents import Related, at_text
 from protocol.events import DocLine, Document
 from protocol.units import line_total
 
@@ -159,6 +159,19 @@ def stocktake_status(
         places=places,
         approvals=approvals,
         alert=alert,
+    )
+
+
+def from_related(
+    header: Document, tallies: Iterable[Related], closes: Iterable[Related]
+) -> StocktakeStatus:
+    """The status from the headers citing the stocktake as a read model lists them
+    (`documents_citing(doc, ("tally",))`, `("stocktake_close",)`): what a node and the hub
+    both derive."""
+    return stocktake_status(
+        header,
+        [Tally(r.header, r.user, (r.hlc, r.origin, r.seq)) for r in tallies],
+        [Close(r.header, r.user, (r.hlc, r.origin, r.seq)) for r in closes],
     )
 
 

@@ -256,3 +256,40 @@ def test_parse_scan(store):
         stocktake.parse_scan(store, "COLA 3 4")
     with pytest.raises(NodeError, match="whole number"):
         stocktake.parse_scan(store, "COLA 1.5")
+
+
+def test_a_category_scope(store):
+    from protocol.events import Upsert
+    from replication.clock import wall_ms
+
+    store.store.append(
+        [Upsert(entity="product", key="COLA", fields={"category": "drinks"})], "admin", wall_ms()
+    )
+    (event,) = stocktake.open_stocktake(store, category="drinks")
+    assert isinstance(event.body, Document) and event.body.note == "category:drinks"
+    doc = event.body.doc
+    store.user = "chen"
+    with pytest.raises(NodeError, match="not in the scope"):
+        stocktake.tally(store, doc, "shelf", [Counted("SOAP", Q)])
+    stocktake.tally(store, doc, "shelf", [Counted("COLA", 10 * Q)])
+    assert [(r.sku, r.variance) for r in stocktake.review(store, doc)] == [("COLA", 0)]
+
+
+def test_lots_are_counted_and_posted_per_lot(store):
+    store.add_product("MILK", "Milk", price="4.00")
+    store.receive("MILK", "5", cost="3.00", lot="L1", expiry="2027-01-01")
+    store.receive("MILK", "5", cost="3.00", lot="L2", expiry="2027-02-01")
+    doc = opened(store, ["MILK"])
+    store.user = "chen"
+    lines = stocktake.parse_lines(store, ["MILK=4:L1", "MILK=5:L2"])
+    stocktake.tally(store, doc, "fridge", lines)
+    rows = stocktake.review(store, doc)
+    assert [(r.lot, r.expected, r.counted, r.variance, r.value) for r in rows] == [
+        ("L1", 5 * Q, 4 * Q, -Q, -300),
+        ("L2", 5 * Q, 5 * Q, 0, 0),
+    ]
+    stocktake.approve(store, doc, "zhao", "4821")
+    assert {r.lot: r.qty for r in store.stock(sku="MILK", location="S01")} == {
+        "L1": 4 * Q,
+        "L2": 5 * Q,
+    }
