@@ -88,6 +88,18 @@ def register(
     _resolution_commands(psub, db, approver, "purchase order", "PO-S01-1")
 
     p = sub.add_parser(
+        "receive-blind",
+        parents=[db, approver],
+        help="receive a delivery without an order, several lines at once",
+        description="Receive a delivery no purchase order announced, as one receipt "
+        "document from the supplier: each line with its cost, lot and expiry. --approver "
+        "and --pin record the manager who confirmed it.",
+    )
+    p.add_argument("--supplier", required=True, help="who delivered, e.g. ACME")
+    p.add_argument("lines", nargs="+", metavar="LINE", help=RECEIPT_LINES_HELP)
+    p.set_defaults(func=cmd_receive_blind)
+
+    p = sub.add_parser(
         "documents",
         parents=[db, as_json],
         help="open orders and transfers for this store",
@@ -164,6 +176,27 @@ def _receive(args, receive, said: str) -> int:
     print(i18n.Message("{done} (receipt {receipt})", done=done, receipt=receipt))
     for alert in status.alerts:
         print(i18n.Message("alert: {message}", message=alert.message))
+    return 0
+
+
+def cmd_receive_blind(args) -> int:
+    """Book a delivery without an order: one receipt, a movement per line."""
+    from node import logistics
+    from node.users import verify_approver
+
+    node = Node.open(args.db)
+    lines = logistics.parse_receipt_lines(node, args.lines)
+    who = verify_approver(node, args.approver, args.pin) if args.approver else None
+    events = logistics.receive_blind(node, args.supplier, lines, who)
+    receipt = document_header(events).doc
+    print(
+        i18n.Message(
+            "received {count} lines from {supplier} (receipt {receipt})",
+            count=len(events) - 1,
+            supplier=args.supplier.strip(),
+            receipt=receipt,
+        )
+    )
     return 0
 
 
@@ -303,6 +336,9 @@ def status_word(status: str) -> str:
 i18n.register(
     {
         "shipped transfer {doc} to {to}": "已发出调拨单 {doc}，发往 {to}",
+        "received {count} lines from {supplier} (receipt {receipt})": (
+            "已收 {supplier} 的 {count} 行货（收货单 {receipt}）"
+        ),
         "received transfer {doc}: {status}": "已收调拨单 {doc}：{status}",
         "received against {doc}: {status}": "已按 {doc} 收货：{status}",
         "{done} (receipt {receipt})": "{done}（收货单 {receipt}）",

@@ -372,3 +372,32 @@ def test_a_transfer_with_a_shortfall_needs_the_check_and_keeps_the_difference(no
     assert (kept.doc, differences_text(kept, node)) == ("W01-9", "COLA -2")
     with pytest.raises(NodeError, match="received already"):
         Checkin.inbound(node, CLERK, "W01-9")
+
+
+def test_kucun_node_receive_blind_books_several_lines_as_one_receipt(node, tmp_path, capsys):
+    from kucun.cli import main
+
+    db = str(tmp_path / "store.db")
+    node.close()
+    code = main(
+        [
+            "node", "receive-blind", "--db", db, "--supplier", "ACME",
+            "COLA=6@2.10", "RICE=2:R1:2027-05-01", "--approver", "wang", "--pin", "2222",
+        ]
+    )  # fmt: skip
+    assert code in (0, None)
+    out = capsys.readouterr().out
+    assert "2" in out and "ACME" in out
+    again = Node.open(db)
+    (receipt,) = [
+        e.body
+        for e in again.store.log.events()
+        if isinstance(e.body, Document) and e.body.counterparty == "ACME" and not e.body.ref
+        and e.body.type == "receipt"
+    ]  # fmt: skip
+    assert receipt.approved_by == "wang"
+    assert [(x.sku, x.qty, x.unit_cost, x.lot) for x in receipt.lines] == [
+        ("COLA", 6000, 210, None),
+        ("RICE", 2000, None, "R1"),
+    ]
+    assert level(again, "COLA") == 6000
