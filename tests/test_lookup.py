@@ -169,3 +169,54 @@ async def test_the_hub_answers_every_locations_stock_over_nats(tmp_path, nats_se
     assert kept is not None and not kept.fresh
     assert (kept.as_of_ms, kept.levels) == (answer.as_of_ms, answer.levels)
     hub.conn.close()
+
+
+async def test_with_nkeys_a_node_asks_as_itself_and_the_hub_answers(tmp_path):
+    """On a nats-server that requires each node's NKEY and its permissions: the node asks on
+    its own subject and gets the answer on its own inbox; S02's subject is refused it."""
+    from hub import identities
+    from kucun import natsserver
+    from kucun.natsserver import NatsServer
+
+    hub, _ = HubStore.init(tmp_path / "hub.db")
+    hub_key = identities.hub_seed(hub)
+    seed = identities.add_node(hub, "S01", "S01")
+    identities.add_node(hub, "S02", "S02")
+    server = NatsServer(data_dir=tmp_path / "nats")
+    server.authorization = natsserver.authorization_block(
+        identities.hub_public_key(hub),
+        [
+            (n.public_key, subjects.node_permissions(n.node, n.location))
+            for n in identities.nodes(hub)
+        ],
+    )
+    server.start(log_file=(tmp_path / "nats.log").open("ab"))
+    try:
+        node = Node.init(tmp_path / "S01.db", "S01", None, server.url, nkey_seed=seed)
+        node.add_product("A100", "苹果", None, "5.80")
+        node.receive("A100", "3")
+        raws = [raw for _, raw in node.store.log.raw_events("S01", 0, limit=100)]
+        hub.events.ingest(raws, int(time.time() * 1000))
+        nc = await nats.connect(server.url, nkeys_seed_str=hub_key)
+        await serve_stock(nc, hub)
+        await nc.flush()
+        lookup = Lookup(node, CLERK)
+        answer = await asyncio.to_thread(lookup.ask_other_stores, "A100")
+        assert answer is not None and answer.levels == [("S01", 3000)]
+
+        errors: list[str] = []
+
+        async def on_error(exc: Exception) -> None:
+            errors.append(str(exc).lower())
+
+        as_s01 = await nats.connect(server.url, error_cb=on_error, **node.config.nats_auth())
+        with pytest.raises(NatsTimeout):
+            await as_s01.request(
+                subjects.stock_query_subject("S02"), encode_query("A100"), timeout=0.5
+            )
+        await as_s01.close()
+        assert any("permissions violation" in e for e in errors), errors
+        await nc.close()
+    finally:
+        server.close()
+        hub.conn.close()
