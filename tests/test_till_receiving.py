@@ -287,6 +287,12 @@ async def test_the_chinese_screens_fit_80_columns(node, monkeypatch):
         assert rows(app)[0][4] == "+1 ?"
         assert "少收 1" in text(app, "#summary")
         fits(app)
+        await pilot.press("f5", *"COLA 22", "enter", "f5")  # a re-count that disagrees
+        assert "复点不一致：COLA" in text(app, "#message")
+        assert rows(app)[0][3:5] == ["22", "+2 ?"]  # it stands, to be counted once more
+        await pilot.press("f5", *"COLA 22", "enter", "f5")
+        assert "复点一致" in text(app, "#message")
+        assert rows(app)[0][4] == "+2 ✓"
         await pilot.press("escape")  # counted lines: asked before dropping them
         await pilot.press("y")
         assert "待收采购订单" in text(app, "#title")
