@@ -323,13 +323,17 @@ class Counting:
     """One clerk's count at a till, without any UI: the session joined, the place being
     counted and what was scanned there so far; `finish` posts it as a tally."""
 
-    def __init__(self, node: Node, user: str) -> None:
+    def __init__(self, node: Node, user: str, post_every: int | None = None) -> None:
         self.node = node
         self.user = user
         self.doc: str | None = None
         self.place = ""
         #: what was scanned at the place, per SKU/lot, in the order first scanned
         self.lines: dict[pure.Key, int] = {}
+        #: post the place so far every N scans (a till that dies loses at most N − 1):
+        #: safe, because the clerk's latest tally of a place replaces the earlier ones
+        self.post_every = post_every
+        self.scans = 0
 
     def _acting(self) -> Node:
         self.node.user = self.user
@@ -352,7 +356,7 @@ class Counting:
         place = place.strip()
         if not place:
             raise NodeError("name the place you counted, e.g. shelf or back store")
-        self.place, self.lines = place, {}
+        self.place, self.lines, self.scans = place, {}, 0
         return place
 
     def scan(self, text: str, weight: int | None = None) -> tuple[pure.Key, int]:
@@ -362,17 +366,24 @@ class Counting:
         counted = parse_scan(self._acting(), text, weight)
         key = (counted.sku, counted.lot)
         self.lines[key] = self.lines.get(key, 0) + counted.qty
+        self.scans += 1
+        if self.post_every and self.scans % self.post_every == 0:
+            self._post()
         return key, self.lines[key]
+
+    def _post(self) -> str:
+        doc = session_or_current(self._acting(), self.doc)
+        lines = [Counted(sku, qty, lot) for (sku, lot), qty in self.lines.items()]
+        (event,) = tally(self.node, doc, self.place, lines)
+        return f"{self.node.config.node}-{event.seq}"
 
     def finish(self) -> str:
         """Post the place as a tally (it replaces this clerk's earlier one of the place)."""
-        doc = session_or_current(self._acting(), self.doc)
         if not self.place:
             raise NodeError("name the place you counted, e.g. shelf or back store")
-        lines = [Counted(sku, qty, lot) for (sku, lot), qty in self.lines.items()]
-        (event,) = tally(self.node, doc, self.place, lines)
-        self.lines = {}
-        return f"{self.node.config.node}-{event.seq}"
+        posted = self._post()
+        self.lines, self.scans = {}, 0
+        return posted
 
     def status(self) -> pure.StocktakeStatus:
         return status(self._acting(), session_or_current(self.node, self.doc))

@@ -293,3 +293,19 @@ def test_lots_are_counted_and_posted_per_lot(store):
         "L1": 4 * Q,
         "L2": 5 * Q,
     }
+
+
+def test_counting_posts_every_n_scans_and_the_latest_replaces(store):
+    counting = stocktake.Counting(store, "chen", post_every=2)
+    doc, opened_now = counting.join()
+    assert opened_now
+    with pytest.raises(NodeError, match="name the place"):
+        counting.scan("COLA")
+    counting.choose_place("shelf")
+    for code in ("COLA", "COLA", "COLA"):
+        counting.scan(code)
+    assert stocktake.status(store, doc).counted == {("COLA", None): 2 * Q}  # posted at 2
+    counting.finish()
+    session = stocktake.status(store, doc)
+    assert session.counted == {("COLA", None): 3 * Q}  # the latest of the place replaces
+    assert stocktake.Counting(store, "liu").join() == (doc, False)  # a second clerk joins
