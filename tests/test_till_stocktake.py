@@ -190,3 +190,15 @@ async def test_a_cashier_is_refused(tills):
     async with app.run_test(size=SIZE):
         assert "may not count" in text(app, "#message")
         assert stocktake.sessions(t1) == []
+
+
+async def test_a_manager_approves_at_once_and_a_second_approval_is_refused(tills):
+    t1, _, _ = tills
+    app = Back(t1, User("zhao", "Zhao", "manager"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", *"shelf", "enter", *"COLA 20", "enter", "f5", "f9")
+        assert "Stocktake approved" in text(app, "#message")
+        await pilot.press("f9")
+        message = text(app, "#message")
+        assert "already approved by zhao at" in message
+        assert "error" in app.screen.query_one("#message").classes
