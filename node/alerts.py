@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from ledger.outbox import unsent_documents
+from ledger.readmodel import Alert
 from node.errors import NodeError
 from node.permissions import User, may
 from node.service import Node
@@ -69,14 +70,15 @@ def gather(
     now_ms = wall_ms() if now_ms is None else now_ms
     today = today or datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
     here = node.config.location
+    ledger_alerts = node.read.alerts()
     found = (
-        _negative_stock(node, here)
+        _negative_stock(node, here, ledger_alerts)
         + _below_reorder(node, here)
         + _expiring(node, here, today, thresholds.expiring_days)
         + _documents(node, here)
         + _backlog(node, now_ms, thresholds.backlog_minutes)
         + _clock(node, now_ms, thresholds.max_skew_ms)
-        + _ledger(node, here)
+        + _ledger(node, here, ledger_alerts)
     )
     acks = acknowledgements(node)
     found = [replace(a, acknowledged=acks.get(a.key)) for a in found]
@@ -176,17 +178,17 @@ def _since(node: Node, origin: str, seq: int) -> int | None:
     return physical_ms(event.hlc) if event else None
 
 
-def _negative_stock(node: Node, here: str) -> list[TillAlert]:
+def _negative_stock(node: Node, here: str, ledger_alerts: list[Alert]) -> list[TillAlert]:
     """Stock keys negative now, each named by the last event that left them negative."""
     latest: dict[tuple[str, str | None], tuple[str, int]] = {}
-    for a in node.read.alerts():
+    for a in ledger_alerts:
         if a.kind == "negative_stock" and a.location == here and a.sku is not None:
             latest[(a.sku, a.lot)] = (a.origin, a.seq)
     out = []
     for row in node.read.stock(location=here):
-        if not rules.is_negative(row.qty) or (row.sku, row.lot) not in latest:
+        if not rules.is_negative(row.qty):
             continue
-        origin, seq = latest[(row.sku, row.lot)]
+        origin, seq = latest.get((row.sku, row.lot), ("", 0))
         message = i18n.Message(
             "{sku}{lot} has stock {qty}: count the shelf, or receive what arrived",
             sku=row.sku,
@@ -363,11 +365,13 @@ def _clock(node: Node, now_ms: int, limit_ms: int) -> list[TillAlert]:
     return out
 
 
-def _ledger(node: Node, here: str) -> list[TillAlert]:
+def _ledger(node: Node, here: str, ledger_alerts: list[Alert]) -> list[TillAlert]:
     """Sales whose scanned lot was not held, and what the ledger itself reports (a broken
     chain, an event the fold skipped)."""
     out = []
-    for a in node.read.alerts():
+    for a in ledger_alerts:
+        if a.kind not in ("lot_mismatch", "chain_broken", "ignored_event"):
+            continue
         since = _since(node, a.origin, a.seq)
         if a.kind == "lot_mismatch":
             if a.location != here:

@@ -329,3 +329,13 @@ def test_the_status_bar_counts_unacknowledged_alerts(lang, width):
     busy = status_line(replace(BUSY, alerts=12), width, lang)
     assert cell_len(busy) <= width - 2
     assert ("提醒12" if lang == "zh-CN" else "12 alerts") in busy
+
+
+def test_what_the_ledger_sets_aside_is_listed(node):
+    event = node.add_product("C3", "Tea")
+    with node.store.work():
+        node.store.quarantine.ignore("S01", event.seq, event.hlc, "cannot be stored")
+    (alert,) = alerts.gather(node)
+    assert (alert.kind, alert.severity) == ("ledger", "high")
+    assert alert.message.text("en") == f"the log of S01 at event {event.seq}: cannot be stored"
+    assert alert.since == physical_ms(event.hlc)
