@@ -339,3 +339,18 @@ def test_what_the_ledger_sets_aside_is_listed(node):
     assert (alert.kind, alert.severity) == ("ledger", "high")
     assert alert.message.text("en") == f"the log of S01 at event {event.seq}: cannot be stored"
     assert alert.since == physical_ms(event.hlc)
+
+
+def test_an_acknowledgement_reaches_head_office_as_a_document(node, tmp_path):
+    from hub.store import HubStore
+
+    node.sell("A1", "1")
+    (alert,) = alerts.gather(node)
+    doc = alerts.acknowledge(node, CLERK, alert.key, note="shelf counted")
+    hub, _ = HubStore.init(tmp_path / "hub.db")
+    hub.events.ingest([raw for _, raw in node.store.log.raw_events("S01", 0)], wall_ms())
+    header = hub.events.read.document_header(doc)
+    assert header is not None
+    assert (header.type, header.ref, header.note) == ("alert_ack", alert.key, "shelf counted")
+    status = hub.events.read.document(doc)
+    assert status is not None and status.status == "completed"
