@@ -142,19 +142,31 @@ def acknowledgements(node: Node) -> dict[str, Ack]:
     return found
 
 
-def reorder_points(node: Node, location: str) -> dict[str, tuple[int, int | None]]:
-    """Per SKU, head office's (point, reorder qty) at `location`, in milli-units. Only hub
-    origins count: a till cannot set its own reorder point."""
-    fields: dict[str, dict[str, object]] = defaultdict(dict)
+@dataclass(frozen=True)
+class ReorderPoint:
+    """Head office's reorder point for one product at one store, in milli-units."""
+
+    point: int
+    qty: int | None
+    #: when head office set the point (wall ms)
+    set_ms: int
+
+
+def reorder_points(node: Node, location: str) -> dict[str, ReorderPoint]:
+    """Per SKU, head office's reorder point at `location`. Only hub origins count: a till
+    cannot set its own reorder point."""
+    fields: dict[str, dict[str, tuple[int, object]]] = defaultdict(dict)
     prefix = f"{location}/"
-    for (entity, key, name), (_hlc, origin, value) in node.read.registers().items():
+    for (entity, key, name), (hlc, origin, value) in node.read.registers().items():
         if entity == REORDER_ENTITY and key.startswith(prefix) and is_hub_origin(origin):
-            fields[key[len(prefix) :]][name] = value
-    out: dict[str, tuple[int, int | None]] = {}
+            fields[key[len(prefix) :]][name] = (hlc, value)
+    out: dict[str, ReorderPoint] = {}
     for sku, values in fields.items():
-        point = _milli(values.get("point"))
+        hlc, value = values.get("point", (0, None))
+        point = _milli(value)
         if point is not None:
-            out[sku] = (point, _milli(values.get("qty")))
+            qty = _milli(values.get("qty", (0, None))[1])
+            out[sku] = ReorderPoint(point, qty, physical_ms(hlc))
     return out
 
 
@@ -209,13 +221,11 @@ def _on_hand(node: Node, here: str) -> dict[str, int]:
 
 def _below_reorder(node: Node, here: str) -> list[TillAlert]:
     on_hand = _on_hand(node, here)
-    registers = node.read.registers()
     out = []
-    for sku, (point, qty) in sorted(reorder_points(node, here).items()):
-        have = on_hand.get(sku, 0)
+    for sku, reorder in sorted(reorder_points(node, here).items()):
+        have, point, qty = on_hand.get(sku, 0), reorder.point, reorder.qty
         if not rules.below_reorder(have, point):
             continue
-        since = registers.get((REORDER_ENTITY, f"{here}/{sku}", "point"))
         message = i18n.Message(
             "{sku}: {have} on hand, at or below the reorder point {point}; order {qty}",
             sku=sku,
@@ -224,8 +234,7 @@ def _below_reorder(node: Node, here: str) -> list[TillAlert]:
             qty=rules.qty_text(qty) if qty is not None else "-",
         )
         key = rules.key("below_reorder", here, sku, point)
-        at = physical_ms(since[0]) if since else None
-        out.append(_alert("below_reorder", key, message, at, sku, here))
+        out.append(_alert("below_reorder", key, message, reorder.set_ms, sku, here))
     return out
 
 

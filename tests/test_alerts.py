@@ -109,7 +109,8 @@ def test_below_reorder_point_from_head_office_only(node):
         "hub", Upsert(entity="reorder", key="S01/A1", fields={"point": 5000, "qty": 24000})
     )
     node.store.ingest(raws, wall_ms())
-    assert alerts.reorder_points(node, "S01") == {"A1": (5000, 24000)}
+    (point,) = alerts.reorder_points(node, "S01").values()
+    assert (point.point, point.qty) == (5000, 24000)
     assert alerts.gather(node) == []  # 6 > 5
     node.sell("A1", "1")
     (low,) = alerts.gather(node)
