@@ -171,3 +171,25 @@ async def test_no_alerts_says_so(tmp_path, monkeypatch):
         await until(pilot, lambda: text(app, "#detail") == "No alerts")
         await pilot.press("f5")
         await until(pilot, lambda: screen.message == "No alerts")
+
+
+async def test_f6_shows_what_arrived_since_and_esc_goes_back(node, monkeypatch):
+    from textual.screen import Screen
+
+    monkeypatch.setenv("KUCUN_LANG", "en")
+
+    class Menu(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(Screen())
+            self.push_screen(AlertsScreen(node, CLERK))
+
+    app = Menu()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(rows(app)) == 2)
+        node.add_product("TEA", "Tea", price="9.00")
+        node.sell("TEA", "1")  # e.g. written by another till, brought by the sync
+        await pilot.press("f6")
+        await until(pilot, lambda: len(rows(app)) == 3)
+        assert rows(app)[0][2] == "TEA"  # newest first
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, AlertsScreen))
