@@ -19,6 +19,7 @@ from hub.store import HubStore
 from node.permissions import User
 from node.service import Node
 from node.till.lookup import LookupScreen
+from protocol import subjects
 from replication.stock_query import StockAnswer
 from tests.test_tui import Simulator
 
@@ -133,6 +134,23 @@ async def test_a_pinyin_lookup(tmp_path, nats_server):
             await until(pilot, lambda: "S02  9" in text(app, "#detail"))
             assert "梨" in text(app, "#detail")
             assert app.screen is screen  # not picking: the screen stays
+
+            # moving through the results asks the hub only where the cursor rests, and not
+            # again about a product it answered a moment ago
+            asked: list[str] = []
+
+            async def count(msg) -> None:
+                asked.append(msg.subject)
+
+            await nc.subscribe(subjects.STOCK_QUERY_SUBSCRIPTION, cb=count)
+            await nc.flush()
+            await pilot.press(*["backspace"] * 13)
+            await until(pilot, lambda: rows(app) == ["A100", "B15", "M300", "P200"])
+            await pilot.press("down", "down", "down", "up")  # rests on M300, never asked
+            await until(pilot, lambda: "Fresh Milk" in text(app, "#detail"))
+            await until(pilot, lambda: "none anywhere" in text(app, "#detail"))
+            await pilot.pause(0.3)
+            assert asked == [subjects.stock_query_subject("S01")]
             await pilot.press("escape")
             await until(pilot, lambda: app.chosen == [None])
     finally:

@@ -17,6 +17,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ledger.readmodel import Product
@@ -38,6 +39,8 @@ KEYS = (
 )
 #: an answer younger than this is not asked for again when a product is shown again
 FRESH_S = 30.0
+#: how long the cursor rests on a product before the hub is asked about it
+SETTLE_S = 0.25
 
 
 def _when(ms: int) -> str:
@@ -142,6 +145,7 @@ class LookupScreen(Screen[str | None]):
         self.state = ""
         #: the hub's answers during this screen's life: (monotonic time, as shown)
         self._answers: dict[str, tuple[float, OtherStores]] = {}
+        self._settle: Timer | None = None
         keys = KEYS + ((("enter", "choose", "key_pick"),) if pick else ())
         bind_keys(self, keys, texts=t)
 
@@ -198,6 +202,7 @@ class LookupScreen(Screen[str | None]):
         query = self.query_one("#query", Input)
         with query.prevent(Input.Changed):
             query.value = code
+        query.cursor_position = len(code)  # the clerk may edit it on from its end
         self.search(code)
         product = self.lookup.scanned(code)
         if product is not None and self.pick:
@@ -241,7 +246,21 @@ class LookupScreen(Screen[str | None]):
             self.redraw()
             return
         self.others = self.lookup.cached_other_stores(sku)
-        self.ask(sku)
+        if not self._online():
+            self.state = "offline"
+            self.redraw()
+            return
+        # asked once the cursor rests: scrolling through the results asks for none of them
+        self.state = "asking"
+        self.redraw()
+        if self._settle is not None:
+            self._settle.stop()
+        self._settle = self.set_timer(SETTLE_S, lambda: self._settled(sku))
+
+    def _settled(self, sku: str) -> None:
+        self._settle = None
+        if sku == self.shown:
+            self.ask(sku)
 
     def action_ask(self) -> None:
         if self.shown is not None:
