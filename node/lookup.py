@@ -105,20 +105,32 @@ class Lookup:
         self._index = [fields_of(p) for p in self.products.values()]
 
     def search(self, query: str, limit: int = 50) -> list[Product]:
-        """Products matching `query` best first; every product (by SKU) for an empty one."""
+        """Products matching `query` best first; every product (by SKU) for an empty one.
+        A GTIN scanned in another length than stored (UPC-A 12 for EAN-13 13) comes first."""
         if not search.normalise(query):
             return list(self.products.values())[:limit]
-        return [self.products[f.sku] for f in search.search(query, self._index, limit)]
+        found = [self.products[f.sku] for f in search.search(query, self._index, limit)]
+        gtin = self._by_gtin(query)
+        if gtin is not None and gtin not in found[:1]:
+            found = [gtin, *(p for p in found if p.sku != gtin.sku)][:limit]
+        return found
 
     def scanned(self, code: str) -> Product | None:
-        """The product a scanned code names exactly (SKU or barcode), else None."""
+        """The product a scanned code names exactly (SKU, barcode or GTIN), else None."""
         found = self.search(code, limit=1)
         if found and search.matches(code, fields_of(found[0])) in (
             search.SKU_EXACT,
             search.BARCODE_EXACT,
         ):
             return found[0]
-        return None
+        return self._by_gtin(code)
+
+    def _by_gtin(self, code: str) -> Product | None:
+        code = code.strip()
+        if not (code.isdigit() and len(code) in (8, 12, 13, 14)):
+            return None
+        product = self.node.read.product_by_gtin(code.zfill(14))
+        return self.products.get(product.sku) if product is not None else None
 
     def detail(self, sku: str, movements: int = 8) -> ProductDetail:
         """What `sku` holds here per lot (soonest expiry first), its price, its last

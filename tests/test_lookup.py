@@ -58,6 +58,12 @@ def test_search_by_sku_barcode_name_and_pinyin(tmp_path):
     assert lookup.scanned("6901234567892").sku == "A100"  # type: ignore[union-attr]
     assert lookup.scanned("a100").sku == "A100"  # type: ignore[union-attr]
     assert lookup.scanned("pg") is None
+    # a GTIN in another length than stored: UPC-A 12 digits for an EAN-13 with a leading 0
+    lookup.node.add_product("U1", "Import Tea", "0012345678905", "30.00")
+    lookup = Lookup(lookup.node, CLERK)
+    assert [p.sku for p in lookup.search("012345678905")][:1] == ["U1"]
+    assert lookup.scanned("012345678905").sku == "U1"  # type: ignore[union-attr]
+    assert lookup.scanned("00000000") is None
 
 
 def test_detail_shows_lots_by_expiry_price_and_last_movements(tmp_path):
