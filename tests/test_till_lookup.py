@@ -173,7 +173,10 @@ async def test_picking_for_a_sale_returns_the_chosen_sku(tmp_path):
         await pilot.press(*"pgz")
         await until(pilot, lambda: rows(app) == ["B15"])
         assert "Enter: put this product in the basket" in text(app, "#detail")
-        await pilot.press("enter")
+        await pilot.press("x", "enter")  # nothing found: Enter chooses nothing
+        await until(pilot, lambda: "Choose a product" in text(app, "#detail"))
+        assert app.chosen == []
+        await pilot.press("backspace", "enter")
         await until(pilot, lambda: app.chosen == ["B15"])
     app = Frame(node, pick=True)
     async with app.run_test(size=SIZE) as pilot:

@@ -192,6 +192,9 @@ class LookupScreen(Screen[str | None]):
         if found:
             table.move_cursor(row=0)
             self.show(found[0].sku)
+        else:  # nothing to show, nothing Enter could choose
+            self.shown = None
+            self.query_one("#detail", Static).update(t("nothing_chosen"))
         return found
 
     def scanned(self, code: str) -> None:
@@ -313,8 +316,8 @@ class LookupScreen(Screen[str | None]):
         return bool(getattr(status, "online", False))
 
     def redraw(self) -> None:
-        if self.lookup is None or self.shown is None:
-            return
+        if self.lookup is None or self.shown is None or not self.is_attached:
+            return  # (an answer may come after the clerk has left)
         detail = self.lookup.detail(self.shown)
         text = detail_text(detail, self.node.config.location, self.others, self.state)
         if self.pick:
