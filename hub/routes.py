@@ -17,8 +17,9 @@ import msgspec
 
 from hub import schemas as s
 from hub.service import ROLES, HubService, OriginStatus
-from protocol.events import DocLine, ShiftReport
-from protocol.units import format_money, format_qty
+from protocol.documents import at_text
+from protocol.events import DocLine, Document, ShiftReport
+from protocol.units import format_money, format_qty, line_total
 
 B = TypeVar("B")
 
@@ -177,6 +178,50 @@ def get_document(call: Call[None]) -> s.DocumentOut:
         alerts=alerts,
         shift_report=_shift_report(header.report) if header.report is not None else None,
         shift=header.shift or (header.ref if header.type == "z_report" else None),
+        stocktake=_stocktake(call.hub, header) if header.type == "stocktake" else None,
+    )
+
+
+def _stocktake(hub: HubService, header: Document) -> s.StocktakeOut:
+    status, closes = hub.stocktake(header)
+
+    def approved(line: DocLine) -> s.ApprovedLine:
+        cost = hub.unit_cost(header.location, line.sku) if line.variance is not None else None
+        return s.ApprovedLine(
+            sku=line.sku,
+            lot=line.lot,
+            counted=format_qty(line.qty),
+            variance=None if line.variance is None else format_qty(line.variance),
+            value=None
+            if cost is None or line.variance is None
+            else format_money(line_total(line.variance, cost)),
+        )
+
+    return s.StocktakeOut(
+        status=status.status,
+        skus=status.skus,
+        category=status.category,
+        counted=[
+            s.CountedLine(sku=sku, lot=lot, qty=format_qty(qty))
+            for (sku, lot), qty in sorted(
+                status.counted.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
+            )
+        ],
+        places=[
+            s.PlaceCountOut(user=p.user, place=p.place, sku=p.sku, lot=p.lot, qty=format_qty(p.qty))
+            for p in status.places
+        ],
+        approvals=[
+            s.StocktakeApproval(
+                doc=a.doc,
+                approved_by=a.approved_by,
+                origin=a.position[1],
+                at=at_text(a.position[0]),
+                lines=[approved(line) for line in closes[a.doc].lines] if a.doc in closes else [],
+            )
+            for a in status.approvals
+        ],
+        alert=status.alert,
     )
 
 

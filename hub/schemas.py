@@ -217,6 +217,54 @@ class DocumentOut(Strict):
     shift_report: ShiftReportOut | None = None
     #: the shift (its shift_open document) a sale, return, void or Z report belongs to
     shift: str | None = None
+    #: on a stocktake: its sessions' counts by place and clerk, and its approval(s)
+    stocktake: StocktakeOut | None = None
+
+
+class CountedLine(Strict):
+    sku: str
+    lot: str | None
+    qty: str
+
+
+class PlaceCountOut(Strict):
+    user: str
+    place: str
+    sku: str
+    lot: str | None
+    qty: str
+
+
+class ApprovedLine(Strict):
+    """What an approval posted: the count, and the variance against the stock the
+    approving till held, in quantity and at the hub's moving-average cost."""
+
+    sku: str
+    lot: str | None
+    counted: str
+    variance: str | None
+    value: str | None
+
+
+class StocktakeApproval(Strict):
+    doc: str
+    approved_by: str
+    origin: str
+    at: str
+    lines: list[ApprovedLine]
+
+
+class StocktakeOut(Strict):
+    """A stocktake session: open, approved, or approved twice (offline: both stand, the
+    first carries the variance; docs/merge-rules.md)."""
+
+    status: Literal["open", "approved", "approved_twice"]
+    skus: list[str] | None
+    category: str | None
+    counted: list[CountedLine]
+    places: list[PlaceCountOut]
+    approvals: list[StocktakeApproval]
+    alert: str | None = None
 
 
 class TenderTotal(Strict):

@@ -35,6 +35,8 @@ from protocol.events import (
     valid_replica_id,
 )
 from protocol.hlc import physical_ms
+from protocol.stocktake import StocktakeStatus
+from protocol.stocktake import from_related as stocktake_status_of
 from replication.clock import wall_ms
 
 #: the roles a user may have (and, later, what an API token's role is checked against)
@@ -347,6 +349,24 @@ class HubService:
         if status is None:
             raise NotFound(f"no document {_shown(doc)} at the hub")
         return status
+
+    def stocktake(self, header: Document) -> tuple[StocktakeStatus, dict[str, Document]]:
+        """A stocktake's status from the tallies and closes citing it, and each close's
+        header (its lines: what it posted and the variance it approved)."""
+        read = self.store.events.read
+        closes = read.documents_citing(header.doc, ("stocktake_close",))
+        status = stocktake_status_of(header, read.documents_citing(header.doc, ("tally",)), closes)
+        return status, {c.header.doc: c.header for c in closes}
+
+    def unit_cost(self, location: str, sku: str) -> int | None:
+        """The moving-average cost of one unit (fen per unit) at a location, or None."""
+        rows = self.store.events.read.cost(location=location, sku=sku)
+        if not rows:
+            return None
+        row = rows[0]
+        if row.qty > 0:
+            return round(row.value * units.QTY_SCALE / row.qty)
+        return row.last_cost
 
     def document_header(self, doc: str) -> Document:
         header = self.store.events.read.document_header(doc)

@@ -195,6 +195,10 @@ def approve(
             for (sku, lot), qty in session.counted.items()
         ]
 
+        def held(sku: str, lot: str | None) -> int:
+            levels = node.read.lot_levels(here, sku)
+            return sum(level.qty for level in levels if lot is None or level.lot == lot)
+
         def close(cdoc: str) -> list[Body]:
             bodies: list[Body] = [
                 Document(
@@ -203,7 +207,10 @@ def approve(
                     location=here,
                     ref=doc,
                     approved_by=approved_by,
-                    lines=[DocLine(sku=sku, qty=qty, lot=lot) for sku, lot, qty in counts],
+                    lines=[
+                        DocLine(sku=sku, qty=qty, lot=lot, variance=qty - held(sku, lot))
+                        for sku, lot, qty in counts
+                    ],
                 )
             ]
             bodies += [

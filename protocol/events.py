@@ -201,6 +201,9 @@ class DocLine(msgspec.Struct, omit_defaults=True, **_VALUE):
     beyond_stock: int | None = None
     #: on a return line: the goods went to scrap (damaged), not back to the shelf
     scrap: bool = False
+    #: on a stocktake close line: the count posted minus the stock the approving till
+    #: held then (milli-units): the variance the manager approved
+    variance: int | None = None
 
 
 class Document(_Body, tag="document"):

@@ -85,3 +85,37 @@ async def test_a_user_head_office_creates_with_a_pin_logs_in_at_a_till(client, t
     till.store.ingest(raws, wall_ms())
     user = permissions.authenticate(till, "zhang", "4821")
     assert (user.id, user.name, user.role) == ("zhang", "张伟", "cashier")
+
+
+async def test_the_hub_shows_a_stocktake_with_its_places_and_approved_variance(client, tmp_path):
+    """A till's stocktake (two places, approved) at the hub: counted per place, the
+    approval, and the variance it approved at the hub's moving-average cost."""
+    from hub.api import SERVICE_KEY
+    from node import stocktake
+    from node.service import Node
+    from replication.clock import wall_ms
+
+    till = Node.init(tmp_path / "till.db", "S01", None, "nats://127.0.0.1:1")
+    till.add_product("COLA", "Cola", price="3.00")
+    till.receive("COLA", "10", cost="2.00")
+    (opened, *_) = stocktake.open_stocktake(till)
+    doc = f"S01-{opened.seq}"
+    stocktake.tally(till, doc, "shelf", [stocktake.Counted("COLA", 6000)])
+    stocktake.tally(till, doc, "back store", [stocktake.Counted("COLA", 3000)])
+    stocktake.approve(till, doc)
+    hub = client.server.app[SERVICE_KEY].store.events
+    hub.ingest([raw for _, raw in till.store.log.raw_events("S01", 0)], wall_ms())
+    response = await client.get(f"/api/v1/documents/{doc}", headers=auth(client))
+    assert response.status == 200, await response.text()
+    body = (await response.json())["stocktake"]
+    assert body["status"] == "approved"
+    assert body["counted"] == [{"sku": "COLA", "lot": None, "qty": "9.000"}]
+    assert {(p["place"], p["qty"]) for p in body["places"]} == {
+        ("shelf", "6.000"),
+        ("back store", "3.000"),
+    }
+    (approval,) = body["approvals"]
+    assert approval["lines"] == [
+        {"sku": "COLA", "lot": None, "counted": "9.000", "variance": "-1.000", "value": "-2.00"}
+    ]
+    assert hub.read.stock(location="S01", sku="COLA")[0].qty == 9000
