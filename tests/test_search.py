@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from protocol.search import (
     BARCODE_EXACT,
@@ -120,3 +122,25 @@ def test_every_query_made_of_a_products_own_fields_finds_it():
 def test_normalise():
     assert normalise("  Ping Guo ") == "pingguo"
     assert normalise("") == ""
+
+
+_text = st.text(alphabet="abcAB1 苹果梨", max_size=6)
+_fields = st.builds(
+    ProductFields,
+    sku=st.text(alphabet="AB12", min_size=1, max_size=4),
+    name=_text,
+    barcode=st.text(alphabet="0123", max_size=4),
+    initials=st.text(alphabet="pgl", max_size=3),
+    pinyin=st.text(alphabet="pingguoli", max_size=8),
+)
+
+
+@given(st.lists(_fields, max_size=8), _text)
+def test_search_is_every_match_in_rank_then_sku_order(products, query):
+    found = search(query, products, limit=100)
+    ranks = [(matches(query, p), p.sku) for p in found]
+    assert all(rank is not None for rank, _ in ranks)
+    assert ranks == sorted(ranks, key=lambda r: (r[0] or 0, r[1]))
+    assert len(found) == sum(matches(query, p) is not None for p in products)
+    for p in products:  # case never matters
+        assert matches(query.upper(), p) == matches(query.lower(), p) == matches(query, p)
