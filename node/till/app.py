@@ -105,6 +105,10 @@ class TillApp(App):
         self.devices = devices or DeviceConfig()
         self.printer_url = printer
         self.printer_width = printer_width
+        from node.alerts import AlertCount
+
+        #: the status bar's count of alerts not yet acknowledged (gathered every 10 s)
+        self.alert_count = AlertCount(node)
         self.sync_enabled = sync
         self.nats_url = nats_url
         self.sync_interval = sync_interval
@@ -329,6 +333,7 @@ class TillApp(App):
             last_confirmed_ms=Outbox(self.node.conn).load(node_id).last_safe_ms,
             sync_enabled=self.sync_enabled,
             error=snapshot.last_error if snapshot else None,
+            alerts=self.alert_count.count(),
         )
 
     def _shift_opened_at(self) -> str | None:
