@@ -15,6 +15,7 @@ from aiohttp import web
 
 from hub.api import make_app
 from hub.ingest import run_ingest, watch_node_consumers
+from hub.stock_service import serve_stock
 from hub.store import HubError, HubStore
 from protocol.events import HUB_ORIGIN, is_hub_origin, valid_replica_id
 from replication.nats_transport import NatsTransport
@@ -116,6 +117,7 @@ async def _nats_loop(
         try:
             transport = NatsTransport(nc.jetstream())
             await ensure_streams(transport)
+            await serve_stock(nc, store)  # tills' lookups of other stores' stock; ends with nc
             log.info("connected to NATS at %s; ingesting", url)
             tasks = [
                 asyncio.create_task(run_ingest(store, transport, stop, on_ingested=outbox.wake)),

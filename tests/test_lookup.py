@@ -226,3 +226,23 @@ async def test_with_nkeys_a_node_asks_as_itself_and_the_hub_answers(tmp_path):
     finally:
         server.close()
         hub.conn.close()
+
+
+@pytest.mark.slow
+async def test_kucun_hub_serve_answers_a_tills_lookup(tmp_path, nats_server, hub):
+    """The real `kucun hub serve` process answers: S02's stock, synced to it, reaches S01's
+    lookup."""
+    from node import sync
+
+    here = store(tmp_path, "S01", nats_server.url)
+    there = store(tmp_path, "S02", nats_server.url)
+    there.receive("A100", "7")
+    await sync.sync_once(there)
+    lookup = Lookup(here, CLERK)
+    answer = None
+    for _ in range(50):  # until the hub has folded S02's receipt
+        answer = await asyncio.to_thread(lookup.ask_other_stores, "A100")
+        if answer is not None and ("S02", 7000) in answer.levels:
+            break
+        await asyncio.sleep(0.1)
+    assert answer is not None and ("S02", 7000) in answer.levels

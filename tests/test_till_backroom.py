@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from node.service import Node
 from node.till.app import TillApp
-from node.till.backroom import BackRoomScreen
+from node.till.backroom import TASKS, BackRoomScreen, task_screen
 from node.users import add_user
 
 
@@ -64,3 +64,45 @@ async def test_a_cashier_is_refused_a_task_of_the_back_room(node):
         await pilot.press("f3", "f3")  # the back room, then receiving
         assert isinstance(app.screen, BackRoomScreen)
         assert "Wang (cashier) may not do this" in message(app)
+
+
+def test_every_task_has_its_screen(node):
+    """Each task's module and screen class exist and take (node, user)."""
+    from node.permissions import User
+
+    manager = User("li", "Li", "manager")
+    for _, action, *_ in TASKS:
+        screen = task_screen(action, node, manager)
+        assert callable(getattr(screen, "scanned", None)), action
+
+
+async def test_each_task_opens_from_the_menu_and_esc_comes_back(node):
+    app = TillApp(node, sync=False, lock_after_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, "li", "1111")
+        await pilot.press("f3")
+        for key, _, _, _, _, cls in TASKS:
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert type(app.screen).__name__ == cls, key
+            for _ in range(3):  # a task may first drop a filter or a step
+                if isinstance(app.screen, BackRoomScreen):
+                    break
+                await pilot.press("escape")
+                await pilot.pause(0.1)
+            assert isinstance(app.screen, BackRoomScreen), cls
+
+
+async def test_a_code_scanned_on_the_menu_is_looked_up(node):
+    app = TillApp(node, sync=False, lock_after_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot, "zhao", "3333")
+        app.scanned("6901234567892")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if type(app.screen).__name__ == "LookupScreen":
+                break
+        assert type(app.screen).__name__ == "LookupScreen"
+        await pilot.pause(0.3)
+        shown = "".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "COLA" in shown and "Cola" in shown  # the product and its details

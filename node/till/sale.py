@@ -304,7 +304,10 @@ class SaleScreen(Screen[None]):
             if sku:
                 self.handle_line(sku)
 
-        self.app.push_screen(LookupModal(self.session), chosen)
+        from node.till.lookup import LookupScreen
+
+        screen = LookupScreen(self.session.node, self.session.user, pick=True)
+        self.app.push_screen(screen, chosen)
 
     # ---- paying, returns, shift -----------------------------------------------------
 
@@ -371,70 +374,6 @@ class SaleScreen(Screen[None]):
             self.say(t("reprinted") if printed else t("no_printer"))
 
         self._try(self.session.reprint, done)
-
-
-class LookupModal(ModalScreen[str | None]):
-    """Find a product by SKU, name or barcode and put it in the basket."""
-
-    CSS_PATH = "sale.tcss"
-
-    def __init__(self, session: TillSession) -> None:
-        super().__init__()
-        self.session = session
-        bind_keys(self, (("escape", "leave", "key_close"),))
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
-            yield Static(t("lookup_title"), classes="dialog-title")
-            yield Input(placeholder=t("lookup_prompt"), id="query")
-            yield DataTable(id="found", cursor_type="row")
-            yield Static(t("lookup_hint"), classes="dialog-hint")
-
-    def on_mount(self) -> None:
-        table = self.query_one("#found", DataTable)
-        table.add_column(t("col_sku"), key="sku")
-        table.add_column(t("col_name"), key="name")
-        table.add_column(t("col_price"), key="price")
-        table.add_column(t("col_barcode"), key="barcode")
-        self.search("")
-        self.query_one("#query", Input).focus()
-
-    def search(self, text: str) -> None:
-        needle = text.strip().lower()
-        table = self.query_one("#found", DataTable)
-        table.clear()
-        for product in self.session.node.products():
-            fields = (product.sku, product.name or "", product.barcode or "")
-            if needle and not any(needle in f.lower() for f in fields):
-                continue
-            table.add_row(
-                product.sku,
-                product.name or "",
-                format_money(product.price) if product.price is not None else "",
-                product.barcode or "",
-                key=product.sku,
-            )
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.search(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        table = self.query_one("#found", DataTable)
-        if not table.row_count:
-            return
-        self.dismiss(str(table.get_row_at(table.cursor_row)[0]))
-
-    def key_down(self) -> None:
-        table = self.query_one("#found", DataTable)
-        table.action_cursor_down()
-
-    def key_up(self) -> None:
-        table = self.query_one("#found", DataTable)
-        table.action_cursor_up()
-
-    def action_leave(self) -> None:
-        self.dismiss(None)
 
 
 class ParkedModal(ModalScreen[int | None]):
