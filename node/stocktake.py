@@ -346,13 +346,17 @@ class Counting:
         self.node.user = self.user
         return self.node
 
-    def join(self) -> tuple[str, bool]:
-        """Join this store's open session, or open one for the whole store: (doc, opened)."""
+    def join(self, open_new: bool = True) -> tuple[str, bool] | None:
+        """Join this store's open session, or open one for the whole store: (doc, opened).
+        With `open_new` False only join: None when no session is open (looking at the
+        screen must not start a stocktake)."""
         node = self._acting()
         found = current(node)
         if found is not None:
             self.doc = found.doc
             return found.doc, False
+        if not open_new:
+            return None
         (event,) = open_stocktake(node)
         self.doc = f"{node.config.node}-{event.seq}"
         return self.doc, True

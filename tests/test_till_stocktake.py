@@ -95,6 +95,9 @@ async def test_two_clerks_on_two_tills_summed_and_approved_while_a_third_sells(t
         async with one.run_test(size=SIZE) as pilot:
             counting = one.screen
             assert isinstance(counting, StocktakeScreen)
+            assert "No stocktake is open here" in text(one, "#message")
+            assert stocktake.sessions(t1) == []  # looking at the screen starts nothing
+            await pilot.press("f2")
             assert "Opened a whole-store stocktake" in text(one, "#message")
             doc = counting.counting.doc
             await pilot.press("f3", *"shelf", "enter")
@@ -175,7 +178,7 @@ async def test_fits_80_by_24(tills, monkeypatch, lang):
     t1, _, _ = tills
     app = Back(t1, CHEN)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f3", *"shelf", "enter", *"COLA", "enter", "f6")
+        await pilot.press("f2", "f3", *"shelf", "enter", *"COLA", "enter", "f6")
         screen = app.screen
         for selector in ("#stocktake-title", "#scan", "#counted", "#message", "Footer"):
             region = screen.query_one(selector).region
@@ -196,7 +199,7 @@ async def test_a_manager_approves_at_once_and_a_second_approval_is_refused(tills
     t1, _, _ = tills
     app = Back(t1, User("zhao", "Zhao", "manager"))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f3", *"shelf", "enter", *"COLA 20", "enter", "f5", "f9")
+        await pilot.press("f2", "f3", *"shelf", "enter", *"COLA 20", "enter", "f5", "f9")
         assert "Stocktake approved" in text(app, "#message")
         await pilot.press("f9")
         message = text(app, "#message")

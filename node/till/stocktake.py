@@ -105,8 +105,13 @@ class StocktakeScreen(Screen[None]):
         self.query_one("#counted", DataTable).can_focus = False
         if not may(self.user.role, "count"):
             self.refuse(t("not_allowed", user=self.user.id))
-        else:
-            self.action_join()
+        else:  # join the store's open session; starting one is F2's, never a side effect
+            found = self._try(lambda: self.counting.join(open_new=False))
+            if found is not None:
+                self.say(t("joined", doc=found[0]))
+                self.title_line()
+            else:
+                self.say(t("none_open"))
         self.show_place()
         self.query_one("#scan", Input).focus()
 
@@ -197,7 +202,7 @@ class StocktakeScreen(Screen[None]):
 
     def action_join(self) -> None:
         found = self._try(self.counting.join)
-        if found is not None:
+        if found:
             doc, opened = found
             self.say(t("opened" if opened else "joined", doc=doc))
             self.title_line()

@@ -10,6 +10,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Stocktake {doc}  place: {place}  {user}",
     },
     "no_session": {"zh-CN": "（未开始）", "en": "(none)"},
+    "none_open": {
+        "zh-CN": "本店没有进行中的盘点：按 F2 开始全店盘点",
+        "en": "No stocktake is open here: F2 starts one for the whole store",
+    },
     "no_place": {"zh-CN": "（未选）", "en": "(none)"},
     "prompt": {
         "zh-CN": "扫码或输入 编码 [数量]，回车计数",
