@@ -37,7 +37,7 @@ imports: $(STAMP)
 # The whole suite with coverage (fail_under and the packages: [tool.coverage] in pyproject.toml),
 # on two workers: most tests wait on real servers and subprocesses, so two halve the time.
 pytest-cov: $(STAMP)
-	$(BIN)/pytest -q -n 2 --cov --cov-report=term:skip-covered
+	$(BIN)/pytest -q -n 2 --durations=15 --cov --cov-report=term:skip-covered
 
 typecheck: $(STAMP)
 	$(BIN)/pyright
