@@ -52,7 +52,8 @@ class Report:
 
     def __str__(self) -> str:
         if self.broken is None:
-            return f"{self.events} events of {self.origins} origins verified"
+            noun = "origin" if self.origins == 1 else "origins"
+            return f"{self.events} events of {self.origins} {noun} verified"
         return f"hash chain broken at {self.broken}"
 
 

@@ -92,7 +92,9 @@ def cmd_verify(args) -> int:
         return 1
     print(
         i18n.Message(
-            "{events} events of {origins} origins verified",
+            "{events} events of {origins} origins verified"
+            if report.origins != 1
+            else "{events} events of 1 origin verified",
             events=report.events,
             origins=report.origins,
         )
@@ -119,5 +121,6 @@ i18n.register(
         "{events} events of {origins} origins verified": (
             "已校验 {origins} 个来源的 {events} 个事件"
         ),
+        "{events} events of 1 origin verified": "已校验 1 个来源的 {events} 个事件",
     }
 )

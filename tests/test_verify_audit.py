@@ -72,7 +72,7 @@ def test_node_verify_finds_an_edited_event_and_names_it(tmp_path):
     init(db)
     shop(db)
     ok = kucun("node", "verify", "--db", db)
-    assert (ok.returncode, ok.stdout.strip()) == (0, "5 events of 1 origins verified")
+    assert (ok.returncode, ok.stdout.strip()) == (0, "5 events of 1 origin verified")
 
     forge(db, "S01", 3, 1000)  # the receipt's movement: 10 became 1
     broken = kucun("node", "verify", "--db", db)
@@ -112,7 +112,7 @@ def test_hub_verify_walks_both_storage_forms(tmp_path):
     store.events.ingest(raws[4:], start + DAY_MS)  # a row each
     store.conn.close()
     ok = kucun("hub", "verify", "--db", str(hub_db))
-    assert (ok.returncode, ok.stdout.strip()) == (0, "6 events of 1 origins verified")
+    assert (ok.returncode, ok.stdout.strip()) == (0, "6 events of 1 origin verified")
 
     # Edit the second event inside the stored batch.
     with sqlite3.connect(hub_db) as conn:
