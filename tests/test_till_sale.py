@@ -328,7 +328,12 @@ async def test_a_shift_from_float_to_z_report_checked_against_the_ledger(node, t
             assert "X REPORT" in text(app, "#report")
             await pilot.press("f11")  # the X report on paper too
             await until(pilot, lambda: "Printed" in text(app, "#message"))
-            await pilot.press(*"202.50", "enter")
+            await pilot.press(*"202.50", "enter")  # a Z report is asked for first
+            assert "cannot be undone" in str(app.screen.query_one(".dialog-title").render())
+            assert "variance -0.50" in str(app.screen.query_one("#detail").render())
+            await pilot.press("n")  # not yet: nothing posted, the shift stays open
+            assert "Not closed" in text(app, "#message") and session.shift() is not None
+            await pilot.press(*"202.50", "enter", "y")
             await until(pilot, lambda: "Z report 0001 saved" in text(app, "#message"))
             shown = text(app, "#report")
     finally:

@@ -101,6 +101,6 @@ async def test_shift_screen(tmp_path, lang):
         await pilot.press("f10", "f2")
         await pilot.pause()
         check(f"shift-x-{lang}", screen_text(app))
-        await pilot.press(*"248.00", "enter")
+        await pilot.press(*"248.00", "enter", "y")
         await pilot.pause()
         check(f"shift-z-{lang}", screen_text(app))

@@ -116,7 +116,7 @@ async def shoot(lang: str) -> None:
                 save("return")
                 await pilot.press("f12")
                 await pilot.pause(0.2)
-                await pilot.press("enter", "f10", *"248.00", "enter")
+                await pilot.press("enter", "f10", *"248.00", "enter", "y")
                 await pilot.pause(0.2)
                 save("shift-z")
         finally:

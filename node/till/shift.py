@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from node.till.confirm import bind_keys
+from node.till.confirm import ConfirmModal, bind_keys
 from node.till.sale import attempt, status_bar
 from node.till.session import TillSession
 from node.till.texts_sale import t
@@ -104,6 +104,31 @@ class ShiftScreen(Screen[None]):
         attempt(self, self.session, lambda: self.session.open_shift(text), opened, self._fail)
 
     def close(self, text: str) -> None:
+        """Ask first: a Z report ends the shift and can never be taken back."""
+        from node.shifts import parse_counted
+
+        try:
+            counted = parse_counted(text)
+            report, _ = self.session.x_report()
+        except Translatable as exc:
+            self._fail(str(exc))
+            return
+        detail = t(
+            "shift_z_detail",
+            expected=format_money(report.expected_cash),
+            counted=format_money(counted),
+            variance=format_money(counted - report.expected_cash),
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._post_z(text)
+            else:
+                self.say(t("shift_z_not_yet"))
+
+        self.app.push_screen(ConfirmModal(t("shift_z_confirm"), detail), answered)
+
+    def _post_z(self, text: str) -> None:
         def closed(outcome: Any) -> None:
             shift, lines, error = outcome
             self.query_one("#report", Static).update("\n".join(lines))

@@ -159,6 +159,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "shift_opened": {"zh-CN": "已开班 {doc}", "en": "Shift {doc} opened"},
     "shift_z_done": {"zh-CN": "Z 报表 {number} 已保存", "en": "Z report {number} saved"},
+    "shift_z_confirm": {
+        "zh-CN": "出 Z 报表并交班？交班后本班不能再收银，Z 报表不可更改",
+        "en": "Print the Z report and close the shift? It cannot be undone",
+    },
+    "shift_z_detail": {
+        "zh-CN": "应有现金 {expected}  点钞 {counted}  差异 {variance}",
+        "en": "Expected cash {expected}  counted {counted}  variance {variance}",
+    },
+    "shift_z_not_yet": {
+        "zh-CN": "未交班：可重新点钞后再输入",
+        "en": "Not closed: count again and type the amount",
+    },
     "key_x": {"zh-CN": "X 报表", "en": "X report"},
     "key_print_x": {"zh-CN": "打印 X", "en": "Print X"},
     "key_z": {"zh-CN": "Z 交班", "en": "Z close"},
