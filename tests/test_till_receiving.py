@@ -14,8 +14,9 @@ from textual.widgets import DataTable, Static
 from devices import ScaleSession, ScannerReader
 from node.permissions import User
 from node.service import Node
+from node.till.approval import ManagerModal
 from node.till.confirm import PromptModal
-from node.till.receiving import ManagerModal, ReceivingScreen
+from node.till.receiving import ReceivingScreen
 from node.till.transfers import TransfersScreen
 from protocol.events import Document
 from tests.test_receiving_session import shop
@@ -183,7 +184,7 @@ async def test_a_transfer_with_a_shortfall_confirmed_by_a_manager(node, tmp_path
             assert isinstance(app.screen, ManagerModal)
             await pilot.press(*"wang", "enter", *"9999", "enter")
             assert isinstance(app.screen, ManagerModal)
-            assert "wrong PIN" in text(app, "#manager-message")
+            assert "wrong PIN" in text(app, "#approval-message")
             await pilot.press(*"2222", "enter")  # the id is kept, the PIN asked again
             assert isinstance(app.screen, TransfersScreen)
             assert "Receipt" in text(app, "#message") and "posted" in text(app, "#message")

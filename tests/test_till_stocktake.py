@@ -15,7 +15,8 @@ from node import stocktake
 from node.counter import sell_line
 from node.permissions import User
 from node.service import Node
-from node.till.stocktake import StocktakeApproval, StocktakeScreen
+from node.till.approval import ManagerModal
+from node.till.stocktake import StocktakeScreen
 from node.users import add_user
 from replication.clock import wall_ms
 from tests.test_tui import Simulator
@@ -149,7 +150,7 @@ async def test_two_clerks_on_two_tills_summed_and_approved_while_a_third_sells(t
             assert "chen@shelf" in text(again, "#message")
             assert "liu@back store" in text(again, "#message")
             await pilot.press("f9")
-            assert isinstance(again.screen, StocktakeApproval)
+            assert isinstance(again.screen, ManagerModal)
             await pilot.press(*"zhao", "enter", *"0000", "enter")
             assert "wrong PIN" in text(again, "#approval-message")
             await pilot.press(*"4821", "enter")

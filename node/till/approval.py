@@ -7,6 +7,7 @@ drops the waiting action, so an approval never carries over to another action.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,21 +31,23 @@ class Approved:
     error: Translatable | None = None
 
 
-class ApprovalModal(ModalScreen[Approved | None]):
+class PinModal(ModalScreen[Any]):
+    """A manager's id and PIN for one action, checked by `check(id, pin)`: a refusal (a
+    wrong PIN) keeps the modal open with the reason unless `ask_again` says otherwise; Esc
+    leaves with nothing done. The sale screen's overrides, receiving and the stocktake's
+    approval all ask this way."""
+
     CSS_PATH = "sale.tcss"
     BINDINGS = (Binding("escape", "leave", show=False),)
 
-    def __init__(self, session: TillSession, action: str, reason: str = "") -> None:
+    def __init__(self, title: str, reason: str = "") -> None:
         super().__init__()
-        self.session = session
-        self.action = action
+        self.title_text = title
         self.reason = reason
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(
-                t("approval_title", action=action_text(self.action)), classes="dialog-title"
-            )
+            yield Static(self.title_text, classes="dialog-title")
             if self.reason:
                 yield Static(self.reason, id="reason")
             yield Input(placeholder=t("approver_id"), id="approver")
@@ -62,19 +65,70 @@ class ApprovalModal(ModalScreen[Approved | None]):
             pin_input.focus()
             return
         try:
-            result = self.session.approve(approver, pin_input.value)
+            result = self.check(approver, pin_input.value)
         except Translatable as exc:
-            if self.session.pending is not None:  # not approved: ask again
-                pin_input.value = ""
-                message = self.query_one("#approval-message", Static)
-                message.update(str(exc))
-                message.add_class("error")
-                pin_input.focus()
+            if not self.ask_again(exc):
+                self.dismiss(self.refused(approver, exc))
                 return
-            self.dismiss(Approved(approver, error=exc))
+            pin_input.value = ""
+            message = self.query_one("#approval-message", Static)
+            message.update(str(exc))
+            message.add_class("error")
+            pin_input.focus()
             return
-        self.dismiss(Approved(approver, result))
+        self.dismiss(self.approved(approver, result))
+
+    def check(self, approver: str, pin: str) -> Any:
+        raise NotImplementedError
+
+    def ask_again(self, error: Translatable) -> bool:
+        return True
+
+    def approved(self, approver: str, result: Any) -> Any:
+        return result
+
+    def refused(self, approver: str, error: Translatable) -> Any:
+        return None
+
+    def action_leave(self) -> None:
+        self.dismiss(None)
+
+
+class ApprovalModal(PinModal):
+    """The sale screen's override: the session's waiting action runs once approved."""
+
+    def __init__(self, session: TillSession, action: str, reason: str = "") -> None:
+        super().__init__(t("approval_title", action=action_text(action)), reason)
+        self.session = session
+        self.action = action
+
+    def check(self, approver: str, pin: str) -> Any:
+        return self.session.approve(approver, pin)
+
+    def ask_again(self, error: Translatable) -> bool:
+        return self.session.pending is not None  # not approved: ask again
+
+    def approved(self, approver: str, result: Any) -> Approved:
+        return Approved(approver, result)
+
+    def refused(self, approver: str, error: Translatable) -> Approved:
+        return Approved(approver, error=error)  # approved, but the action itself failed
 
     def action_leave(self) -> None:
         self.session.cancel_pending()
         self.dismiss(None)
+
+
+class ManagerModal(PinModal):
+    """A manager's id and PIN for one action outside the sale: `act(id, pin)` runs at once
+    and the modal returns `(result,)`; None when left with Esc."""
+
+    def __init__(self, title: str, reason: str, act: Callable[[str, str], object]) -> None:
+        super().__init__(title, reason)
+        self.act = act
+
+    def check(self, approver: str, pin: str) -> Any:
+        return self.act(approver, pin)
+
+    def approved(self, approver: str, result: Any) -> tuple[object]:
+        return (result,)

@@ -14,13 +14,12 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from node.permissions import User, may
 from node.service import Node
+from node.till.approval import ManagerModal
 from node.till.confirm import ConfirmModal, PromptModal
 from node.till.receiving_session import (
     Checkin,
@@ -50,53 +49,6 @@ KEYS = (
 )
 _LIST_ACTIONS = {"new", "back"}
 _STYLES = {"over": "bold yellow", "extra": "bold yellow", "under": "bold red", "ok": ""}
-
-
-class ManagerModal(ModalScreen[tuple[object] | None]):
-    """A manager's id and PIN for one action: `act(id, pin)` runs at once; a refusal (a
-    wrong PIN) keeps the modal open with the reason, Esc leaves with nothing done."""
-
-    CSS_PATH = "receiving.tcss"
-    BINDINGS = (Binding("escape", "leave", show=False),)
-
-    def __init__(self, title: str, reason: str, act: Callable[[str, str], object]) -> None:
-        super().__init__()
-        self.title_text = title
-        self.reason = reason
-        self.act = act
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(self.title_text, classes="dialog-title")
-            if self.reason:
-                yield Static(self.reason, id="reason")
-            yield Input(placeholder=t("manager_id"), id="approver")
-            yield Input(placeholder=t("manager_pin"), password=True, id="pin")
-            yield Static(t("manager_hint"), id="manager-message", classes="dialog-hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#approver", Input).focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        approver = self.query_one("#approver", Input).value.strip()
-        pin = self.query_one("#pin", Input)
-        if event.input.id == "approver" and not pin.value:
-            pin.focus()
-            return
-        try:
-            result = self.act(approver, pin.value)
-        except Translatable as exc:
-            pin.value = ""
-            message = self.query_one("#manager-message", Static)
-            message.update(str(exc))
-            message.add_class("error")
-            pin.focus()
-            return
-        self.dismiss((result,))
-
-    def action_leave(self) -> None:
-        self.dismiss(None)
 
 
 class CountingScreen(Screen[None]):

@@ -7,14 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from node.permissions import User, may
 from node.service import Node
 from node.stocktake import Counting
+from node.till.approval import ManagerModal
 from node.till.confirm import PromptModal, bind_keys
 from node.till.status import StatusBar
 from node.till.texts_stocktake import t
@@ -31,48 +30,6 @@ KEYS = (
     ("f9", "approve", "key_approve"),
     ("escape", "back", "key_back"),
 )
-
-
-class StocktakeApproval(ModalScreen[str | None]):
-    """A manager's id and PIN for the approval; the close's number, or None on Esc."""
-
-    CSS_PATH = "stocktake.tcss"
-    BINDINGS = (Binding("escape", "leave", show=False),)
-
-    def __init__(self, counting: Counting) -> None:
-        super().__init__()
-        self.counting = counting
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(t("approval_title"), classes="dialog-title")
-            yield Input(placeholder=t("approver_id"), id="approver")
-            yield Input(placeholder=t("approver_pin"), password=True, id="pin")
-            yield Static(t("approval_hint"), id="approval-message", classes="dialog-hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#approver", Input).focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        approver = self.query_one("#approver", Input).value.strip()
-        pin = self.query_one("#pin", Input)
-        if event.input.id == "approver" and not pin.value:
-            pin.focus()
-            return
-        try:
-            close = self.counting.approve(approver, pin.value)
-        except Translatable as exc:
-            pin.value = ""
-            message = self.query_one("#approval-message", Static)
-            message.update(str(exc))
-            message.add_class("error")
-            pin.focus()
-            return
-        self.dismiss(close)
-
-    def action_leave(self) -> None:
-        self.dismiss(None)
 
 
 class StocktakeScreen(Screen[None]):
@@ -239,13 +196,13 @@ class StocktakeScreen(Screen[None]):
                 self._approved(close)
             return
 
-        def answered(close: str | None) -> None:
-            if close is None:
+        def answered(done: tuple[object] | None) -> None:
+            if done is None:
                 self.refuse(t("not_approved"))
             else:
-                self._approved(close)
+                self._approved(str(done[0]))
 
-        self.app.push_screen(StocktakeApproval(self.counting), answered)
+        self.app.push_screen(ManagerModal(t("approval_title"), "", self.counting.approve), answered)
 
     def _approved(self, close: str) -> None:
         self._try(self.show_review)

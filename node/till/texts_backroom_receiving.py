@@ -96,12 +96,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cost_set": {"zh-CN": "{sku} 成本改为 {cost}", "en": "{sku}: cost set to {cost}"},
     "manager_cost": {"zh-CN": "经理确认：修改成本", "en": "Manager: change a cost"},
     "manager_post": {"zh-CN": "经理确认差异并过账", "en": "Manager: confirm the differences, post"},
-    "manager_id": {"zh-CN": "经理工号", "en": "Manager id"},
-    "manager_pin": {"zh-CN": "密码", "en": "PIN"},
-    "manager_hint": {
-        "zh-CN": "回车确认，Esc 取消",
-        "en": "Enter to confirm, Esc to cancel",
-    },
     "not_confirmed": {"zh-CN": "未经确认，未作改动", "en": "Not confirmed: nothing changed"},
     # keys
     "key_open": {"zh-CN": "打开", "en": "Open"},

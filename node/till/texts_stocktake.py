@@ -58,9 +58,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Stocktake approved ({close}): stock set to the count",
     },
     "approval_title": {"zh-CN": "经理批准盘点", "en": "A manager approves the stocktake"},
-    "approver_id": {"zh-CN": "经理编号", "en": "Manager id"},
-    "approver_pin": {"zh-CN": "PIN", "en": "PIN"},
-    "approval_hint": {"zh-CN": "回车确认，Esc 取消", "en": "Enter to confirm, Esc to cancel"},
     "not_approved": {
         "zh-CN": "未批准：盘点仍在进行",
         "en": "Not approved: the stocktake stays open",
