@@ -15,13 +15,13 @@ from typing import Any
 from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from node.alerts import AlertList, TillAlert
 from node.permissions import User
 from node.service import Node
 from node.till.confirm import PromptModal
+from node.till.message import MessageScreen
 from node.till.status import StatusBar
 from node.till.texts_alerts import t
 from protocol.i18n import Translatable
@@ -56,7 +56,7 @@ def _cut(text: str, cells: int) -> str:
     return out + "…"
 
 
-class AlertsScreen(Screen[None]):
+class AlertsScreen(MessageScreen[None]):
     """The store's alerts; `scanned(code)` shows only that product's."""
 
     CSS_PATH = "alerts.tcss"
@@ -152,21 +152,6 @@ class AlertsScreen(Screen[None]):
         return shown[max(0, min(row, len(shown) - 1))]
 
     # ---- messages ---------------------------------------------------------------------
-
-    def say(self, text: str) -> None:
-        message = self.query_one("#message", Static)
-        message.remove_class("error")
-        message.update(text)
-
-    def refuse(self, text: str) -> None:
-        message = self.query_one("#message", Static)
-        message.add_class("error")
-        message.update(text)
-        self.app.bell()
-
-    @property
-    def message(self) -> str:
-        return str(self.query_one("#message", Static).render())
 
     def _try(self, act: Callable[[], Any]) -> Any:
         try:

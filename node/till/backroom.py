@@ -17,6 +17,7 @@ from textual.widgets import Footer, Static
 
 from node.permissions import User, may
 from node.till.confirm import bind_keys
+from node.till.message import MessageScreen
 from node.till.status import StatusBar
 from node.till.texts_backroom import t
 
@@ -38,7 +39,7 @@ def task_screen(name: str, node: Any, user: User) -> Screen[Any]:
     raise KeyError(name)
 
 
-class BackRoomScreen(Screen[None]):
+class BackRoomScreen(MessageScreen[None]):
     """The menu of back-room tasks; F-keys open them, Esc returns to the till if the user
     sells."""
 
@@ -62,13 +63,6 @@ class BackRoomScreen(Screen[None]):
         yield Static("\n".join(rows), id="tasks")
         yield Static(t("backroom_hint"), id="message")
         yield Footer(compact=True, show_command_palette=False)
-
-    def say(self, text: str, error: bool = False) -> None:
-        message = self.query_one("#message", Static)
-        message.set_class(error, "error")
-        message.update(text)
-        if error:
-            self.app.bell()
 
     def action_task(self, name: str) -> None:
         permission = next(p for _, action, _, p, *_ in TASKS if action == name)

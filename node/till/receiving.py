@@ -14,13 +14,13 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from node.permissions import User, may
 from node.service import Node
 from node.till.approval import ManagerModal
 from node.till.confirm import ConfirmModal, PromptModal
+from node.till.message import MessageScreen
 from node.till.receiving_session import (
     Checkin,
     NeedsCheck,
@@ -51,7 +51,7 @@ _LIST_ACTIONS = {"new", "back"}
 _STYLES = {"over": "bold yellow", "extra": "bold yellow", "under": "bold red", "ok": ""}
 
 
-class CountingScreen(Screen[None]):
+class CountingScreen(MessageScreen[None]):
     """Choose a document, count what arrived or leaves, post. `scanned(code)` takes the
     scanner's codes; subclasses say which documents and which action."""
 
@@ -224,21 +224,6 @@ class CountingScreen(Screen[None]):
             under=sum(1 for r in rows if r.state == "under"),
             waiting=len(waiting),
         )
-
-    def say(self, text: str) -> None:
-        message = self.query_one("#message", Static)
-        message.remove_class("error")
-        message.update(text)
-
-    def refuse(self, text: str) -> None:
-        message = self.query_one("#message", Static)
-        message.add_class("error")
-        message.update(text)
-        self.app.bell()
-
-    @property
-    def message(self) -> str:
-        return str(self.query_one("#message", Static).render())
 
     def _try(self, act: Callable[[], Any]) -> Any:
         try:

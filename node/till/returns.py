@@ -11,10 +11,10 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from node.till.confirm import bind_keys
+from node.till.message import MessageScreen
 from node.till.sale import attempt, status_bar
 from node.till.session import Done, TillSession
 from node.till.texts_sale import t
@@ -35,7 +35,7 @@ class Row:
     scrap: bool = False
 
 
-class ReturnScreen(Screen[Done | None]):
+class ReturnScreen(MessageScreen[Done | None]):
     CSS_PATH = "sale.tcss"
 
     def __init__(self, session: TillSession) -> None:
@@ -84,13 +84,6 @@ class ReturnScreen(Screen[Done | None]):
         self.query_one("#receipt-no", Input).focus()
 
     # ---- showing --------------------------------------------------------------------
-
-    def say(self, text: str, error: bool = False) -> None:
-        message = self.query_one("#message", Static)
-        message.set_class(error, "error")
-        message.update(text)
-        if error:
-            self.app.bell()
 
     def refund_of(self, row: Row) -> int:
         return line_total(row.qty, row.unit_amount)

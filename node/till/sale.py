@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from node.till.approval import ApprovalModal, Approved
 from node.till.confirm import ConfirmModal, PromptModal, bind_keys
+from node.till.message import MessageScreen
 from node.till.session import Done, NeedsApproval, TillSession
 from node.till.texts_sale import t
 from protocol.i18n import Translatable
@@ -83,7 +84,7 @@ def attempt(
     done(result)
 
 
-class SaleScreen(Screen[None]):
+class SaleScreen(MessageScreen[None]):
     """Scan, see the basket, pay. `scanned(code)` is the scanner's way in."""
 
     CSS_PATH = "sale.tcss"
@@ -146,21 +147,6 @@ class SaleScreen(Screen[None]):
                 total=format_money(basket.total),
             )
         )
-
-    def say(self, text: str) -> None:
-        message = self.query_one("#message", Static)
-        message.remove_class("error")
-        message.update(text)
-
-    def refuse(self, text: str) -> None:
-        message = self.query_one("#message", Static)
-        message.add_class("error")
-        message.update(text)
-        self.app.bell()
-
-    @property
-    def message(self) -> str:
-        return str(self.query_one("#message", Static).render())
 
     @property
     def current(self) -> int:

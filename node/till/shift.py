@@ -8,10 +8,10 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from node.till.confirm import ConfirmModal, bind_keys
+from node.till.message import MessageScreen
 from node.till.sale import attempt, status_bar
 from node.till.session import TillSession
 from node.till.texts_sale import t
@@ -19,7 +19,7 @@ from protocol.i18n import Translatable
 from protocol.units import format_money
 
 
-class ShiftScreen(Screen[None]):
+class ShiftScreen(MessageScreen[None]):
     CSS_PATH = "sale.tcss"
 
     def __init__(self, session: TillSession) -> None:
@@ -73,13 +73,6 @@ class ShiftScreen(Screen[None]):
                 )
             )
             cash.placeholder = t("shift_counted")
-
-    def say(self, text: str, error: bool = False) -> None:
-        message = self.query_one("#message", Static)
-        message.set_class(error, "error")
-        message.update(text)
-        if error:
-            self.app.bell()
 
     def _fail(self, text: str) -> None:
         self.say(text, error=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from node.permissions import User, may
@@ -15,6 +14,7 @@ from node.service import Node
 from node.stocktake import Counting
 from node.till.approval import ManagerModal
 from node.till.confirm import PromptModal, bind_keys
+from node.till.message import MessageScreen
 from node.till.status import StatusBar
 from node.till.texts_stocktake import t
 from node.users import APPROVER_ROLES
@@ -32,7 +32,7 @@ KEYS = (
 )
 
 
-class StocktakeScreen(Screen[None]):
+class StocktakeScreen(MessageScreen[None]):
     """Count this store with others. `scanned(code)` is the scanner's way in."""
 
     CSS_PATH = "stocktake.tcss"
@@ -132,21 +132,6 @@ class StocktakeScreen(Screen[None]):
     def product_name(self, sku: str) -> str:
         product = self.node.read.product(sku)
         return f"{product.name} ({sku})" if product and product.name else sku
-
-    def say(self, text: str) -> None:
-        message = self.query_one("#message", Static)
-        message.remove_class("error")
-        message.update(text)
-
-    def refuse(self, text: str) -> None:
-        message = self.query_one("#message", Static)
-        message.add_class("error")
-        message.update(text)
-        self.app.bell()
-
-    @property
-    def message(self) -> str:
-        return str(self.query_one("#message", Static).render())
 
     def _try(self, act: Any) -> Any:
         try:
