@@ -15,7 +15,8 @@ import msgspec
 from aiohttp import web
 
 from hub import openapi
-from hub.routes import ROUTES, Call, Route
+from hub.route import Call, Forbidden, Principal, Route
+from hub.routes import ROUTES
 from hub.schemas import Error, OpenApiDocument
 from hub.service import HubService, NotFound, Refused
 from hub.store import HubStore
@@ -25,6 +26,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SERVICE_KEY = web.AppKey("service", HubService)
 #: the table row behind each registered handler, so the middleware knows who may call it
 ENDPOINTS_KEY = web.AppKey("endpoints", dict)
+#: the caller, set by the auth middleware for the handler
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 _encoder = msgspec.json.Encoder()
 
@@ -52,8 +55,16 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return error(401, "missing bearer token: send 'Authorization: Bearer <token>'")
-    if request.app[SERVICE_KEY].token_role(token.strip()) is None:
+    principal = request.app[SERVICE_KEY].principal(token.strip())
+    if principal is None:
         return error(401, "unknown or revoked token")
+    if route is not None and route.roles is not None and principal.role not in route.roles:
+        return error(
+            403,
+            f"a {principal.role} token may not {route.method} {route.path}: "
+            f"it needs one of the roles {', '.join(sorted(route.roles))}",
+        )
+    request[PRINCIPAL_KEY] = principal
     return await handler(request)
 
 
@@ -88,8 +99,11 @@ def _endpoint(route: Route, service: HubService, document: OpenApiDocument) -> H
                 query={q.name: v for q in route.query if (v := request.query.get(q.name))},
                 path={name: request.match_info[name] for name in route.path_params},
                 openapi=document,
+                principal=request.get(PRINCIPAL_KEY, Principal("anonymous", "viewer")),
             )
             result = route.handler(call)
+        except Forbidden as exc:
+            return error(403, str(exc))
         except NotFound as exc:
             return error(404, str(exc))
         except Refused as exc:

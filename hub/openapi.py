@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from hub.routes import Route
+from hub.route import Route
 from hub.schemas import Error, OpenApiDocument
 
 REF = "#/components/schemas/{name}"
@@ -18,6 +18,7 @@ REF = "#/components/schemas/{name}"
 ERRORS: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "the request was refused; nothing was written"),
     401: ("Unauthorized", "missing or unknown token"),
+    403: ("Forbidden", "the token's role, or its store, does not allow this"),
     404: ("NotFound", "no such thing at the hub"),
 }
 SUCCESS = {200: "the answer", 201: "written as a hub event; nodes receive it"}

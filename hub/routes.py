@@ -8,74 +8,21 @@ the route's response Struct; decoding, authorising and encoding happen in hub/ap
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
-
 import msgspec
 
+from hub import routes_lists, routes_master, routes_orders
 from hub import schemas as s
-from hub.service import ROLES, HubService, OriginStatus
+from hub.route import ADMIN, BUYING, FINANCE, Call, Query, Route
+from hub.service import HubService, OriginStatus
 from protocol.documents import at_text
 from protocol.events import DocLine, Document, ShiftReport
 from protocol.units import format_money, format_qty, line_total
 
-B = TypeVar("B")
+__all__ = ["ROUTES", "Call", "Query", "Route"]
 
-#: every role; not enforced yet beyond "a valid token" (the RBAC change narrows routes)
-ANY_ROLE: frozenset[str] = frozenset(ROLES)
-
-
-@dataclass(frozen=True)
-class Call(Generic[B]):
-    """What a handler may use of a request: only the parameters its route declares."""
-
-    hub: HubService
-    body: B
-    query: Mapping[str, str]
-    path: Mapping[str, str]
-    openapi: s.OpenApiDocument
-
-
-@dataclass(frozen=True)
-class Query:
-    """An optional query parameter (a string; left out or empty means 'all')."""
-
-    name: str
-    description: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Route:
-    """One operation. `roles` None means public (no token); `errors` are the error
-    statuses it may answer besides its success `status`."""
-
-    method: Literal["GET", "POST"]
-    path: str
-    handler: Callable[[Call[Any]], msgspec.Struct]
-    summary: str
-    body: type[msgspec.Struct] | None = None
-    response: type[msgspec.Struct]
-    query: tuple[Query, ...] = ()
-    status: int = 200
-    errors: tuple[int, ...] = (401,)
-    roles: frozenset[str] | None = ANY_ROLE
-
-    def __post_init__(self) -> None:
-        """A body can be refused (400) and a token can be missing (401): say so."""
-        if self.body is not None and 400 not in self.errors:
-            raise ValueError(f"{self.method} {self.path}: a route with a body answers 400")
-        if self.roles is not None and 401 not in self.errors:
-            raise ValueError(f"{self.method} {self.path}: a route needing a token answers 401")
-
-    @property
-    def public(self) -> bool:
-        return self.roles is None
-
-    @property
-    def path_params(self) -> tuple[str, ...]:
-        return tuple(re.findall(r"\{(\w+)\}", self.path))
+#: who may order for, set reorder points of, and correct the stock of a store
+STORE_BUYING = BUYING | {"store_manager"}
+STORE_FINANCE = FINANCE | {"store_manager"}
 
 
 # ---- handlers --------------------------------------------------------------------------
@@ -89,14 +36,16 @@ def healthz(call: Call[None]) -> s.Healthz:
 
 
 def get_stock(call: Call[None]) -> s.StockOut:
-    rows = call.hub.stock(location=call.query.get("location"), sku=call.query.get("sku"))
+    location = call.scope(call.query.get("location"))
+    rows = call.hub.stock(location=location, sku=call.query.get("sku"))
     return s.StockOut(
         items=[s.StockItem(r.location, r.sku, r.lot, format_qty(r.qty)) for r in rows]
     )
 
 
 def get_cost(call: Call[None]) -> s.CostOut:
-    rows = call.hub.cost(location=call.query.get("location"), sku=call.query.get("sku"))
+    location = call.scope(call.query.get("location"))
+    rows = call.hub.cost(location=location, sku=call.query.get("sku"))
     return s.CostOut(
         items=[
             s.CostItem(r.location, r.sku, format_qty(r.qty), format_money(r.value)) for r in rows
@@ -143,6 +92,8 @@ def get_audit(call: Call[None]) -> s.AuditOut:
 
 
 def get_document(call: Call[None]) -> s.DocumentOut:
+    header = call.hub.document_header(call.path["doc"])
+    call.require(header.location)
     status = call.hub.document(call.path["doc"])
     lines = [
         s.DocumentLine(
@@ -168,7 +119,6 @@ def get_document(call: Call[None]) -> s.DocumentOut:
         for r in status.receipts
     ]
     alerts = [s.DocumentAlert(kind=a.kind, message=a.message) for a in status.alerts]
-    header = call.hub.document_header(call.path["doc"])
     return s.DocumentOut(
         doc=status.doc,
         type=status.type,
@@ -267,27 +217,30 @@ def _receipt_line(line: DocLine) -> s.ReceiptLine:
 
 
 def post_product(call: Call[s.ProductIn]) -> s.ProductCreated:
-    event = call.hub.put_product(call.body)
+    event = call.hub.put_product(call.body, call.user)
     return s.ProductCreated(sku=call.body.sku, origin=event.origin, seq=event.seq)
 
 
 def post_purchase_order(call: Call[s.PurchaseOrderIn]) -> s.DocCreated:
-    return s.DocCreated(doc=call.hub.order(call.body))
+    call.require(call.body.location)
+    return s.DocCreated(doc=call.hub.order(call.body, call.user))
 
 
 def post_user(call: Call[s.UserIn]) -> s.UserCreated:
-    return s.UserCreated(user=call.body.user, seq=call.hub.put_user(call.body).seq)
+    return s.UserCreated(user=call.body.user, seq=call.hub.put_user(call.body, call.user).seq)
 
 
 def post_reorder_point(call: Call[s.ReorderPointIn]) -> s.ReorderPointSet:
-    event = call.hub.put_reorder_point(call.body)
+    call.require(call.body.location)
+    event = call.hub.put_reorder_point(call.body, call.user)
     return s.ReorderPointSet(
         location=call.body.location, sku=call.body.sku, origin=event.origin, seq=event.seq
     )
 
 
 def post_correction(call: Call[s.CorrectionIn]) -> s.DocCreated:
-    return s.DocCreated(doc=call.hub.correct(call.body))
+    call.require(call.body.location)
+    return s.DocCreated(doc=call.hub.correct(call.body, call.user))
 
 
 def get_openapi(call: Call[None]) -> s.OpenApiDocument:
@@ -301,7 +254,7 @@ _FILTERS = (
     Query("sku", "a product SKU"),
 )
 
-ROUTES: tuple[Route, ...] = (
+CORE: tuple[Route, ...] = (
     Route(
         method="GET",
         path="/healthz",
@@ -318,6 +271,7 @@ ROUTES: tuple[Route, ...] = (
         summary="stock on hand",
         response=s.StockOut,
         query=_FILTERS,
+        scoped=True,
     ),
     Route(
         method="GET",
@@ -326,6 +280,7 @@ ROUTES: tuple[Route, ...] = (
         summary="moving-average cost",
         response=s.CostOut,
         query=_FILTERS,
+        scoped=True,
     ),
     Route(
         method="GET",
@@ -333,6 +288,7 @@ ROUTES: tuple[Route, ...] = (
         handler=get_rejected,
         summary="dead letters: what ingest refused and why",
         response=s.RejectedOut,
+        roles=ADMIN,
     ),
     Route(
         method="GET",
@@ -353,7 +309,8 @@ ROUTES: tuple[Route, ...] = (
             Query("limit", "events per page, 1 to 1000 (default 100)"),
             Query("offset", "skip this many: the previous page's next_offset"),
         ),
-        errors=(400, 401),
+        errors=(400, 401, 403),
+        roles=ADMIN | FINANCE,
     ),
     Route(
         method="POST",
@@ -363,7 +320,8 @@ ROUTES: tuple[Route, ...] = (
         body=s.ProductIn,
         response=s.ProductCreated,
         status=201,
-        errors=(400, 401),
+        errors=(400, 401, 403),
+        roles=BUYING,
     ),
     Route(
         method="POST",
@@ -373,7 +331,9 @@ ROUTES: tuple[Route, ...] = (
         body=s.PurchaseOrderIn,
         response=s.DocCreated,
         status=201,
-        errors=(400, 401),
+        errors=(400, 401, 403),
+        roles=STORE_BUYING,
+        scoped=True,
     ),
     Route(
         method="POST",
@@ -383,7 +343,8 @@ ROUTES: tuple[Route, ...] = (
         body=s.UserIn,
         response=s.UserCreated,
         status=201,
-        errors=(400, 401),
+        errors=(400, 401, 403),
+        roles=ADMIN,
     ),
     Route(
         method="POST",
@@ -393,7 +354,9 @@ ROUTES: tuple[Route, ...] = (
         body=s.ReorderPointIn,
         response=s.ReorderPointSet,
         status=201,
-        errors=(400, 401),
+        errors=(400, 401, 403),
+        roles=STORE_BUYING,
+        scoped=True,
     ),
     Route(
         method="POST",
@@ -403,7 +366,9 @@ ROUTES: tuple[Route, ...] = (
         body=s.CorrectionIn,
         response=s.DocCreated,
         status=201,
-        errors=(400, 401),
+        errors=(400, 401, 403),
+        roles=STORE_FINANCE,
+        scoped=True,
     ),
     Route(
         method="GET",
@@ -411,7 +376,8 @@ ROUTES: tuple[Route, ...] = (
         handler=get_document,
         summary="a document and its derived status",
         response=s.DocumentOut,
-        errors=(401, 404),
+        errors=(401, 403, 404),
+        scoped=True,
     ),
     Route(
         method="GET",
@@ -419,5 +385,10 @@ ROUTES: tuple[Route, ...] = (
         handler=get_openapi,
         summary="this document",
         response=s.OpenApiDocument,
+        errors=(),
+        roles=None,
     ),
 )
+
+#: the whole table: the core reads and writes, then each area's own table
+ROUTES: tuple[Route, ...] = CORE + routes_master.ROUTES + routes_lists.ROUTES + routes_orders.ROUTES

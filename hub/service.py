@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from hub.route import Principal
 from hub.schemas import CorrectionIn, LineIn, ProductIn, PurchaseOrderIn, ReorderPointIn, UserIn
 from hub.store import HubError, HubStore
 from ledger.audit import MAX_LIMIT as AUDIT_MAX
@@ -39,10 +40,11 @@ from protocol.stocktake import StocktakeStatus
 from protocol.stocktake import from_related as stocktake_status_of
 from replication.clock import wall_ms
 
-#: the roles a user may have (and, later, what an API token's role is checked against)
+#: the roles a user of the tills may have (API tokens have theirs: hub/route.py TOKEN_ROLES)
 ROLES = ("cashier", "clerk", "manager", "finance", "admin")
 UNITS = ("pcs", "kg")
-#: the author the ledger records for API writes: tokens are not users (yet)
+#: the author the ledger records for the hub's own writes (routing); API writes record
+#: the name of the token that made them
 API_USER = "api"
 
 
@@ -62,7 +64,7 @@ def hub_doc_id(kind: str, location: str, header_seq: int) -> str:
 
     Unique without coordination, like the node's `<node>-<seq of the header>`
     (node/service.py, `_next_doc_id`): only the hub writes `hub-<location>`, from one
-    thread with nothing between reading the head and appending (`HubService._post`), so
+    thread with nothing between reading the head and appending (`HubService.post`), so
     no two headers on it share a seq; the location names the log, so no two logs share
     ids; n is digits only, so the location reads back unambiguously from the right even
     when it holds dashes; and purchase orders and corrections share the log, so PO-S01-7
@@ -206,20 +208,22 @@ class HubService:
         self.on_written = on_written or (lambda: None)
         self.clock = clock
 
-    def token_role(self, token: str) -> str | None:
-        return self.store.token_role(token)
+    def principal(self, token: str) -> Principal | None:
+        """Who a bearer token is (name, role, store), or None for an unknown token."""
+        found = self.store.token(token)
+        return None if found is None else Principal(*found)
 
     # ---- commands --------------------------------------------------------------------
 
-    def put_product(self, body: ProductIn) -> Event:
+    def put_product(self, body: ProductIn, user: str = API_USER) -> Event:
         """Products are master data: per-field last-writer-wins, sent to every node."""
         _key(body.sku, "sku")
         fields = _product_fields(body)
         if not fields:
             raise Refused("nothing to change: give name, barcode, unit or price")
-        return self._upsert("product", body.sku, fields)
+        return self.upsert("product", body.sku, fields, user)
 
-    def put_user(self, body: UserIn) -> Event:
+    def put_user(self, body: UserIn, user: str = API_USER) -> Event:
         """Users and roles are master data: per-field last-writer-wins, sent to every node."""
         _key(body.user, "user")
         _text(body.name, "name")
@@ -237,9 +241,9 @@ class HubService:
             fields["pin_hash"] = pins.hash_pin(body.pin, os.urandom(16))
         if not fields:
             raise Refused("nothing to change: give name, role, locations, active or pin")
-        return self._upsert("user", body.user, fields)
+        return self.upsert("user", body.user, fields, user)
 
-    def put_reorder_point(self, body: ReorderPointIn) -> Event:
+    def put_reorder_point(self, body: ReorderPointIn, user: str = API_USER) -> Event:
         """A reorder point is master data per product and store (`Upsert(entity="reorder",
         key="<location>/<sku>")`, milli-units), sent to every node like products."""
         location = _location(body.location)
@@ -248,9 +252,9 @@ class HubService:
         if point < 0:
             raise Refused("point: a reorder point is zero or more")
         fields: dict[str, FieldValue] = {"point": point, "qty": _qty(body.qty, "qty")}
-        return self._upsert("reorder", f"{location}/{sku}", fields)
+        return self.upsert("reorder", f"{location}/{sku}", fields, user)
 
-    def order(self, body: PurchaseOrderIn) -> str:
+    def order(self, body: PurchaseOrderIn, user: str = API_USER) -> str:
         """A purchase order goes to the nodes at its location; returns its document id."""
         location = _location(body.location)
         _text(body.supplier, "supplier", required=True)
@@ -276,9 +280,9 @@ class HubService:
                 )
             ]
 
-        return self._post(location, purchase_order_id, header)
+        return self.post(location, purchase_order_id, header, user)
 
-    def correct(self, body: CorrectionIn) -> str:
+    def correct(self, body: CorrectionIn, user: str = API_USER) -> str:
         """A stock correction is a new movement against @count, never an edit."""
         location = _location(body.location)
         sku = _key(body.sku, "sku")
@@ -297,21 +301,22 @@ class HubService:
                 Movement(sku=sku, qty=abs(qty), src=src, dst=dst, lot=lot, doc=doc),
             ]
 
-        return self._post(location, correction_id, bodies)
+        return self.post(location, correction_id, bodies, user)
 
-    def _upsert(self, entity: Entity, key: str, fields: dict) -> Event:
+    def upsert(self, entity: Entity, key: str, fields: dict, user: str = API_USER) -> Event:
         """Master data goes on the hub's log `hub`, which every node reads."""
         (event,) = self.store.events.append(
-            [Upsert(entity=entity, key=key, fields=fields)], API_USER, self.clock()
+            [Upsert(entity=entity, key=key, fields=fields)], user, self.clock()
         )
         self.on_written()
         return event
 
-    def _post(
+    def post(
         self,
         location: str,
         name: Callable[[str, int], str],
         bodies: Callable[[str], Sequence[Body]],
+        user: str = API_USER,
     ) -> str:
         """Write a document on `hub-<location>` under the id its header's seq gives.
 
@@ -321,7 +326,7 @@ class HubService:
         replica = self.store.events
         with replica.work():  # the id and the document it names commit together
             doc = name(location, replica.log.head_seq(origin) + 1)
-            replica.append(bodies(doc), API_USER, self.clock(), origin=origin)
+            replica.append(bodies(doc), user, self.clock(), origin=origin)
         self.on_written()
         return doc
 

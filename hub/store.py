@@ -55,5 +55,6 @@ class HubStore:
             self.tables.add_token(_digest(token), name, role)
         return token
 
-    def token_role(self, token: str) -> str | None:
-        return self.tables.token_role(_digest(token))
+    def token(self, token: str) -> tuple[str, str, str | None] | None:
+        """(name, role, location) of a token, or None when it is unknown."""
+        return self.tables.token(_digest(token))

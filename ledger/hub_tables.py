@@ -73,11 +73,12 @@ class HubTables:
             (digest, name, role),
         )
 
-    def token_role(self, digest: bytes) -> str | None:
+    def token(self, digest: bytes) -> tuple[str, str, str | None] | None:
+        """(name, role, location) of the token with this hash."""
         row = self.conn.execute(
-            "SELECT role FROM api_tokens WHERE token_hash = ?", (digest,)
+            "SELECT name, role FROM api_tokens WHERE token_hash = ?", (digest,)
         ).fetchone()
-        return row[0] if row else None
+        return (row[0], row[1], None) if row else None
 
     # ---- routed transfers ------------------------------------------------------------------
 

@@ -506,8 +506,11 @@ class SyncWorker:
             await self._sleep()
 
     async def _sleep(self) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.interval)
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+        # that arrives as its timeout fires, and the worker then never stops
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.interval):
+                await self._wake.wait()
         self._wake.clear()
 
 
@@ -574,9 +577,20 @@ class SyncThread:
         self._started.set()
         task = asyncio.create_task(self._worker.run())
         await self._stop.wait()
+        await cancel_and_wait(task)
+
+
+async def cancel_and_wait(task: asyncio.Task, timeout: float = 5.0) -> None:
+    """Cancel `task` until it ends (or `timeout` passes): a cancellation that lands while
+    a library's `asyncio.wait_for` is completing can be swallowed on Python 3.11, so one
+    `cancel()` does not always stop a loop."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not task.done() and asyncio.get_running_loop().time() < deadline:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        await asyncio.wait({task}, timeout=0.2)
+    if task.done() and not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.result()
 
 
 async def run_forever(node: Node, url: str | None, interval: float) -> int:

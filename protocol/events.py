@@ -92,7 +92,17 @@ FieldValue = str | int | bool | None
 #: What master data an upsert changes.
 #: "reorder" (key "<location>/<sku>", fields "point" and "qty"): head office's reorder
 #: point for a product at one store, below which the till shows an alert.
-Entity = Literal["product", "price", "supplier", "store", "user", "tender", "reorder"]
+Entity = Literal[
+    "product",
+    "price",
+    "supplier",
+    "store",
+    "user",
+    "tender",
+    "reorder",
+    "customer",
+    "barcode",
+]
 
 
 class Upsert(_Body, tag="upsert"):
@@ -113,6 +123,10 @@ class Upsert(_Body, tag="upsert"):
 #: A "stocktake" opens a count session at a store (no lines: the whole store; lines: those
 #: SKUs; note "category:<name>"), a "tally" is one clerk's count of one place (`ref` = the
 #: stocktake, `note` = the place), "stocktake_close" approves it (`ref`, `approved_by`).
+#: An "online_order" is a customer's order the hub routed to a store as a pick request
+#: (on `hub-<location>`); a till's "pick" starts picking it, "pick_short" says what the
+#: store cannot supply, "order_cancel" cancels it (each `ref` = the order); the sale that
+#: fulfils it cites it with `ref`.
 DocumentType = Literal[
     "sale",
     "receipt",
@@ -129,6 +143,10 @@ DocumentType = Literal[
     "stocktake",
     "tally",
     "stocktake_close",
+    "online_order",
+    "pick",
+    "pick_short",
+    "order_cancel",
 ]
 
 

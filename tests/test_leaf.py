@@ -25,7 +25,7 @@ import pytest
 
 from kucun.natsserver import HQ_DOMAIN, NatsServer, free_port, leaf_config_text
 from node.service import Node
-from node.sync import SyncStatus, SyncWorker, sync_once
+from node.sync import SyncStatus, SyncWorker, cancel_and_wait, sync_once
 from protocol.units import format_qty
 from tests.helpers import HubProcess, kucun, start_hub, wait_until
 
@@ -154,7 +154,7 @@ def worker(tmp_path: Path, db: Path) -> subprocess.Popen:
     )
 
 
-async def run_until(node: Node, done, timeout: float = 30) -> SyncStatus:
+async def run_until(node: Node, done, timeout: float = 60) -> SyncStatus:
     """Run `node`'s counter worker (answering the other tills) until `done(its status)`."""
     worker = SyncWorker(node, interval=0.5)
     task = asyncio.create_task(worker.run())
@@ -165,9 +165,7 @@ async def run_until(node: Node, done, timeout: float = 30) -> SyncStatus:
             await asyncio.sleep(0.1)
         return worker.status
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
 
 def test_tills_of_a_store_see_each_other_while_its_link_is_down(tmp_path, store) -> None:

@@ -1,0 +1,11 @@
+"""The hub API routes for:
+products, barcodes, prices per store and store group, suppliers, customers, stores.
+
+Rows of the one route table (assembled in hub/routes.py); see hub/route.py for a row.
+"""
+
+from __future__ import annotations
+
+from hub.route import Route
+
+ROUTES: tuple[Route, ...] = ()
