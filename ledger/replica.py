@@ -14,12 +14,20 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+from ledger import schema_lists, schema_master, schema_orders
 from ledger.log import DEFAULT_MAX_SKEW_MS, EventLog, IngestResult
 from ledger.projector import Projector
 from ledger.readmodel import ReadModel
 from ledger.schema import MIGRATIONS
 from ledger.sqlite import migrate, transaction
 from protocol.events import Body, Event
+
+#: the areas' own migration components, each run after the ledger's
+AREAS = {
+    "master": schema_master.MIGRATIONS,
+    "lists": schema_lists.MIGRATIONS,
+    "orders": schema_orders.MIGRATIONS,
+}
 
 
 class Replica:
@@ -29,6 +37,8 @@ class Replica:
         self, conn: sqlite3.Connection, origin: str, max_skew_ms: int = DEFAULT_MAX_SKEW_MS
     ) -> None:
         migrate(conn, "ledger", MIGRATIONS)
+        for area, scripts in AREAS.items():
+            migrate(conn, f"ledger-{area}", scripts)
         self.conn = conn
         self.origin = origin
         self.log = EventLog(conn, origin, max_skew_ms)
