@@ -8,7 +8,8 @@ which the hub publishes to the nodes; nothing is edited in place.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import msgspec
@@ -88,6 +89,13 @@ _AMOUNT_AS_NUMBER = re.compile(
 )
 
 
+def _inline(service: HubService) -> Execute:
+    async def execute(work: Callable[[HubService], msgspec.Struct], route: Route) -> msgspec.Struct:
+        return work(service)
+
+    return execute
+
+
 def _endpoint(route: Route, service: HubService, document: OpenApiDocument) -> Handler:
     """The aiohttp handler for one row: decode, call, encode what the row declares."""
 
@@ -101,7 +109,8 @@ def _endpoint(route: Route, service: HubService, document: OpenApiDocument) -> H
                 openapi=document,
                 principal=request.get(PRINCIPAL_KEY, Principal("anonymous", "viewer")),
             )
-            result = route.handler(call)
+            execute: Execute = request.app[EXECUTE_KEY]  # type: ignore[assignment]
+            result = await execute(lambda hub: route.handler(replace(call, hub=hub)), route)
         except Forbidden as exc:
             return error(403, str(exc))
         except NotFound as exc:
@@ -116,11 +125,26 @@ def _endpoint(route: Route, service: HubService, document: OpenApiDocument) -> H
     return endpoint
 
 
-def make_app(store: HubStore, on_written: Callable[[], None] | None = None) -> web.Application:
-    """Serve every route of the table; `on_written` is called after each write."""
+#: runs one handler's work against a HubService and returns its answer: by default at
+#: once on the event loop with the app's own service; `hub serve` passes one that runs it
+#: on a thread with its own connection, so SQLite never blocks the loop
+Execute = Callable[[Callable[[HubService], msgspec.Struct], Route], Awaitable[msgspec.Struct]]
+EXECUTE_KEY = web.AppKey("execute", object)
+
+
+def make_app(
+    store: HubStore,
+    on_written: Callable[[], None] | None = None,
+    *,
+    middlewares: Sequence[Any] = (),
+    execute: Execute | None = None,
+) -> web.Application:
+    """Serve every route of the table; `on_written` is called after each write;
+    `middlewares` run before authentication (metrics, say); `execute` runs handlers."""
     service = HubService(store, on_written)
     document = openapi.build(ROUTES)
-    app = web.Application(middlewares=[auth_middleware])
+    app = web.Application(middlewares=[*middlewares, auth_middleware])
+    app[EXECUTE_KEY] = execute or _inline(service)
     app[SERVICE_KEY] = service
     app[ENDPOINTS_KEY] = {}
     for route in ROUTES:

@@ -110,10 +110,15 @@ class Route:
     errors: tuple[int, ...] = (401, 403)
     roles: frozenset[str] | None = ANY_ROLE
     scoped: bool = False
+    #: a valid request body (JSON-able), shown in the OpenAPI document and used by the
+    #: table-driven tests; every route with a body gives one
+    example: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         """A body can be refused (400), a token missing (401) or not allowed (403): say so."""
         where = f"{self.method} {self.path}"
+        if self.body is not None and self.example is None:
+            raise ValueError(f"{where}: a route with a body gives an example body")
         if self.body is not None and 400 not in self.errors:
             raise ValueError(f"{where}: a route with a body answers 400")
         if self.roles is not None and 401 not in self.errors:

@@ -8,12 +8,10 @@ the route's response Struct; decoding, authorising and encoding happen in hub/ap
 
 from __future__ import annotations
 
-import msgspec
-
-from hub import routes_lists, routes_master, routes_orders
+from hub import routes_lists, routes_master, routes_ops, routes_orders
 from hub import schemas as s
 from hub.route import ADMIN, BUYING, FINANCE, Call, Query, Route
-from hub.service import HubService, OriginStatus
+from hub.service import HubService
 from protocol.documents import at_text
 from protocol.events import DocLine, Document, ShiftReport
 from protocol.units import format_money, format_qty, line_total
@@ -32,62 +30,6 @@ def healthz(call: Call[None]) -> s.Healthz:
     health = call.hub.health()
     return s.Healthz(
         status="ok", origins=health.origins, folded=health.folded, unfolded=health.unfolded
-    )
-
-
-def get_stock(call: Call[None]) -> s.StockOut:
-    location = call.scope(call.query.get("location"))
-    rows = call.hub.stock(location=location, sku=call.query.get("sku"))
-    return s.StockOut(
-        items=[s.StockItem(r.location, r.sku, r.lot, format_qty(r.qty)) for r in rows]
-    )
-
-
-def get_cost(call: Call[None]) -> s.CostOut:
-    location = call.scope(call.query.get("location"))
-    rows = call.hub.cost(location=location, sku=call.query.get("sku"))
-    return s.CostOut(
-        items=[
-            s.CostItem(r.location, r.sku, format_qty(r.qty), format_money(r.value)) for r in rows
-        ]
-    )
-
-
-def get_rejected(call: Call[None]) -> s.RejectedOut:
-    return s.RejectedOut(items=[s.RejectedItem(**item) for item in call.hub.rejected()])
-
-
-def _age_s(ms: int | None) -> float | None:
-    return None if ms is None else round(ms / 1000, 3)
-
-
-def _node(status: OriginStatus) -> s.NodeItem:
-    return s.NodeItem(
-        origin=status.origin,
-        ingested_seq=status.ingested_seq,
-        folded_seq=status.folded_seq,
-        waiting=status.waiting,
-        missing=[s.SeqRange(first, last) for first, last in status.missing],
-        held=[s.HeldItem(**item) for item in status.held],
-        last_event_age_s=_age_s(status.last_event_age_ms),
-        last_ingest_age_s=_age_s(status.last_ingest_age_ms),
-        conflict=status.conflict,
-    )
-
-
-def get_nodes(call: Call[None]) -> s.NodesOut:
-    return s.NodesOut(items=[_node(status) for status in call.hub.nodes()])
-
-
-def get_audit(call: Call[None]) -> s.AuditOut:
-    offset = call.query.get("offset")
-    limit = call.query.get("limit")
-    entries = call.hub.audit(call.query.get("user"), call.query.get("since"), limit, offset)
-    start = int(offset) if offset else 0
-    asked = int(limit) if limit else 100
-    return s.AuditOut(
-        items=[s.AuditItem(**msgspec.structs.asdict(e)) for e in entries],
-        next_offset=start + len(entries) if len(entries) == asked else None,
     )
 
 
@@ -249,11 +191,6 @@ def get_openapi(call: Call[None]) -> s.OpenApiDocument:
 
 # ---- the table -------------------------------------------------------------------------
 
-_FILTERS = (
-    Query("location", "a location id, e.g. S01"),
-    Query("sku", "a product SKU"),
-)
-
 CORE: tuple[Route, ...] = (
     Route(
         method="GET",
@@ -265,54 +202,6 @@ CORE: tuple[Route, ...] = (
         roles=None,
     ),
     Route(
-        method="GET",
-        path="/api/v1/stock",
-        handler=get_stock,
-        summary="stock on hand",
-        response=s.StockOut,
-        query=_FILTERS,
-        scoped=True,
-    ),
-    Route(
-        method="GET",
-        path="/api/v1/cost",
-        handler=get_cost,
-        summary="moving-average cost",
-        response=s.CostOut,
-        query=_FILTERS,
-        scoped=True,
-    ),
-    Route(
-        method="GET",
-        path="/api/v1/rejected",
-        handler=get_rejected,
-        summary="dead letters: what ingest refused and why",
-        response=s.RejectedOut,
-        roles=ADMIN,
-    ),
-    Route(
-        method="GET",
-        path="/api/v1/nodes",
-        handler=get_nodes,
-        summary="per-node lag, folded seq, missing seq ranges, held events",
-        response=s.NodesOut,
-    ),
-    Route(
-        method="GET",
-        path="/api/v1/audit",
-        handler=get_audit,
-        summary="who did what, when, on which document: every origin's events, newest first",
-        response=s.AuditOut,
-        query=(
-            Query("user", "only this user's events, e.g. wang"),
-            Query("since", "only events on or after this day (UTC), e.g. 2026-12-01"),
-            Query("limit", "events per page, 1 to 1000 (default 100)"),
-            Query("offset", "skip this many: the previous page's next_offset"),
-        ),
-        errors=(400, 401, 403),
-        roles=ADMIN | FINANCE,
-    ),
-    Route(
         method="POST",
         path="/api/v1/products",
         handler=post_product,
@@ -322,6 +211,7 @@ CORE: tuple[Route, ...] = (
         status=201,
         errors=(400, 401, 403),
         roles=BUYING,
+        example={"sku": "A1", "name": "Apple", "unit": "pcs", "price": "2.50"},
     ),
     Route(
         method="POST",
@@ -334,6 +224,11 @@ CORE: tuple[Route, ...] = (
         errors=(400, 401, 403),
         roles=STORE_BUYING,
         scoped=True,
+        example={
+            "location": "S01",
+            "supplier": "ACME",
+            "lines": [{"sku": "A1", "qty": "5", "unit_cost": "1.20"}],
+        },
     ),
     Route(
         method="POST",
@@ -345,6 +240,7 @@ CORE: tuple[Route, ...] = (
         status=201,
         errors=(400, 401, 403),
         roles=ADMIN,
+        example={"user": "li", "name": "Li Na", "role": "cashier"},
     ),
     Route(
         method="POST",
@@ -357,6 +253,7 @@ CORE: tuple[Route, ...] = (
         errors=(400, 401, 403),
         roles=STORE_BUYING,
         scoped=True,
+        example={"location": "S01", "sku": "A1", "point": "5", "qty": "24"},
     ),
     Route(
         method="POST",
@@ -369,6 +266,7 @@ CORE: tuple[Route, ...] = (
         errors=(400, 401, 403),
         roles=STORE_FINANCE,
         scoped=True,
+        example={"location": "S01", "sku": "A1", "qty": "3", "reason": "found behind the shelf"},
     ),
     Route(
         method="GET",
@@ -391,4 +289,6 @@ CORE: tuple[Route, ...] = (
 )
 
 #: the whole table: the core reads and writes, then each area's own table
-ROUTES: tuple[Route, ...] = CORE + routes_master.ROUTES + routes_lists.ROUTES + routes_orders.ROUTES
+ROUTES: tuple[Route, ...] = (
+    CORE + routes_master.ROUTES + routes_lists.ROUTES + routes_orders.ROUTES + routes_ops.ROUTES
+)

@@ -20,7 +20,7 @@ from hub.store import HubError, HubStore
 from ledger.audit import MAX_LIMIT as AUDIT_MAX
 from ledger.audit import AuditEntry, audit, parse_since
 from ledger.readmodel import CostRow, StockRow
-from protocol import limits, pins, units
+from protocol import codec, limits, pins, subjects, units
 from protocol.documents import DocumentStatus
 from protocol.events import (
     COUNT,
@@ -267,6 +267,15 @@ class HubService:
                 "split it into several orders"
             )
         lines = [_doc_line(i, line) for i, line in enumerate(body.lines, start=1)]
+        read = self.store.events.read
+        unknown = sorted({line.sku for line in lines if read.product(line.sku) is None})
+        if unknown:
+            shown = ", ".join(_shown(sku) for sku in unknown[:5])
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            raise Refused(
+                f"lines: no product {shown}{more} at the hub: create it first "
+                "(POST /api/v1/products), then order it"
+            )
 
         def header(doc: str) -> list[Body]:
             return [
@@ -305,9 +314,12 @@ class HubService:
 
     def upsert(self, entity: Entity, key: str, fields: dict, user: str = API_USER) -> Event:
         """Master data goes on the hub's log `hub`, which every node reads."""
-        (event,) = self.store.events.append(
-            [Upsert(entity=entity, key=key, fields=fields)], user, self.clock()
-        )
+        replica = self.store.events
+        with replica.work():  # an event too big to publish is never written
+            (event,) = replica.append(
+                [Upsert(entity=entity, key=key, fields=fields)], user, self.clock()
+            )
+            _publishable([event])
         self.on_written()
         return event
 
@@ -326,7 +338,7 @@ class HubService:
         replica = self.store.events
         with replica.work():  # the id and the document it names commit together
             doc = name(location, replica.log.head_seq(origin) + 1)
-            replica.append(bodies(doc), user, self.clock(), origin=origin)
+            _publishable(replica.append(bodies(doc), user, self.clock(), origin=origin))
         self.on_written()
         return doc
 
@@ -424,6 +436,23 @@ class HubService:
         count = _count(limit, "limit", 100, 1, AUDIT_MAX)
         skip = _count(offset, "offset", 0, 0, 10**9)
         return audit(self.store.events.log, user or None, since_ms, count, skip)
+
+
+#: the most one hub event may take: a batch on the wire holds at least one whole event, and
+#: an event the server refused would stop every later one of its log (nodes apply logs
+#: in order), so one is refused here, before it is written
+MAX_HUB_EVENT_BYTES = subjects.MAX_BATCH_BYTES // 2
+
+
+def _publishable(events: Sequence[Event]) -> None:
+    """Refuse (and so roll back) a write whose event could not be published."""
+    for event in events:
+        size = len(codec.encode(event))
+        if size > MAX_HUB_EVENT_BYTES:
+            raise Refused(
+                f"the change is too big to send to the stores ({size:,} bytes as an event, "
+                f"at most {MAX_HUB_EVENT_BYTES:,}): send fewer lines or shorter texts"
+            )
 
 
 def _count(text: str | None, name: str, default: int, low: int, high: int) -> int:

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from hub.errors import HubError
-from ledger import order_tables
+from ledger import order_tables, sync_tables
 from ledger.hub_tables import HUB_MIGRATIONS, HubTables, is_hub_database
 from ledger.replica import Replica
 from ledger.sqlite import connect, migrate, transaction, tune_for_bulk
@@ -31,6 +31,7 @@ class HubStore:
         self.events = Replica(conn, HUB_ORIGIN)
         migrate(conn, "hub", HUB_MIGRATIONS)
         migrate(conn, "hub-orders", order_tables.MIGRATIONS)
+        migrate(conn, "hub-sync", sync_tables.MIGRATIONS)
         self.tables = HubTables(conn)
 
     @classmethod

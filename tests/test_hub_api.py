@@ -6,12 +6,15 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hub.api import make_app
+from hub.schemas import ProductIn
+from hub.service import HubService
 from hub.store import HubStore
 
 
 @pytest.fixture
 async def client(tmp_path):
     store, token = HubStore.init(tmp_path / "hub.db")
+    HubService(store).put_product(ProductIn(sku="A", name="Apple"))  # what the orders order
     async with TestClient(TestServer(make_app(store))) as c:
         c.token = token
         yield c

@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hub.api import make_app
 from hub.routes import ROUTES, Route
-from hub.schemas import Error, NodesOut
+from hub.schemas import Error, NodesOut, ProductIn
+from hub.service import HubService
 from hub.store import HubStore
 from protocol import codec
 from protocol.events import Event, Movement
@@ -65,6 +66,7 @@ def seed(store: HubStore) -> None:
 @pytest.fixture
 async def client(tmp_path):
     store, token = HubStore.init(tmp_path / "hub.db")
+    HubService(store).put_product(ProductIn(sku="A", name="Apple"))  # what the orders order
     seed(store)
     async with TestClient(TestServer(make_app(store))) as c:
         c.token = token
@@ -124,8 +126,29 @@ def test_a_route_must_list_the_errors_it_can_answer():
     def handler(call: Any) -> Error:
         return Error(error="")
 
-    with pytest.raises(ValueError, match="400"):
+    with pytest.raises(ValueError, match="example"):
         Route(method="POST", path="/x", handler=handler, summary="x", body=Error, response=Error)
+    with pytest.raises(ValueError, match="400"):
+        Route(
+            method="POST",
+            path="/x",
+            handler=handler,
+            summary="x",
+            body=Error,
+            response=Error,
+            example={},
+            errors=(401,),
+        )
+    with pytest.raises(ValueError, match="403"):
+        Route(
+            method="GET",
+            path="/x",
+            handler=handler,
+            summary="x",
+            response=Error,
+            errors=(401,),
+            roles=frozenset({"admin"}),
+        )
     with pytest.raises(ValueError, match="401"):
         Route(method="GET", path="/x", handler=handler, summary="x", response=Error, errors=())
 

@@ -99,9 +99,9 @@ def test_bad_product_requests_are_refused_clearly(hub, body, message):
 @pytest.mark.slow
 def test_purchase_order_received_in_two_deliveries(tmp_path, nats_server, hub):
     db = init_node(tmp_path, nats_server, "S01")
-    kucun(
-        "node", "product", "add", "--db", db, "RICE", "--name", "Rice", "--unit", "kg", check=True
-    )
+    # head office creates the product, then orders it (an order for an unknown SKU is refused)
+    status, body = post(hub, "/api/v1/products", {"sku": "RICE", "name": "Rice", "unit": "kg"})
+    assert status == 201, body
     status, body = post(
         hub,
         "/api/v1/purchase-orders",
@@ -227,8 +227,8 @@ def test_two_tills_receiving_one_order_offline_alert_everyone(tmp_path, nats_ser
     """Both receipts stay; the hub and both tills show over_received and "received twice";
     a manager's reversal at one till clears it everywhere."""
     tills = [init_node(tmp_path, nats_server, t, "S01") for t in ("S01-T1", "S01-T2")]
-    for db in tills:
-        kucun("node", "product", "add", "--db", db, "A1", "--name", "Apple", check=True)
+    status, body = post(hub, "/api/v1/products", {"sku": "A1", "name": "Apple"})
+    assert status == 201, body
     kucun(
         "node", "user", "add", "--db", tills[0], "wang", "--role", "manager", "--pin", "4821",
         check=True,
