@@ -16,7 +16,7 @@ import msgspec
 from aiohttp import web
 
 from hub import openapi
-from hub.route import Call, Forbidden, Principal, Route
+from hub.route import Call, Conflict, Forbidden, Principal, Route, Unavailable
 from hub.routes import ROUTES
 from hub.schemas import Error, OpenApiDocument
 from hub.service import HubService, NotFound, Refused
@@ -113,6 +113,10 @@ def _endpoint(route: Route, service: HubService, document: OpenApiDocument) -> H
             result = await execute(lambda hub: route.handler(replace(call, hub=hub)), route)
         except Forbidden as exc:
             return error(403, str(exc))
+        except Conflict as exc:
+            return error(409, str(exc))
+        except Unavailable as exc:
+            return error(503, str(exc))
         except NotFound as exc:
             return error(404, str(exc))
         except Refused as exc:

@@ -20,6 +20,8 @@ ERRORS: dict[int, tuple[str, str]] = {
     401: ("Unauthorized", "missing or unknown token"),
     403: ("Forbidden", "the token's role, or its store, does not allow this"),
     404: ("NotFound", "no such thing at the hub"),
+    409: ("Conflict", "contradicts what the hub already holds; nothing was written"),
+    503: ("Unavailable", "the hub cannot answer this yet (e.g. NATS is away)"),
 }
 SUCCESS = {200: "the answer", 201: "written as a hub event; nodes receive it"}
 

@@ -41,6 +41,15 @@ class Forbidden(HubError):
     """A valid token whose role, or whose store, does not allow this (403)."""
 
 
+class Conflict(HubError):
+    """The request contradicts what the hub already holds, e.g. a caller's order id sent
+    again with other lines (409)."""
+
+
+class Unavailable(HubError):
+    """The hub cannot answer this yet, e.g. not ready while NATS is away (503)."""
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who calls: the token's name (recorded as the user of every event it writes), its

@@ -158,11 +158,6 @@ def _receipt_line(line: DocLine) -> s.ReceiptLine:
     )
 
 
-def post_product(call: Call[s.ProductIn]) -> s.ProductCreated:
-    event = call.hub.put_product(call.body, call.user)
-    return s.ProductCreated(sku=call.body.sku, origin=event.origin, seq=event.seq)
-
-
 def post_purchase_order(call: Call[s.PurchaseOrderIn]) -> s.DocCreated:
     call.require(call.body.location)
     return s.DocCreated(doc=call.hub.order(call.body, call.user))
@@ -170,14 +165,6 @@ def post_purchase_order(call: Call[s.PurchaseOrderIn]) -> s.DocCreated:
 
 def post_user(call: Call[s.UserIn]) -> s.UserCreated:
     return s.UserCreated(user=call.body.user, seq=call.hub.put_user(call.body, call.user).seq)
-
-
-def post_reorder_point(call: Call[s.ReorderPointIn]) -> s.ReorderPointSet:
-    call.require(call.body.location)
-    event = call.hub.put_reorder_point(call.body, call.user)
-    return s.ReorderPointSet(
-        location=call.body.location, sku=call.body.sku, origin=event.origin, seq=event.seq
-    )
 
 
 def post_correction(call: Call[s.CorrectionIn]) -> s.DocCreated:
@@ -200,18 +187,6 @@ CORE: tuple[Route, ...] = (
         response=s.Healthz,
         errors=(),
         roles=None,
-    ),
-    Route(
-        method="POST",
-        path="/api/v1/products",
-        handler=post_product,
-        summary="create or change a product",
-        body=s.ProductIn,
-        response=s.ProductCreated,
-        status=201,
-        errors=(400, 401, 403),
-        roles=BUYING,
-        example={"sku": "A1", "name": "Apple", "unit": "pcs", "price": "2.50"},
     ),
     Route(
         method="POST",
@@ -241,19 +216,6 @@ CORE: tuple[Route, ...] = (
         errors=(400, 401, 403),
         roles=ADMIN,
         example={"user": "li", "name": "Li Na", "role": "cashier"},
-    ),
-    Route(
-        method="POST",
-        path="/api/v1/reorder-points",
-        handler=post_reorder_point,
-        summary="reorder point of a product at a store",
-        body=s.ReorderPointIn,
-        response=s.ReorderPointSet,
-        status=201,
-        errors=(400, 401, 403),
-        roles=STORE_BUYING,
-        scoped=True,
-        example={"location": "S01", "sku": "A1", "point": "5", "qty": "24"},
     ),
     Route(
         method="POST",
