@@ -9,11 +9,82 @@ ledger sees them. Docstrings become the schemas' descriptions.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
+from protocol import limits
 from protocol.documents import Status
+
+# ---- bounded field types ---------------------------------------------------------------
+# Every field of a request has one of these: the decoder refuses a value beyond its bounds
+# before a handler runs (400, the field named), and the OpenAPI document states them. The
+# service's checks (hub/service.py) still run after: control characters, blank keys,
+# amounts' ranges and decimals, which the messages there explain better than a regex.
+
+#: a decimal string: an optional sign, digits, a point and decimals (not a JSON number:
+#: floats are inexact and big integers unbounded)
+DECIMAL_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+#: a location (store) id: it becomes a NATS subject token (protocol/events.py)
+LOCATION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+#: longest one-line name a person gives (a product's, a user's, a supplier)
+MAX_NAME = 200
+
+#: a SKU, lot, user id or document id: matched exactly, one line
+Key = Annotated[
+    str,
+    Meta(min_length=1, max_length=limits.MAX_KEY_TEXT, description="an id: one line, not blank"),
+]
+#: a store's id, e.g. S01
+LocationId = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=32,
+        pattern=LOCATION_PATTERN,
+        description="a location id: letters, digits, '-' or '_', e.g. S01",
+        examples=["S01"],
+    ),
+]
+#: a name or supplier: one line
+Name = Annotated[str, Meta(max_length=MAX_NAME, description="one line of text")]
+#: a note or reason: free text, line breaks allowed
+Note = Annotated[str, Meta(max_length=limits.MAX_TEXT, description="free text")]
+#: money in yuan, e.g. "12.80" (two decimals at most, 0 to 100,000,000)
+Amount = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=limits.MAX_AMOUNT_TEXT,
+        pattern=DECIMAL_PATTERN,
+        description="yuan as a decimal string, at most two decimals",
+        examples=["12.80"],
+    ),
+]
+#: a quantity in the product's unit, e.g. "1.250" (three decimals at most)
+Qty = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=limits.MAX_AMOUNT_TEXT,
+        pattern=DECIMAL_PATTERN,
+        description="a quantity as a decimal string, at most three decimals",
+        examples=["1.250"],
+    ),
+]
+#: a barcode as scanned (EAN-13, Code 128…)
+Barcode = Annotated[str, Meta(min_length=1, max_length=limits.MAX_KEY_TEXT)]
+#: a till PIN: 4 to 12 digits
+Pin = Annotated[str, Meta(min_length=4, max_length=12, pattern=r"^[0-9]{4,12}$")]
+#: several location ids, comma-separated ("S01,S02")
+LocationList = Annotated[str, Meta(max_length=limits.MAX_TEXT)]
+#: the bounds of a document's lines: `Annotated[list[LineIn], LINES]`
+LINES = Meta(min_length=1, max_length=limits.MAX_DOC_LINES, description="at least one line")
+#: a till user's role (API tokens have theirs: hub/route.py TOKEN_ROLES)
+TillRole = Literal["cashier", "clerk", "manager", "finance", "admin"]
+#: a product's unit: pieces, or kilograms (weighed, three decimals)
+Unit = Literal["pcs", "kg"]
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True):
@@ -26,61 +97,61 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True):
 class ProductIn(Strict):
     """Create or change a product; fields left out keep their value (per-field LWW)."""
 
-    sku: str
-    name: str | None = None
-    barcode: str | None = None
-    unit: str | None = None
-    price: str | None = None
+    sku: Key
+    name: Name | None = None
+    barcode: Barcode | None = None
+    unit: Unit | None = None
+    price: Amount | None = None
 
 
 class LineIn(Strict):
     """One ordered line; qty in the product's unit, unit_cost in CNY."""
 
-    sku: str
-    qty: str
-    unit_cost: str | None = None
+    sku: Key
+    qty: Qty
+    unit_cost: Amount | None = None
 
 
 class PurchaseOrderIn(Strict):
     """A purchase order for one store, sent to the nodes at that location."""
 
-    location: str
-    supplier: str
-    lines: list[LineIn]
-    note: str | None = None
+    location: LocationId
+    supplier: Name
+    lines: Annotated[list[LineIn], LINES]
+    note: Note | None = None
 
 
 class UserIn(Strict):
     """Create or change a user; fields left out keep their value (per-field LWW)."""
 
-    user: str
-    name: str | None = None
-    role: str | None = None
-    locations: str | None = None
+    user: Key
+    name: Name | None = None
+    role: TillRole | None = None
+    locations: LocationList | None = None
     active: bool | None = None
     #: 4 to 12 digits, to log in at the tills; the hub keeps and sends only its salted
     #: scrypt hash (`pin_hash`), never the PIN
-    pin: str | None = None
+    pin: Pin | None = None
 
 
 class ReorderPointIn(Strict):
     """Head office's reorder point for a product at one store: the till shows an alert
     when stock on hand there is at or below `point`; `qty` is how much to reorder."""
 
-    location: str
-    sku: str
-    point: str
-    qty: str
+    location: LocationId
+    sku: Key
+    point: Qty
+    qty: Qty
 
 
 class CorrectionIn(Strict):
     """A head-office stock correction: positive adds stock, negative removes it."""
 
-    location: str
-    sku: str
-    qty: str
-    reason: str
-    lot: str | None = None
+    location: LocationId
+    sku: Key
+    qty: Qty
+    reason: Note
+    lot: Key | None = None
 
 
 # ---- responses -------------------------------------------------------------------------
