@@ -6,8 +6,9 @@ import argparse
 import os
 import sys
 
-from hub import cli_serve
-from hub.errors import HubError
+from hub import cli_serve, cli_tokens
+from hub.errors import HubCliError, HubError
+from protocol import i18n
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_init)
 
     cli_serve.register(sub, db)
+    cli_tokens.register(sub, db)
 
     p = sub.add_parser(
         "add-node",
@@ -57,11 +59,30 @@ def cmd_init(args) -> int:
     from hub.store import HubStore
 
     _refuse_node_ledger(args.db)
+    _refuse_hub_database(args.db)
     store, token = HubStore.init(args.db)
     hub_seed(store)  # the hub's NKEY, for when NATS requires credentials
     store.conn.close()
     print(token)
     return 0
+
+
+def _refuse_hub_database(path: str) -> None:
+    """A second `hub init` would make a second admin token nobody asked to keep."""
+    from ledger.hub_tables import is_hub_database
+    from ledger.sqlite import connect
+
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return
+    conn = connect(path)
+    try:
+        if is_hub_database(conn):
+            raise HubCliError(
+                "{path} is already a hub database; make more tokens with `kucun hub token create`",
+                path=path,
+            )
+    finally:
+        conn.close()
 
 
 def _refuse_node_ledger(path: str) -> None:
@@ -128,3 +149,12 @@ def handle_error(exc: BaseException) -> int | None:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return None
+
+
+i18n.register(
+    {
+        "{path} is already a hub database; make more tokens with `kucun hub token create`": (
+            "{path} 已是总部数据库；要更多令牌请用 `kucun hub token create`"
+        ),
+    }
+)

@@ -10,14 +10,23 @@ from pathlib import Path
 
 from hub.errors import HubError
 from ledger import order_tables, sync_tables
-from ledger.hub_tables import HUB_MIGRATIONS, HubTables, is_hub_database
+from ledger.hub_tables import HUB_MIGRATIONS, HubTables, TokenRow, is_hub_database
 from ledger.replica import Replica
 from ledger.sqlite import connect, migrate, transaction, tune_for_bulk
 from protocol.events import HUB_ORIGIN
+from replication.clock import wall_ms
 
 
 class HubNotInitialised(HubError):
     pass
+
+
+class TokenNameTaken(HubError):
+    """An active token has this name already: names say who wrote each event."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
 
 
 def _digest(token: str) -> bytes:
@@ -52,12 +61,27 @@ class HubStore:
             )
         return cls(conn)
 
-    def add_token(self, name: str, role: str) -> str:
+    def add_token(self, name: str, role: str, location: str | None = None) -> str:
+        """A new token; only its SHA-256 is kept, so this is the one time it is seen.
+        Who may have which role and store is checked by the caller (hub/cli_tokens.py)."""
         token = "kc_" + secrets.token_urlsafe(24)
         with transaction(self.conn):
-            self.tables.add_token(_digest(token), name, role)
+            if not self.tables.add_token(_digest(token), name, role, location, wall_ms()):
+                raise TokenNameTaken(name)
         return token
 
     def token(self, token: str) -> tuple[str, str, str | None] | None:
-        """(name, role, location) of a token, or None when it is unknown."""
+        """(name, role, location) of an active token, or None (unknown or revoked)."""
+        row = self.tables.token(_digest(token))
+        if row is None or row.revoked_ms is not None:
+            return None
+        return (row.name, row.role, row.location)
+
+    def token_row(self, token: str) -> TokenRow | None:
+        """What the hub keeps of a token, revoked ones too (to tell a caller which)."""
         return self.tables.token(_digest(token))
+
+    def revoke_token(self, name: str) -> bool:
+        """Revoke the active token of this name; False when there is none."""
+        with transaction(self.conn):
+            return self.tables.revoke_token(name, wall_ms())

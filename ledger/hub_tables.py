@@ -5,6 +5,7 @@ node ids a second ledger was found claiming."""
 from __future__ import annotations
 
 import sqlite3
+from typing import NamedTuple
 
 HUB_MIGRATIONS = [
     """
@@ -44,7 +45,25 @@ HUB_MIGRATIONS = [
         at_ms INTEGER NOT NULL
     )
     """,
+    # tokens get a store (a store manager's), when they were made and when revoked; a
+    # token made before has no store and shows no date. Names are unique among active
+    # tokens by `add_token`, not by an index: `hub init` run twice made two "admin" ones
+    """
+    ALTER TABLE api_tokens ADD COLUMN location TEXT;
+    ALTER TABLE api_tokens ADD COLUMN created_ms INTEGER;
+    ALTER TABLE api_tokens ADD COLUMN revoked_ms INTEGER;
+    """,
 ]
+
+
+class TokenRow(NamedTuple):
+    """An API token as the hub keeps it: never the token, only who it is."""
+
+    name: str
+    role: str
+    location: str | None
+    created_ms: int | None
+    revoked_ms: int | None
 
 
 def is_hub_database(conn: sqlite3.Connection) -> bool:
@@ -67,18 +86,60 @@ class HubTables:
 
     # ---- tokens ----------------------------------------------------------------------------
 
-    def add_token(self, digest: bytes, name: str, role: str) -> None:
+    def add_token(
+        self, digest: bytes, name: str, role: str, location: str | None, created_ms: int
+    ) -> bool:
+        """False when an active token already has this name (nothing written)."""
+        if self.active_token_named(name):
+            return False
         self.conn.execute(
-            "INSERT INTO api_tokens(token_hash, name, role) VALUES (?, ?, ?)",
-            (digest, name, role),
+            "INSERT INTO api_tokens(token_hash, name, role, location, created_ms) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (digest, name, role, location, created_ms),
+        )
+        return True
+
+    def active_token_named(self, name: str) -> bool:
+        return bool(
+            self.conn.execute(
+                "SELECT 1 FROM api_tokens WHERE name = ? AND revoked_ms IS NULL", (name,)
+            ).fetchone()
         )
 
-    def token(self, digest: bytes) -> tuple[str, str, str | None] | None:
-        """(name, role, location) of the token with this hash."""
+    def token(self, digest: bytes) -> TokenRow | None:
+        """The token with this hash, revoked or not."""
         row = self.conn.execute(
-            "SELECT name, role FROM api_tokens WHERE token_hash = ?", (digest,)
+            "SELECT name, role, location, created_ms, revoked_ms FROM api_tokens "
+            "WHERE token_hash = ?",
+            (digest,),
         ).fetchone()
-        return (row[0], row[1], None) if row else None
+        return TokenRow(*row) if row else None
+
+    def tokens(self) -> list[TokenRow]:
+        """Every token ever made, by name, then the oldest first (a name revoked and made
+        again shows twice)."""
+        return [
+            TokenRow(*row)
+            for row in self.conn.execute(
+                "SELECT name, role, location, created_ms, revoked_ms FROM api_tokens "
+                "ORDER BY name, created_ms IS NOT NULL, created_ms"
+            )
+        ]
+
+    def revoke_token(self, name: str, revoked_ms: int) -> bool:
+        """Revoke the active token of this name; False when there is none."""
+        cursor = self.conn.execute(
+            "UPDATE api_tokens SET revoked_ms = ? WHERE name = ? AND revoked_ms IS NULL",
+            (revoked_ms, name),
+        )
+        return cursor.rowcount > 0
+
+    def active_tokens(self) -> int:
+        """How many tokens may call the API now (for metrics)."""
+        (n,) = self.conn.execute(
+            "SELECT count(*) FROM api_tokens WHERE revoked_ms IS NULL"
+        ).fetchone()
+        return n
 
     # ---- routed transfers ------------------------------------------------------------------
 
