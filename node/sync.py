@@ -31,7 +31,7 @@ from nats.errors import NoServersError
 from ledger.outbox import Outbox, OutboxState
 from node.errors import NodeError
 from node.service import Node, NodeConfig
-from protocol import codec, i18n, subjects
+from protocol import codec, i18n, node_status, subjects
 from protocol.hlc import physical_ms
 from replication.clock import wall_ms
 from replication.nats_transport import NatsTransport
@@ -359,6 +359,33 @@ async def sync_round(
     return summary_of(node, publisher.state, sent, pulled + siblings, siblings)
 
 
+async def report_status(nc: NatsClient, node: Node, state: OutboxState) -> None:
+    """Tell the hub this node's backlog (protocol/node_status.py): the hub cannot see what
+    never reached it. Best effort on core NATS: a report lost is replaced next round, and
+    reporting never fails a round."""
+    summary = summary_of(node, state)
+    oldest = node.store.log.raw_events(node.config.node, state.published_seq, 1)
+    now = wall_ms()
+    age = None
+    if oldest:
+        age = round(max(0.0, (now - physical_ms(codec.decode(oldest[0][1]).hlc)) / 1000), 3)
+    report = node_status.NodeStatus(
+        node=node.config.node,
+        location=node.config.location,
+        head_seq=summary.head_seq,
+        published_seq=summary.published_seq,
+        unconfirmed=summary.unconfirmed,
+        backlog=summary.backlog,
+        oldest_unsent_age_s=age,
+        at_ms=now,
+    )
+    subject = subjects.status_subject(node.config.node, node.config.location)
+    try:
+        await nc.publish(subject, node_status.encode(report))
+    except Exception as exc:  # the next round reports again
+        log.debug("status report not sent: %s", exc)
+
+
 async def sync_once(
     node: Node,
     url: str | None = None,
@@ -503,6 +530,8 @@ class SyncWorker:
             else:
                 self.status.connected = False
             self.refresh_status()
+            if nc.is_connected:
+                await report_status(nc, self.node, publisher.state)
             await self._sleep()
 
     async def _sleep(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol.events import HUB_ORIGIN, is_hub_origin
+from protocol.events import HUB_ORIGIN, is_hub_origin, valid_replica_id
 
 #: Node -> hub and to the other nodes of its location: each node publishes its own log on
 #: kucun.ev.<location>.<node>, so one filter (kucun.ev.<location>.*) gives a till its
@@ -29,6 +29,11 @@ WATERMARK_STREAM = f"KV_{WATERMARK_BUCKET}"
 #: answers every node from its read model on one wildcard subscription.
 STOCK_QUERY_PREFIX = "kucun.stock.query."
 STOCK_QUERY_SUBSCRIPTION = f"{STOCK_QUERY_PREFIX}*"
+
+#: Node -> hub, core NATS (no stream: only the latest matters): each node's sync state at
+#: the end of each round (protocol/node_status.py) on kucun.status.<location>.<node>.
+STATUS_PREFIX = "kucun.status."
+STATUS_SUBSCRIPTION = f"{STATUS_PREFIX}>"
 
 #: The hub's durable consumer on the events stream.
 HUB_INGEST_CONSUMER = "hub-ingest"
@@ -111,6 +116,21 @@ def stock_query_subject(node: str) -> str:
     return f"{STOCK_QUERY_PREFIX}{node}"
 
 
+def status_subject(node: str, location: str | None = None) -> str:
+    """Where `node` reports its sync state (location defaults to the node id)."""
+    return f"{STATUS_PREFIX}{location or node}.{node}"
+
+
+def status_of_subject(subject: str) -> tuple[str, str] | None:
+    """(location, node) of a status subject; None for anything else."""
+    if not subject.startswith(STATUS_PREFIX):
+        return None
+    tokens = subject[len(STATUS_PREFIX) :].split(".")
+    if len(tokens) != 2 or not all(valid_replica_id(t) for t in tokens):
+        return None
+    return tokens[0], tokens[1]
+
+
 def node_consumer(node: str) -> str:
     """Each node's durable consumer on the hub stream, so it resumes where it stopped."""
     return f"node-{node}"
@@ -148,6 +168,7 @@ def node_permissions(node: str, location: str) -> dict[str, dict[str, list[str]]
                 f"$JS.ACK.{EVENTS_STREAM}.{siblings}.>",
                 f"kucun.notice.{node}.>",  # why it refuses to sync (replication/publisher.py)
                 stock_query_subject(node),  # other stores' stock for the lookup (a request)
+                status_subject(node, location),  # its sync state (protocol/node_status.py)
             ]
         },
         "subscribe": {"allow": [f"{node_inbox_prefix(node)}.>"]},
