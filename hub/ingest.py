@@ -35,7 +35,11 @@ async def run_ingest(
     transport: Transport,
     stop: asyncio.Event,
     on_ingested: Callable[[], None] | None = None,
+    offload: ingest.Offload = ingest.inline,
+    on_stored: Callable[[IngestResult], None] | None = None,
 ) -> None:
+    """Ingest into `store`; `offload` runs its SQLite work (`hub serve`: on a thread that
+    alone uses this store's connection)."""
     await ingest.run_ingest(
         store.events,
         store.tables,
@@ -43,6 +47,8 @@ async def run_ingest(
         stop,
         after_projection=route_transfers,
         on_ingested=on_ingested,
+        offload=offload,
+        on_stored=on_stored,
     )
 
 

@@ -1,10 +1,74 @@
 """The hub API routes for operations: Prometheus metrics and readiness.
 
 Rows of the one route table (assembled in hub/routes.py); see hub/route.py for a row.
+`/healthz` (hub/routes.py) is liveness: the process and its database answer. `/readyz`
+is readiness: also connected to NATS with the streams set up, so ingest and publishing
+run. A load balancer sends traffic on readiness; a supervisor restarts on liveness.
 """
 
 from __future__ import annotations
 
-from hub.route import Route
+from hub.metrics import METRICS, STATE
+from hub.route import Call, Route, Unavailable
+from hub.schemas import Strict
 
-ROUTES: tuple[Route, ...] = ()
+
+class MetricsText(Strict):
+    """Prometheus' text exposition format (served as text/plain; version=0.0.4)."""
+
+    text: str
+
+
+class Ready(Strict):
+    """Ready: the database answers, NATS is connected and the streams are set up."""
+
+    ready: bool
+    database: bool
+    nats: bool
+    streams: bool
+    unfolded: int
+
+
+def get_metrics(call: Call[None]) -> MetricsText:
+    METRICS.read_database(call.hub.store)
+    METRICS.nats_connected.set(1 if STATE.nats else 0)
+    METRICS.stuck_logs.set(len(STATE.stuck))
+    return MetricsText(text=METRICS.render().decode())
+
+
+def get_readyz(call: Call[None]) -> Ready:
+    health = call.hub.health()  # raises if the database does not answer
+    missing = [
+        why
+        for ok, why in (
+            (STATE.nats, f"not connected to NATS ({STATE.nats_problem or 'connecting'})"),
+            (STATE.streams, "the JetStream streams are not set up yet"),
+        )
+        if not ok
+    ]
+    if missing:
+        raise Unavailable("not ready: " + "; ".join(missing))
+    return Ready(ready=True, database=True, nats=True, streams=True, unfolded=health.unfolded)
+
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        method="GET",
+        path="/metrics",
+        handler=get_metrics,
+        summary="Prometheus metrics (text/plain; version=0.0.4), on the hub's own registry",
+        response=MetricsText,
+        errors=(),
+        roles=None,
+    ),
+    Route(
+        method="GET",
+        path="/readyz",
+        handler=get_readyz,
+        summary="readiness: 200 when the database answers, NATS is connected and the "
+        "streams are set up; 503 saying what is missing",
+        response=Ready,
+        errors=(503,),
+        roles=None,
+    ),
+)

@@ -19,8 +19,8 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, TypeVar
 
 from ledger.hub_tables import HubTables
 from ledger.log import IngestResult
@@ -55,6 +55,20 @@ PROJECT_EVERY_S = 2.0
 
 #: The hub's step after each projection, in its unit of work: (replica, tables, wall_ms).
 AfterProjection = Callable[[Replica, HubTables, int], object]
+
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Runs a piece of SQLite work and returns its answer: the hub runs it on a thread
+    of its own (its replica's connection is used there only), so storing and folding never
+    stall the event loop; by default it runs at once, in the caller."""
+
+    def __call__(self, work: Callable[[], T], /) -> Awaitable[T]: ...
+
+
+async def inline(work: Callable[[], T]) -> T:
+    return work()
 
 
 class IngestTransport(Setup, KeyValue, Protocol):
@@ -154,18 +168,25 @@ class Watermarks:
     watermark bucket when it changes: a node compares the hash with its own copy, so an
     edited synced event (the newest included) or a second ledger on its id shows."""
 
-    def __init__(self, kv: KeyValue, replica: Replica) -> None:
+    def __init__(self, kv: KeyValue, replica: Replica, offload: Offload = inline) -> None:
         self.kv = kv
         self.replica = replica
+        self.offload = offload
         self.sent: dict[str, int] = {}
 
-    async def publish_changed(self) -> None:
+    def changed(self) -> list[tuple[str, int, bytes]]:
+        """(origin, seq, watermark) of every node log whose head moved since it was put."""
+        marks = []
         for origin, seq in self.replica.log.heads().items():
             if self.sent.get(origin) != seq and not is_hub_origin(origin):
                 _, digest = self.replica.log.head(origin)
-                mark = Watermark(seq, digest).encode()
-                await self.kv.kv_put(subjects.WATERMARK_BUCKET, origin, mark)
-                self.sent[origin] = seq
+                marks.append((origin, seq, Watermark(seq, digest).encode()))
+        return marks
+
+    async def publish_changed(self) -> None:
+        for origin, seq, mark in await self.offload(self.changed):
+            await self.kv.kv_put(subjects.WATERMARK_BUCKET, origin, mark)
+            self.sent[origin] = seq
 
 
 def note_notices(tables: HubTables, replica: Replica, msgs: Sequence[Message], now: int) -> int:
@@ -257,13 +278,18 @@ class IngestLoop:
         on_ingested: Callable[[], None] | None = None,
         batch: int = FETCH_BATCH,
         clock: Clock = SYSTEM_CLOCK,
+        offload: Offload = inline,
+        on_stored: Callable[[IngestResult], None] | None = None,
     ) -> None:
         self.replica = replica
         self.tables = tables
         self.consumer = consumer
-        self.watermarks = Watermarks(kv, replica)
+        self.offload = offload
+        self.watermarks = Watermarks(kv, replica, offload)
         self.after_projection = after_projection
         self.on_ingested = on_ingested
+        #: told what each fetch stored (the hub counts events for its metrics)
+        self.on_stored = on_stored
         self.batch = batch
         self.clock = clock
         self.behind = replica.projector.unfolded() > 0
@@ -281,12 +307,25 @@ class IngestLoop:
         on_ingested: Callable[[], None] | None = None,
         batch: int = FETCH_BATCH,
         clock: Clock = SYSTEM_CLOCK,
+        offload: Offload = inline,
+        on_stored: Callable[[IngestResult], None] | None = None,
     ) -> IngestLoop:
         """Bind the hub's consumer (created if missing) and confirm what is stored."""
         await transport.ensure_consumer(HUB_INGEST)
         consumer = await transport.pull_consumer(HUB_INGEST)
-        loop = cls(
-            replica, tables, consumer, transport, after_projection, on_ingested, batch, clock
+        loop = await offload(
+            lambda: cls(
+                replica,
+                tables,
+                consumer,
+                transport,
+                after_projection,
+                on_ingested,
+                batch,
+                clock,
+                offload,
+                on_stored,
+            )
         )
         await loop.watermarks.publish_changed()
         try:
@@ -296,33 +335,42 @@ class IngestLoop:
         except TransportError as exc:  # ingest matters more; notices wait for a restart
             log.warning("cannot read notices of refusing ledgers: %s", exc)
         if after_projection is not None:  # what a crash left between fold and routing
-            with replica.work():
-                after_projection(replica, tables, clock.wall_ms())
+            await offload(lambda: _after(replica, tables, after_projection, clock))
         return loop
 
     async def step(self) -> None:
         """One fetch: stored, acknowledged after the commit, confirmed; or, when nothing
         came, held events retried and a chunk folded."""
-        replica = self.replica
         await self.read_notices()
         msgs = await self.consumer.fetch(self.batch, 0.05 if self.behind else 1.0)
         if not msgs:
-            if replica.quarantine.held():
-                replica.release_held(self.clock.wall_ms(), fold=False)
+            released, behind = await self.offload(self._idle)
+            if released:
                 await self.watermarks.publish_changed()
-            self.behind = self.behind or replica.projector.unfolded() > 0
+            self.behind = self.behind or behind
             if self.behind:
-                self.fold_some()
+                await self.fold_some()
             return
-        result = ingest_messages(replica, self.tables, msgs, self.clock)
-        for msg in msgs:
+        result = await self.offload(
+            lambda: ingest_messages(self.replica, self.tables, msgs, self.clock)
+        )
+        for msg in msgs:  # only once stored: storing is confirming
             await msg.ack()
+        if self.on_stored is not None:
+            self.on_stored(result)
         await self.watermarks.publish_changed()
         if result.applied:
             log.info("ingested %d events from %d messages", result.applied, len(msgs))
             self.behind = True
         if self.behind and self.clock.monotonic() - self.last_projection >= PROJECT_EVERY_S:
-            self.fold_some(PROJECT_CHUNK)
+            await self.fold_some(PROJECT_CHUNK)
+
+    def _idle(self) -> tuple[bool, bool]:
+        """Nothing came: retry held events; (whether any were, whether folding lags)."""
+        released = bool(self.replica.quarantine.held())
+        if released:
+            self.replica.release_held(self.clock.wall_ms(), fold=False)
+        return released, self.replica.projector.unfolded() > 0
 
     async def read_notices(self) -> None:
         """Now and then, keep what ledgers refusing to sync reported (`GET /api/v1/nodes`)."""
@@ -331,11 +379,20 @@ class IngestLoop:
         self.last_notices = self.clock.monotonic()
         msgs = await self.notices.fetch(FETCH_BATCH, 0.05)
         if msgs:
-            note_notices(self.tables, self.replica, msgs, self.clock.wall_ms())
+            now = self.clock.wall_ms()
+            await self.offload(lambda: note_notices(self.tables, self.replica, msgs, now))
             for msg in msgs:
                 await msg.ack()
 
-    def fold_some(self, per_origin: int = PROJECT_IDLE_CHUNK) -> None:
+    async def fold_some(self, per_origin: int = PROJECT_IDLE_CHUNK) -> None:
+        folded, behind = await self.offload(lambda: self._fold(per_origin))
+        if folded and self.on_ingested:
+            self.on_ingested()
+        self.behind = behind
+        self.last_projection = self.clock.monotonic()
+
+    def _fold(self, per_origin: int) -> tuple[int, bool]:
+        """Fold a chunk: (events folded, whether some are still to fold)."""
         folded = project(
             self.replica,
             self.tables,
@@ -343,10 +400,14 @@ class IngestLoop:
             after_projection=self.after_projection,
             clock=self.clock,
         )
-        if folded and self.on_ingested:
-            self.on_ingested()
-        self.behind = self.replica.projector.unfolded() > 0
-        self.last_projection = self.clock.monotonic()
+        return folded, self.replica.projector.unfolded() > 0
+
+
+def _after(
+    replica: Replica, tables: HubTables, after_projection: AfterProjection, clock: Clock
+) -> None:
+    with replica.work():
+        after_projection(replica, tables, clock.wall_ms())
 
 
 async def run_ingest(
@@ -358,10 +419,12 @@ async def run_ingest(
     on_ingested: Callable[[], None] | None = None,
     batch: int = FETCH_BATCH,
     clock: Clock = SYSTEM_CLOCK,
+    offload: Offload = inline,
+    on_stored: Callable[[IngestResult], None] | None = None,
 ) -> None:
     """Take node events in and confirm them first; fold them into reports as time allows."""
     loop = await IngestLoop.start(
-        replica, tables, transport, after_projection, on_ingested, batch, clock
+        replica, tables, transport, after_projection, on_ingested, batch, clock, offload, on_stored
     )
     try:
         while not stop.is_set():
