@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hub.api import make_app
 from hub.metrics import CONTENT_TYPE, METRICS, STATE
 from hub.store import HubStore
-from hub.workers import Workers
+from hub.workers import Workers, thread_safe
 from protocol import codec
 from protocol.events import Document, Event, Movement
 from replication.clock import wall_ms
@@ -47,7 +47,7 @@ async def served(tmp_path):
         store.tables.note_ingest("S01", wall_ms() - 5_000)
     loop = asyncio.get_running_loop()
     woken = threading.Event()
-    workers = Workers(str(tmp_path / "hub.db"), lambda: loop.call_soon_threadsafe(woken.set), 2)
+    workers = Workers(str(tmp_path / "hub.db"), thread_safe(loop, woken.set), 2)
     app = make_app(store, middlewares=[METRICS.middleware()], execute=workers.execute)
     async with TestClient(TestServer(app)) as client:
         client.token = token  # type: ignore[attr-defined]
