@@ -47,11 +47,19 @@ class CostRow(msgspec.Struct, frozen=True):
 
 
 class Product(msgspec.Struct, frozen=True):
+    """A product as a replica knows it. `price` is what it sells for where this read
+    model stands (a store's override, else `default_price`); `barcode` is one of
+    `barcodes` (the old single field while it still names this product)."""
+
     sku: str
     name: str | None
     barcode: str | None
     unit: str
     price: int | None
+    category: str | None = None
+    active: bool = True
+    barcodes: tuple[str, ...] = ()
+    default_price: int | None = None
 
 
 class Alert(msgspec.Struct, frozen=True):
@@ -78,8 +86,10 @@ def _filters(location: str | None, sku: str | None) -> tuple[str, list[str]]:
 class ReadModel:
     """Queries over one replica's folded state."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, location: str | None = None) -> None:
         self.conn = conn
+        #: the store whose prices `product()` gives; None: head office's defaults
+        self.location = location
 
     # ---- stock and cost ----------------------------------------------------------------------
 
@@ -193,42 +203,103 @@ class ReadModel:
 
     # ---- master data -------------------------------------------------------------------------
 
+    def at(self, location: str) -> ReadModel:
+        """This read model as a store sees it: a product's price is the store's override
+        when it has one (`Upsert(entity="price")`), else head office's default."""
+        return ReadModel(self.conn, location)
+
+    def _product_row(self, row: tuple) -> Product:
+        sku, name, legacy, unit, price, category, active, override = row
+        codes = [
+            code
+            for (code,) in self.conn.execute(
+                "SELECT code FROM barcodes WHERE sku = ? ORDER BY code", (sku,)
+            )
+        ]
+        if legacy and legacy not in codes and not self._claimed(legacy):
+            codes.append(legacy)  # the old single field, while no barcode register names it
+        return Product(
+            sku,
+            name,
+            legacy if legacy in codes else (codes[0] if codes else None),
+            unit or "pcs",
+            override if override is not None else price,
+            category=category,
+            active=bool(active),
+            barcodes=tuple(codes),
+            default_price=price,
+        )
+
+    def _claimed(self, code: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM barcodes WHERE code = ?", (code,)).fetchone()
+            is not None
+        )
+
+    _PRODUCT_SELECT = (
+        "SELECT p.sku, p.name, p.barcode, p.unit, p.price, p.category, p.active, o.price "
+        "FROM products p LEFT JOIN prices o ON o.sku = p.sku AND o.location = ? "
+    )
+
     def product(self, sku: str) -> Product | None:
+        """A product, with this read model's store's price (the default at the hub)."""
         row = self.conn.execute(
-            "SELECT sku, name, barcode, unit, price FROM products WHERE sku = ?", (sku,)
+            self._PRODUCT_SELECT + "WHERE p.sku = ?", (self.location, sku)
         ).fetchone()
-        return Product(row[0], row[1], row[2], row[3] or "pcs", row[4]) if row else None
+        return self._product_row(row) if row else None
 
     def product_by_barcode(self, barcode: str) -> Product | None:
-        row = self.conn.execute(
-            "SELECT sku FROM products WHERE barcode = ? ORDER BY sku LIMIT 1", (barcode,)
-        ).fetchone()
+        """The product any of whose barcodes this is: the barcode register's claim (one
+        winner on every replica), else a product's old single `barcode` field."""
+        row = self.conn.execute("SELECT sku FROM barcodes WHERE code = ?", (barcode,)).fetchone()
+        if row is None:
+            row = self.conn.execute(
+                "SELECT sku FROM products WHERE barcode = ? ORDER BY sku LIMIT 1", (barcode,)
+            ).fetchone()
         return self.product(row[0]) if row else None
 
     def product_by_gtin(self, gtin14: str) -> Product | None:
-        """The product whose numeric barcode is this GTIN in any length (8, 12, 13 or 14)."""
+        """The product with a numeric barcode that is this GTIN in any length (8, 12, 13
+        or 14)."""
         row = self.conn.execute(
-            "SELECT sku FROM products WHERE barcode GLOB '[0-9]*' "
-            "AND substr('00000000000000' || barcode, -14) = ? ORDER BY sku LIMIT 1",
-            (gtin14,),
+            "SELECT sku FROM barcodes WHERE gtin14 = ? ORDER BY code LIMIT 1", (gtin14,)
         ).fetchone()
+        if row is None:
+            row = self.conn.execute(
+                "SELECT sku FROM products WHERE barcode GLOB '[0-9]*' "
+                "AND substr('00000000000000' || barcode, -14) = ? "
+                "AND barcode NOT IN (SELECT code FROM barcodes) ORDER BY sku LIMIT 1",
+                (gtin14,),
+            ).fetchone()
         return self.product(row[0]) if row else None
 
     def product_by_plu(self, plu: str) -> Product | None:
-        """A label scale's PLU: stored as the barcode, as 'plu:<n>', or as the SKU itself."""
-        row = self.conn.execute(
-            "SELECT sku FROM products WHERE barcode IN (?, ?) OR sku = ? ORDER BY sku LIMIT 1",
-            (plu, f"plu:{plu}", plu),
-        ).fetchone()
-        return self.product(row[0]) if row else None
+        """A label scale's PLU: stored as a barcode, as 'plu:<n>', or as the SKU itself
+        (the first SKU of those, as before products had several barcodes)."""
+        found = [
+            p.sku
+            for p in (self.product_by_barcode(plu), self.product_by_barcode(f"plu:{plu}"))
+            if p is not None
+        ]
+        if self.conn.execute("SELECT 1 FROM products WHERE sku = ?", (plu,)).fetchone():
+            found.append(plu)
+        return self.product(min(found)) if found else None
 
     def products(self) -> list[Product]:
         return [
-            Product(sku, name, barcode, unit or "pcs", price)
-            for sku, name, barcode, unit, price in self.conn.execute(
-                "SELECT sku, name, barcode, unit, price FROM products ORDER BY sku"
-            )
+            self._product_row(row)
+            for row in self.conn.execute(self._PRODUCT_SELECT + "ORDER BY p.sku", (self.location,))
         ]
+
+    def price_at(self, location: str, sku: str) -> int | None:
+        """What `sku` costs at `location`: its override there, else the default price."""
+        found = self.at(location).product(sku)
+        return None if found is None else found.price
+
+    def store_name(self, location: str) -> str | None:
+        """The name head office gave the store record `location`, if any."""
+        name = self.master_fields("store", location).get("name")
+        return name if isinstance(name, str) and name else None
 
     def registers(self) -> dict[tuple[str, str, str], tuple[int, str, object]]:
         return {

@@ -71,7 +71,7 @@ class Node:
         self.conn = conn
         self.config = config
         self.store = Replica(conn, config.node)
-        self.read = self.store.read
+        self.read = self.store.read.at(config.location)  # prices: this store's overrides
         #: who is acting: every event this node writes records them. The till sets the user
         #: who logged in; commands act as the ledger's configured user.
         self.user = config.user
