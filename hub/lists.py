@@ -22,7 +22,7 @@ from ledger.listing import AlertRow, DocumentRow, JournalRow, Listing, RejectedR
 from ledger.sync_tables import NodeReport, NodeReports
 from protocol import alerts as rules
 from protocol import paging
-from protocol.documents import DocumentStatus
+from protocol.documents import DocumentStatus, Status
 from protocol.events import Count, DocumentType, Movement, is_hub_origin, valid_replica_id
 from protocol.hlc import pack
 from protocol.movement_kinds import KINDS as MOVEMENT_KINDS
@@ -34,7 +34,7 @@ K = TypeVar("K")
 #: the most rows one page scans for a filter on something derived
 SCAN_BUDGET = 5000
 DOCUMENT_TYPES: tuple[str, ...] = typing.get_args(DocumentType)
-DOCUMENT_STATUSES: tuple[str, ...] = typing.get_args(DocumentStatus.__annotations__["status"])
+DOCUMENT_STATUSES: tuple[str, ...] = typing.get_args(Status)
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,9 @@ def decode_cursor(name: str, text: str | None, shape: tuple[type, ...]) -> Key |
 def parse_time_ms(text: str | None, what: str, end: bool = False) -> int | None:
     """`?from=` / `?to=`: an ISO date or datetime, UTC unless it says otherwise, in
     milliseconds since the epoch. As an end (`end`) the bound is exclusive and covers
-    what it names: a date its whole day (up to the next one), a moment itself."""
+    what it names: a date its whole day (up to the next one), a moment its whole
+    minute, second or millisecond, as precise as it is written (the lists show times to
+    the second, so a time copied from one includes that item)."""
     if text is None or text == "":
         return None
     problem = PagingError(
@@ -96,7 +98,10 @@ def parse_time_ms(text: str | None, what: str, end: bool = False) -> int | None:
     ms = int(moment.timestamp() * 1000)
     if ms < 0:
         raise problem
-    return ms + 1 if end and len(text) != 10 else ms  # an end moment is included
+    if end and len(text) != 10:  # an end moment is included, to the precision it is given
+        clock = text[11:].split("+")[0].split("-")[0].rstrip("Z")  # without its offset
+        ms += 1 if "." in clock else 1000 if clock.count(":") > 1 else 60_000
+    return ms
 
 
 def iso_time(ms: int) -> str:
