@@ -9,7 +9,15 @@ import sys
 import time
 
 from devices import PROTOCOL_NAMES
-from node import cli_audit, cli_logistics, cli_shifts, cli_stocktake, cli_users, shifts
+from node import (
+    cli_audit,
+    cli_logistics,
+    cli_picking,
+    cli_shifts,
+    cli_stocktake,
+    cli_users,
+    shifts,
+)
 from node.errors import NodeError
 from node.service import Node
 from protocol import i18n, tenders
@@ -219,6 +227,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cli_audit.register(sub, db=db, as_json=as_json)
     cli_shifts.register(sub, db=db, as_json=as_json)
     cli_stocktake.register(sub, db=db, as_json=as_json)
+    cli_picking.register(sub, db=db, as_json=as_json)
 
     p = sub.add_parser(
         "run",

@@ -244,11 +244,13 @@ def post_sale(
     *,
     shift: str | None = None,
     confirmed_beyond_stock: bool = False,
+    order: str | None = None,
 ) -> PostedSale:
     """Post the basket as one sale paid with `tenders` (`cash:50`, `card`; see
     protocol.tenders: only cash gives change). Refused, writing nothing, when the acting
     user may not sell or a line lacks its approval, the tenders do not settle, or a line
-    goes beyond stock and `confirmed_beyond_stock` is not set."""
+    goes beyond stock and `confirmed_beyond_stock` is not set. `order`: the online order
+    the sale fulfils (its `ref`, node/picking.py)."""
     if not basket.lines:
         raise NodeError("the basket is empty: scan a code first")
     _check_approvals(node, basket)
@@ -324,6 +326,7 @@ def post_sale(
             tenders=recorded,
             scanned_lot=scanned_lot,
             shift=shift if shift is not None else open_shift_doc(node),
+            ref=order,
         )
         return [header, *moves]
 

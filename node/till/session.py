@@ -118,6 +118,8 @@ class TillSession:
         self.printer = printer
         self.store_name = store_name
         self.basket: Basket = Basket()
+        #: the online order the basket fulfils (node/picking.py `load`): its sale cites it
+        self.order: str | None = None
         self.last_receipt: list[str] | None = None
         self.pending: Pending | None = None
         self.user = user
@@ -242,6 +244,7 @@ class TillSession:
         from protocol.basket import Basket
 
         self.basket = Basket()
+        self.order = None
 
     # ---- suspend / resume -----------------------------------------------------------
 
@@ -306,6 +309,7 @@ class TillSession:
             tenders,
             shift=shift.doc,
             confirmed_beyond_stock=confirmed_beyond_stock,
+            order=self.order,
         )
         self.cancel_basket()
         receipt = sale_receipt(
