@@ -40,8 +40,9 @@ def take(reports: NodeReports, subject: str, data: bytes, received_ms: int) -> s
     return None
 
 
-async def listen(nc: NatsClient, db_path: str) -> None:
-    """Keep every node's latest report in the hub's database until cancelled."""
+async def listen(nc: NatsClient, db_path: str, ready: asyncio.Event | None = None) -> None:
+    """Keep every node's latest report in the hub's database until cancelled; `ready` is
+    set once the subscription is in place."""
     conn = connect(db_path)
     reports = NodeReports(conn)
 
@@ -55,6 +56,8 @@ async def listen(nc: NatsClient, db_path: str) -> None:
             log.warning("status report dropped: %s", dropped)
 
     sub = await nc.subscribe(subjects.STATUS_SUBSCRIPTION, cb=on_message)
+    if ready is not None:
+        ready.set()
     try:
         await asyncio.Event().wait()  # until cancelled
     finally:

@@ -421,6 +421,7 @@ async def sync_once(
                 summary.pulled_events,
                 summary.sibling_events,
             )
+        await report_status(nc, node, publisher.state)
         return summary
     except CONNECTION_ERRORS as exc:
         raise HubUnreachable(
