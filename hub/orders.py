@@ -74,6 +74,7 @@ def _checked(body: so.OrderIn) -> tuple[list[DocLine], dict[str, Any]]:
         "fulfilment": body.fulfilment,
         "preferred_store": body.preferred_store,
         "webhook_url": body.webhook_url,
+        "webhook_secret": body.webhook_secret,
         "note": body.note,
     }
     return lines, values
@@ -144,6 +145,8 @@ def take(hub: HubService, body: so.OrderIn, user: str) -> tuple[so.OrderTaken, b
                 created_ms=hub.clock(),
             )
         )
+        if body.webhook_secret is not None:
+            tables.set_secret(doc, body.webhook_secret)
     hub.on_written()
     return answer, True
 

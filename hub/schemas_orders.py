@@ -56,6 +56,9 @@ class OrderIn(_Strict):
     fulfilment: Literal["pickup", "delivery"]
     preferred_store: LocationId | None = None
     webhook_url: Url | None = None
+    #: signs each webhook call: X-Kucun-Signature is "sha256=" + the hex HMAC-SHA256 of
+    #: the body with this secret (16 to 200 characters; never shown back)
+    webhook_secret: Annotated[str, Meta(min_length=16, max_length=200)] | None = None
     note: Note | None = None
 
 
@@ -116,3 +119,16 @@ class OrderCancelled(msgspec.Struct):
     doc: str
     cancel: str
     status: str
+
+
+class WebhookBody(msgspec.Struct):
+    """What the webhook URL receives (POST, JSON) each time the order's status changes."""
+
+    order_id: str
+    doc: str
+    status: str
+    store: str
+    fulfilment: str
+    lines: list[OrderLineOut]
+    alerts: list[OrderAlertOut] = []
+    sales: list[str] = []

@@ -45,6 +45,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX webhook_attempts_by_doc ON webhook_attempts(doc, id);
     """,
+    # the caller's secret for the webhook's HMAC signature (never answered back)
+    "ALTER TABLE online_orders ADD COLUMN webhook_secret TEXT",
 ]
 
 
@@ -130,12 +132,18 @@ class OrderTables:
 
     # ---- webhooks -------------------------------------------------------------------------
 
-    def with_webhook(self) -> list[TakenOrder]:
+    def set_secret(self, doc: str, secret: str) -> None:
+        self.conn.execute(
+            "UPDATE online_orders SET webhook_secret = ? WHERE doc = ?", (secret, doc)
+        )
+
+    def with_webhook(self) -> list[tuple[TakenOrder, str | None]]:
+        """The orders with a webhook URL, oldest first, each with its signing secret."""
         return [
-            TakenOrder(*row)
+            (TakenOrder(*row[:-1]), row[-1])
             for row in self.conn.execute(
-                f"SELECT {_COLUMNS} FROM online_orders WHERE webhook_url IS NOT NULL "
-                "ORDER BY created_ms, doc"
+                f"SELECT {_COLUMNS}, webhook_secret FROM online_orders "
+                "WHERE webhook_url IS NOT NULL ORDER BY created_ms, doc"
             )
         ]
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
+import msgspec
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from hub import webhooks
 from hub.api import make_app
 from hub.schemas import CorrectionIn, ProductIn
 from hub.service import HubService
 from hub.store import HubStore
+from ledger.order_tables import OrderTables
 from ledger.orders_read import OrdersRead
 from protocol.events import DocLine, Document
 
@@ -173,3 +179,105 @@ async def test_a_store_manager_sees_its_own_store_only(client):
         await client.post("/api/v1/orders", json=order("V"), headers=auth(viewer))
     ).status == 403
     assert (await client.get("/api/v1/orders/WX-1", headers=auth(viewer))).status == 200
+
+
+# ---- webhooks ------------------------------------------------------------------------------
+
+
+class Receiver:
+    """A real local HTTP server that refuses the first `failures` calls, then takes them."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls: list[tuple[int, dict, str | None, bytes]] = []
+
+    async def handle(self, request):
+        from aiohttp import web
+
+        raw = await request.read()
+        answer = 500 if self.failures > 0 else 200
+        self.failures -= 1
+        self.calls.append((answer, json.loads(raw), request.headers.get("X-Kucun-Signature"), raw))
+        return web.Response(status=answer)
+
+
+async def test_a_webhook_is_retried_with_backoff_then_delivered_once_per_status(client, tmp_path):
+    from aiohttp import web
+
+    receiver = Receiver(failures=2)
+    app = web.Application()
+    app.router.add_post("/hook", receiver.handle)
+    async with TestServer(app) as server:
+        url = str(server.make_url("/hook"))
+        body = order(webhook_url=url, webhook_secret="s3cret-s3cret-s3cret")
+        r = await client.post("/api/v1/orders", json=body, headers=auth(client.buyer))
+        doc = (await r.json())["doc"]
+        ticks = iter(range(10**13, 10**14, 1500))  # each look at the clock: 1.5 s later
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            webhooks.deliver_forever(
+                str(tmp_path / "hub.db"), stop, interval=0.01, clock=lambda: next(ticks)
+            )
+        )
+        assert await wait_for(lambda: len(receiver.calls) == 3)
+        assert [c[0] for c in receiver.calls] == [500, 500, 200]
+        payload = receiver.calls[-1][1]
+        assert (payload["order_id"], payload["status"], payload["store"]) == (
+            "WX-1",
+            "routed",
+            "S01",
+        )
+        assert payload["lines"][0]["sku"] == "A1"
+        for _, _, signed, raw in receiver.calls:
+            assert signed == webhooks.signature("s3cret-s3cret-s3cret", raw)
+        # a new status is delivered once more; the same status is not sent again
+        with client.store.events.work():
+            client.store.events.append(
+                [Document(doc="P-9", type="pick", location="S01", ref=doc)],
+                "wang",
+                client.hub.clock(),
+                origin="hub-S01",
+            )
+        assert await wait_for(lambda: len(receiver.calls) == 4)
+        assert receiver.calls[-1][1]["status"] == "picking"
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    attempts = OrderTables(client.store.conn).attempts(doc)
+    assert [(a.status, a.http_status) for a in attempts] == [
+        ("routed", 500),
+        ("routed", 500),
+        ("routed", 200),
+        ("picking", 200),
+    ]
+
+
+def test_backoff_doubles_and_gives_up(tmp_path):
+    store, _ = HubStore.init(tmp_path / "hub.db")
+    hub = HubService(store)
+    hub.put_product(ProductIn(sku="A1", name="A1"))
+    hub.correct(CorrectionIn(location="S01", sku="A1", qty="5", reason="seed"))
+    from hub import orders as hub_orders
+    from hub.schemas_orders import OrderIn
+
+    body = msgspec.convert(order(webhook_url="http://127.0.0.1:9/x"), OrderIn)
+    hub_orders.take(hub, body, "shop")
+    assert [webhooks.backoff_ms(n) for n in (1, 2, 3, 4)] == [1000, 2000, 4000, 8000]
+    assert webhooks.backoff_ms(30) == webhooks.MAX_BACKOFF_MS
+    now = 10**13
+    for tries in range(webhooks.MAX_TRIES):
+        (call,) = webhooks.due(hub, now)
+        webhooks.record(hub, call, now, None, "refused")
+        wait = webhooks.backoff_ms(tries + 1)
+        assert webhooks.due(hub, now + wait - 1) == []
+        now += wait
+    assert webhooks.due(hub, now + 10**9) == []  # given up on this status
+
+
+async def wait_for(predicate, timeout: float = 10.0) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.01)
+    return predicate()
