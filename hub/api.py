@@ -7,6 +7,7 @@ which the hub publishes to the nodes; nothing is edited in place.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -16,11 +17,19 @@ import msgspec
 from aiohttp import web
 
 from hub import openapi
+from hub.errors import HubError
+from hub.problems import decode_errors, field_error, problem, readable, refused_errors
 from hub.route import Call, Conflict, Forbidden, Principal, Route, Unavailable
 from hub.routes import ROUTES
-from hub.schemas import Error, OpenApiDocument
+from hub.schemas import OpenApiDocument
 from hub.service import HubService, NotFound, Refused
 from hub.store import HubStore
+
+log = logging.getLogger("kucun.hub.api")
+
+#: the largest request body read: far above any valid one (a purchase order of 1,000
+#: lines is ~100 kB), so a bigger one is refused (413) before it is decoded or written
+MAX_BODY_BYTES = 1024 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -43,7 +52,37 @@ def respond(value: msgspec.Struct, status: int = 200) -> web.Response:
 
 
 def error(status: int, message: str) -> web.Response:
-    return respond(Error(error=message), status)
+    """A refusal without a field (problem+json)."""
+    return problem(status, message)
+
+
+_STATUS = {Forbidden: 403, Conflict: 409, Unavailable: 503, NotFound: 404, Refused: 400}
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own refusals (404, 405, 413) as problem+json too, and the last resort: an
+    unexpected exception is logged with its traceback and answered 500, never a page."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow",)}
+        return problem(exc.status, _http_detail(exc, request), headers=headers)
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return problem(500, "the hub failed to answer this request; it is logged")
+
+
+def _http_detail(exc: web.HTTPException, request: web.Request) -> str:
+    if exc.status == 404:
+        return f"no such path: {request.path[:200]}"
+    if exc.status == 405:
+        return f"{request.method} is not allowed here: use {exc.headers.get('Allow', '')}"
+    if exc.status == 413:
+        return f"the request body is larger than {MAX_BODY_BYTES:,} bytes; nothing was written"
+    return exc.reason
 
 
 @web.middleware
@@ -54,11 +93,14 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if route is not None and route.public:
         return await handler(request)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return error(401, "missing bearer token: send 'Authorization: Bearer <token>'")
-    principal = request.app[SERVICE_KEY].principal(token.strip())
+    service = request.app[SERVICE_KEY]
+    principal = service.principal(token)
     if principal is None:
-        return error(401, "unknown or revoked token")
+        row = service.store.token_row(token)
+        return error(401, "revoked token" if row is not None else "unknown token")
     if route is not None and route.roles is not None and principal.role not in route.roles:
         return error(
             403,
@@ -69,18 +111,31 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
+class UnsupportedMediaType(HubError):
+    """A body that is not sent as JSON (415)."""
+
+
 async def _body(request: web.Request, route: Route) -> Any:
     """The route's request Struct, or None for a route without a body."""
     if route.body is None:
         return None
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(
+            f"send the body as JSON (Content-Type: application/json), not "
+            f"{request.content_type[:100]!r}"
+        )
+    raw = await request.read()  # past MAX_BODY_BYTES: aiohttp raises 413
     try:
-        return msgspec.json.decode(await request.read(), type=route.body)
+        return msgspec.json.decode(raw, type=route.body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        message = str(exc)
+        errors = decode_errors(str(exc))
+        message = readable(str(exc))
         if _AMOUNT_AS_NUMBER.search(message):
             # JSON numbers are floats or unbounded ints: amounts travel as exact decimals
             message += '; send quantities and amounts as decimal strings, e.g. "1.250"'
-        raise Refused(f"invalid request body: {message}") from None
+        raise Refused(
+            f"invalid request body: {message}", field=errors[0].field if errors else None
+        ) from None
 
 
 #: msgspec's message for a JSON number where a quantity or amount string belongs
@@ -96,6 +151,35 @@ def _inline(service: HubService) -> Execute:
     return execute
 
 
+def _scoped(call: Call[Any]) -> None:
+    """A store manager's token names only its own store, wherever the request names one:
+    refused (403) before the handler runs, so no handler can forget it."""
+    own = call.principal.location
+    if own is None:
+        return
+    named = [call.query.get("location"), call.path.get("location")]
+    named.append(getattr(call.body, "location", None))
+    for location in named:
+        if isinstance(location, str) and location != own:
+            call.scope(location)
+
+
+def _refusal(exc: HubError, route: Route) -> web.Response:
+    """A handler's or the decoder's refusal, with the field it is about when known."""
+    status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
+    if isinstance(exc, UnsupportedMediaType):
+        status = 415
+    message = str(exc)
+    if exc.field is not None:
+        errors = field_error(exc.field, message)
+    else:
+        fields = [] if route.body is None else list(route.body.__struct_fields__)
+        errors = refused_errors(
+            message, fields, [q.name for q in route.query] + list(route.path_params)
+        )
+    return problem(status, message, errors)
+
+
 def _endpoint(route: Route, service: HubService, document: OpenApiDocument) -> Handler:
     """The aiohttp handler for one row: decode, call, encode what the row declares."""
 
@@ -109,18 +193,12 @@ def _endpoint(route: Route, service: HubService, document: OpenApiDocument) -> H
                 openapi=document,
                 principal=request.get(PRINCIPAL_KEY, Principal("anonymous", "viewer")),
             )
+            if route.scoped:
+                _scoped(call)
             execute: Execute = request.app[EXECUTE_KEY]  # type: ignore[assignment]
             result = await execute(lambda hub: route.handler(replace(call, hub=hub)), route)
-        except Forbidden as exc:
-            return error(403, str(exc))
-        except Conflict as exc:
-            return error(409, str(exc))
-        except Unavailable as exc:
-            return error(503, str(exc))
-        except NotFound as exc:
-            return error(404, str(exc))
-        except Refused as exc:
-            return error(400, str(exc))
+        except HubError as exc:  # Refused, NotFound, Forbidden, Conflict, Unavailable…
+            return _refusal(exc, route)
         if not isinstance(result, route.response):
             raise TypeError(f"{route.path} returned {type(result).__name__}")
         return respond(result, route.status)
@@ -147,7 +225,10 @@ def make_app(
     `middlewares` run before authentication (metrics, say); `execute` runs handlers."""
     service = HubService(store, on_written)
     document = openapi.build(ROUTES)
-    app = web.Application(middlewares=[*middlewares, auth_middleware])
+    app = web.Application(
+        middlewares=[*middlewares, problem_middleware, auth_middleware],
+        client_max_size=MAX_BODY_BYTES,
+    )
     app[EXECUTE_KEY] = execute or _inline(service)
     app[SERVICE_KEY] = service
     app[ENDPOINTS_KEY] = {}

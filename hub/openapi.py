@@ -9,8 +9,9 @@ from typing import Any
 
 import msgspec
 
+from hub.problems import MEDIA_TYPE
 from hub.route import Route
-from hub.schemas import Error, OpenApiDocument
+from hub.schemas import FieldError, OpenApiDocument, Problem
 
 REF = "#/components/schemas/{name}"
 
@@ -21,6 +22,8 @@ ERRORS: dict[int, tuple[str, str]] = {
     403: ("Forbidden", "the token's role, or its store, does not allow this"),
     404: ("NotFound", "no such thing at the hub"),
     409: ("Conflict", "contradicts what the hub already holds; nothing was written"),
+    413: ("TooLarge", "the body is over 1 MiB; nothing was read or written"),
+    415: ("NotJson", "the body is not sent as application/json"),
     503: ("Unavailable", "the hub cannot answer this yet (e.g. NATS is away)"),
 }
 SUCCESS = {200: "the answer", 201: "written as a hub event; nodes receive it"}
@@ -43,12 +46,21 @@ def _json(struct: type[msgspec.Struct]) -> dict[str, Any]:
 
 def _structs(routes: Sequence[Route]) -> list[type[msgspec.Struct]]:
     """Every Struct the routes read or send, once each, in table order."""
-    found: list[type[msgspec.Struct]] = [Error]
+    found: list[type[msgspec.Struct]] = [Problem, FieldError]
     for route in routes:
         for struct in (route.body, route.response):
             if struct is not None and struct not in found:
                 found.append(struct)
     return found
+
+
+#: the paging parameters every list shares: whole numbers, sent as text
+_WHOLE = {"type": "string", "pattern": "^[0-9]{1,12}$"}
+_QUERY_SCHEMAS: dict[str, dict[str, Any]] = {"limit": _WHOLE, "offset": _WHOLE}
+
+
+def _query_schema(name: str) -> dict[str, Any]:
+    return dict(_QUERY_SCHEMAS.get(name, {"type": "string"}))
 
 
 def _parameters(route: Route) -> list[dict[str, Any]]:
@@ -61,7 +73,7 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
             "name": q.name,
             "in": "query",
             "required": False,
-            "schema": {"type": "string"},
+            "schema": dict(q.schema) if q.schema is not None else _query_schema(q.name),
             "description": q.description,
         }
         for q in route.query
@@ -73,7 +85,9 @@ def _responses(route: Route) -> dict[str, Any]:
     responses: dict[str, Any] = {
         str(route.status): {"description": SUCCESS[route.status], "content": _json(route.response)}
     }
-    for status in route.errors:
+    # every body is decoded by one edge (hub/api.py): too big (413), not JSON (415)
+    statuses = [*route.errors, *((413, 415) if route.body is not None else ())]
+    for status in sorted(set(statuses)):
         responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
     return responses
 
@@ -87,7 +101,10 @@ def operation(route: Route) -> dict[str, Any]:
         "responses": _responses(route),
     }
     if route.body is not None:
-        op["requestBody"] = {"required": True, "content": _json(route.body)}
+        content = _json(route.body)
+        if route.example is not None:
+            content["application/json"]["example"] = route.example
+        op["requestBody"] = {"required": True, "content": content}
     if route.roles is None:
         op["security"] = []
     else:
@@ -109,7 +126,10 @@ def build(routes: Sequence[Route]) -> OpenApiDocument:
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "responses": {
-                name: {"description": description, "content": _json(Error)}
+                name: {
+                    "description": description,
+                    "content": {MEDIA_TYPE: {"schema": _ref(Problem)}},
+                }
                 for name, description in ERRORS.values()
             },
         },

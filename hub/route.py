@@ -96,10 +96,13 @@ class Call(Generic[B]):
 
 @dataclass(frozen=True)
 class Query:
-    """An optional query parameter (a string; left out or empty means 'all')."""
+    """An optional query parameter (a string; left out or empty means 'all'). `schema`
+    is its JSON Schema in the OpenAPI document, when more can be said than "a string"
+    (say `{"type": "string", "pattern": "^[0-9]{1,4}$"}`: numbers arrive as text)."""
 
     name: str
     description: str
+    schema: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,6 +28,8 @@ from protocol.documents import Status
 DECIMAL_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 #: a location (store) id: it becomes a NATS subject token (protocol/events.py)
 LOCATION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+#: a till PIN
+PIN_PATTERN = r"^[0-9]{4,12}$"
 #: longest one-line name a person gives (a product's, a user's, a supplier)
 MAX_NAME = 200
 
@@ -76,7 +78,7 @@ Qty = Annotated[
 #: a barcode as scanned (EAN-13, Code 128…)
 Barcode = Annotated[str, Meta(min_length=1, max_length=limits.MAX_KEY_TEXT)]
 #: a till PIN: 4 to 12 digits
-Pin = Annotated[str, Meta(min_length=4, max_length=12, pattern=r"^[0-9]{4,12}$")]
+Pin = Annotated[str, Meta(pattern=PIN_PATTERN, description="4 to 12 digits")]
 #: several location ids, comma-separated ("S01,S02")
 LocationList = Annotated[str, Meta(max_length=limits.MAX_TEXT)]
 #: the bounds of a document's lines: `Annotated[list[LineIn], LINES]`
@@ -157,10 +159,23 @@ class CorrectionIn(Strict):
 # ---- responses -------------------------------------------------------------------------
 
 
-class Error(Strict):
-    """Why the request was refused; nothing was written."""
+class FieldError(Strict):
+    """One field a refusal is about: a JSON path into the body (`$.lines[0].qty`), or a
+    query or path parameter's name (`limit`)."""
 
-    error: str
+    field: str
+    message: str
+
+
+class Problem(Strict):
+    """Why the request was refused (RFC 9457, application/problem+json); nothing was
+    written. `detail` says what to send instead; `errors` names the fields, when known."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = []
 
 
 class Healthz(Strict):
