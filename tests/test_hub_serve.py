@@ -197,3 +197,52 @@ def test_serves_from_a_config_file(tmp_path):
         hub.stop()
         server.close()
     assert db.exists()
+
+
+@pytest.mark.slow
+def test_stops_while_ingesting_a_backlog_and_loses_nothing(tmp_path, nats_server):
+    from node.service import Node
+    from protocol.events import Document, Movement
+
+    node = Node.init(tmp_path / "S01.db", "S01", None, nats_server.url)
+    for chunk in range(4):
+        bodies = []
+        for i in range(2_500):
+            doc = f"S01-r{chunk}-{i}"
+            bodies += [
+                Document(doc=doc, type="receipt", location="S01", counterparty="ACME"),
+                Movement(sku="A", qty=1000, src="@supplier", dst="S01", doc=doc, unit_cost=100),
+            ]
+        node.store.append(bodies, "test", 1_700_000_000_000 + chunk)
+    head = node.store.log.head_seq("S01")
+    node.store.conn.close()
+    db = _hub(tmp_path)
+    hub = _serve(tmp_path, db, nats_server.url)
+    address = hub.listening()
+    assert wait_until(lambda: _ready(address) == 200, timeout=20), hub.text()
+    syncing = subprocess.Popen(
+        [sys.executable, "-m", "kucun", "node", "sync", "--db", str(tmp_path / "S01.db"),
+         "--once"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert wait_until(lambda: "ingested" in hub.text(), timeout=30), hub.text()
+        assert hub.stop() == 0, hub.text()
+    finally:
+        syncing.wait(60)
+    again = _serve(
+        tmp_path,
+        db,
+        nats_server.url,
+    )
+    address = again.listening()
+    kucun("node", "sync", "--db", str(tmp_path / "S01.db"), "--once", timeout=60)
+
+    def folded() -> int:
+        return http_json(f"http://{address}/healthz")[1]["folded"].get("S01", 0)
+
+    try:
+        assert wait_until(lambda: folded() == head, timeout=60), again.text()
+    finally:
+        assert again.stop() == 0
