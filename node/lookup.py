@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from functools import lru_cache
-
-from pypinyin import Style, lazy_pinyin
 
 from ledger.node_tables import RemoteStockCache
 from ledger.readmodel import Product
@@ -24,6 +21,7 @@ from node.service import Node
 from protocol import i18n, search
 from protocol.allocation import LotLevel
 from protocol.hlc import physical_ms
+from protocol.masterdata import pinyin_of
 from replication.stock_query import StockAnswer, StockUnavailable, ask_stock
 
 i18n.register(
@@ -31,6 +29,7 @@ i18n.register(
         "{user!r} may not look products up: ask a manager to give the role access": (
             "{user!r} 无权查询商品：请经理开通权限"
         ),
+        "inactive: head office no longer sells {sku}": "已停用：总部已不再销售 {sku}",
     }
 )
 
@@ -38,25 +37,28 @@ i18n.register(
 ASK_TIMEOUT_S = 1.5
 
 
-@lru_cache(maxsize=8192)
-def pinyin_of(name: str) -> tuple[str, str]:
-    """(initials, full pinyin) of the Chinese in `name`, lower case, no spaces; the other
-    characters are left out (`苹果 1kg` → ("pg", "pingguo")). Kept by name: the index is
-    rebuilt on every open, the dictionary work only for names not seen before."""
-    chinese = [c for c in name if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf"]
-    if not chinese:
-        return "", ""
-    text = "".join(chinese)
-    initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER))
-    full = "".join(lazy_pinyin(text))
-    return initials.lower(), full.lower()
+__all__ = ["Lookup", "inactive_text", "pinyin_of"]
 
 
 def fields_of(product: Product) -> search.ProductFields:
+    """What a product is found by: SKU, name and its pinyin, every one of its barcodes."""
     initials, full = pinyin_of(product.name or "")
     return search.ProductFields(
-        product.sku, product.name or "", product.barcode or "", initials, full
+        product.sku,
+        product.name or "",
+        product.barcode or "",
+        initials,
+        full,
+        barcodes=product.barcodes,
+        active=product.active,
     )
+
+
+def inactive_text(product: Product, lang: str | None = None) -> str | None:
+    """What a lookup shows beside a product head office deactivated; None if active."""
+    if product.active:
+        return None
+    return i18n.Message("inactive: head office no longer sells {sku}", sku=product.sku).text(lang)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from devices.printer.writer import CLOSED, OFFLINE, PAPER_OUT, TIMEOUT, PrinterError
 from protocol import i18n
@@ -36,6 +36,17 @@ i18n.register(
 )
 
 Kind = Literal["X", "Z"]
+
+
+class _StoreNames(Protocol):
+    def store_name(self, location: str) -> str | None: ...
+
+
+def store_title(read: _StoreNames, location: str, given: str | None = None) -> str:
+    """What heads a receipt: the name given to the till, else the name head office gave
+    the store record (`Upsert(entity="store")`, e.g. 一号店), else the location id."""
+    return given or read.store_name(location) or location
+
 
 _LABELS: dict[str, tuple[str, str]] = {
     # key: (zh-CN, en)

@@ -29,6 +29,11 @@ class ProductFields:
     barcode: str = ""
     initials: str = ""
     pinyin: str = ""
+    #: every code that scans as the product (`barcode` is one of them, or the only one)
+    barcodes: tuple[str, ...] = ()
+    #: head office deactivated it: still found (a clerk asks about what is on the shelf),
+    #: after the active products of the same rank
+    active: bool = True
 
 
 def normalise(query: str) -> str:
@@ -46,6 +51,8 @@ def matches(query: str, product: ProductFields) -> int | None:
     if needle == sku:
         return SKU_EXACT
     if product.barcode and needle == product.barcode.lower():
+        return BARCODE_EXACT
+    if any(needle == code.lower() for code in product.barcodes):
         return BARCODE_EXACT
     if sku.startswith(needle):
         return SKU_PREFIX
@@ -65,7 +72,12 @@ def matches(query: str, product: ProductFields) -> int | None:
 
 
 def search(query: str, products: list[ProductFields], limit: int = 50) -> list[ProductFields]:
-    """The products matching `query`, best rank first, then by SKU; at most `limit`."""
-    ranked = [(rank, p.sku, p) for p in products if (rank := matches(query, p)) is not None]
-    ranked.sort(key=lambda item: (item[0], item[1]))
-    return [p for _, _, p in ranked[:limit]]
+    """The products matching `query`, best rank first, active before inactive, then by
+    SKU; at most `limit`."""
+    ranked = [
+        ((rank, not p.active, p.sku), p)
+        for p in products
+        if (rank := matches(query, p)) is not None
+    ]
+    ranked.sort(key=lambda item: item[0])
+    return [p for _, p in ranked[:limit]]

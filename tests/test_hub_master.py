@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hub.api import SERVICE_KEY, make_app
 from hub.store import HubStore
+from protocol import codec
 from protocol.events import Upsert
 
 
@@ -43,7 +44,7 @@ def hub_upserts(client: TestClient) -> list[tuple[str, Upsert]]:
     return [
         (e.user, e.body)
         for _, raw in log.raw_events("hub", 0)
-        if isinstance((e := __import__("protocol.codec").codec.decode(raw)).body, Upsert)
+        if isinstance((e := codec.decode(raw)).body, Upsert)
     ]
 
 
