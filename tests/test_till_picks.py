@@ -142,3 +142,57 @@ def test_the_command_line_lists_starts_and_sells(shop, capsys, monkeypatch):
     assert "本店没有待拣货的线上订单" in picks(capsys, "--db", str(db))[1]
     copy_logs(node.store, hub.store.events, ["S01-T1"])
     assert status(hub, "WX-3") == "fulfilled"
+
+
+def test_two_tills_sell_the_same_order_offline(shop, tmp_path):
+    """docs/merge-rules.md "Online orders": both sales stand, fulfilled_twice, in any order."""
+    import itertools
+
+    from ledger.orders_read import OrdersRead
+    from ledger.replica import Replica
+    from ledger.sqlite import connect
+    from protocol import orders as rules
+    from protocol.orders import OrderAlert
+
+    hub, t1, _ = shop
+    t2 = Node.init(tmp_path / "t2.db", "S01-T2", "S01", "nats://127.0.0.1:1")
+    doc = take(hub, "WX-9", ("COLA", "2", None))
+    for till in (t1, t2):
+        copy_logs(hub.store.events, till.store, ["hub", "hub-S01"])
+    copy_logs(t1.store, t2.store, ["S01-T1"])  # li, the cashier, is known to both
+    sold = []
+    for till in (t1, t2):  # offline from each other
+        session = TillSession(till, CASHIER)
+        session.open_shift("0")
+        picking.load(session, doc)
+        sold.append(session.pay(["cash"]).doc)
+        assert rules.status(*_order(till, doc)).status == "fulfilled"  # alone
+    logs = {
+        "hub": [hub.store.events, ("hub", "hub-S01")],
+        "T1": [t1.store, ("S01-T1",)],
+        "T2": [t2.store, ("S01-T2",)],
+    }
+    for delivery in itertools.permutations(logs):
+        replica = Replica(connect(":memory:"), "hub")
+        for name in delivery:
+            source, origins = logs[name]
+            copy_logs(source, replica, list(origins))
+        state = rules.status(*_order_of(OrdersRead(replica.conn), doc))
+        assert state.status == "fulfilled"
+        assert state.alerts == [OrderAlert("fulfilled_twice", "COLA", 2000)]
+        assert sorted(state.sales) == sorted(sold)
+        stock = sum(r.qty for r in replica.read.stock(location="S01", sku="COLA"))
+        assert stock == 20_000 - 4000
+    t2.close()
+
+
+def _order(node: Node, doc: str):
+    from ledger.orders_read import OrdersRead
+
+    return _order_of(OrdersRead(node.conn), doc)
+
+
+def _order_of(read, doc: str):
+    header = read.order(doc)
+    assert header is not None
+    return header, read.citing(doc)
