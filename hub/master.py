@@ -182,12 +182,14 @@ def page(
 
 def product_out(product: Product) -> m.ProductOut:
     price = product.default_price
+    if not isinstance(price, int) or isinstance(price, bool):
+        price = None  # a register of an odd type (a node wrote it) shows as no price
     return m.ProductOut(
         sku=product.sku,
-        name=product.name,
+        name=product.name if isinstance(product.name, str) else None,
         barcodes=list(product.barcodes),
-        category=product.category,
-        unit=product.unit,
+        category=product.category if isinstance(product.category, str) else None,
+        unit=str(product.unit),
         price=None if price is None else format_money(price),
         active=product.active,
     )
@@ -267,7 +269,8 @@ def put_product(hub: HubService, body: ProductIn | m.ProductNew, user: str = API
 
 def create_product(hub: HubService, body: m.ProductNew, user: str) -> m.ProductOut:
     _key(body.sku, "sku")
-    _product_fields(body), _codes(body)  # a bad field is refused before a taken SKU
+    _product_fields(body)  # a bad field is refused before a taken SKU
+    _codes(body)
     if _data(hub).exists("product", body.sku):
         raise Conflict(
             f"product {_shown(body.sku)} exists: change it with PATCH /api/v1/products/{body.sku}"

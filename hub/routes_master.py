@@ -117,7 +117,10 @@ def _records(
 
     def shaped(record: dict[str, Any]) -> Any:
         fields = {name: record.get(name) for name in out.__struct_fields__}
-        return msgspec.convert(fields, out, strict=False)
+        try:
+            return msgspec.convert(fields, out, strict=False)
+        except msgspec.ValidationError:  # a register of an odd type (a node wrote it)
+            return out(**{name: _typed(out, name, value) for name, value in fields.items()})
 
     def post(call: Call[Any]) -> Any:
         return shaped(master.create(call.hub, kind, call.body, call.user))
@@ -199,6 +202,15 @@ def _records(
             roles=writers,
         ),
     )
+
+
+def _typed(out: type[msgspec.Struct], name: str, value: Any) -> Any:
+    """One field of a record as its Struct types it, or None when it cannot be."""
+    kind = next(f.type for f in msgspec.structs.fields(out) if f.name == name)
+    try:
+        return msgspec.convert(value, kind, strict=False)
+    except msgspec.ValidationError:
+        return None
 
 
 _SKU = "/api/v1/products/{sku}"
