@@ -208,15 +208,27 @@ class ReadModel:
         when it has one (`Upsert(entity="price")`), else head office's default."""
         return ReadModel(self.conn, location)
 
-    def _product_row(self, row: tuple) -> Product:
+    def _product_row(
+        self,
+        row: tuple,
+        codes_of: dict[str, list[str]] | None = None,
+        claimed_codes: frozenset[str] = frozenset(),
+    ) -> Product:
+        """A products row as a Product; `codes_of` (every barcode by SKU) and
+        `claimed_codes` (all of them) when listing."""
         sku, name, legacy, unit, price, category, active, override = row
-        codes = [
-            code
-            for (code,) in self.conn.execute(
-                "SELECT code FROM barcodes WHERE sku = ? ORDER BY code", (sku,)
-            )
-        ]
-        if legacy and legacy not in codes and not self._claimed(legacy):
+        if codes_of is None:
+            codes = [
+                code
+                for (code,) in self.conn.execute(
+                    "SELECT code FROM barcodes WHERE sku = ? ORDER BY code", (sku,)
+                )
+            ]
+            claimed = bool(legacy) and self._claimed(legacy)
+        else:
+            codes = list(codes_of.get(sku, ()))
+            claimed = legacy in claimed_codes
+        if legacy and legacy not in codes and not claimed:
             codes.append(legacy)  # the old single field, while no barcode register names it
         return Product(
             sku,
@@ -286,8 +298,13 @@ class ReadModel:
         return self.product(min(found)) if found else None
 
     def products(self) -> list[Product]:
+        """Every product (at this read model's store's prices), barcodes read in one go."""
+        codes_of: dict[str, list[str]] = {}
+        for code, sku in self.conn.execute("SELECT code, sku FROM barcodes ORDER BY code"):
+            codes_of.setdefault(sku, []).append(code)
+        claimed = frozenset(code for codes in codes_of.values() for code in codes)
         return [
-            self._product_row(row)
+            self._product_row(row, codes_of, claimed)
             for row in self.conn.execute(self._PRODUCT_SELECT + "ORDER BY p.sku", (self.location,))
         ]
 
