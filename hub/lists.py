@@ -27,6 +27,7 @@ from protocol.events import Count, DocumentType, Movement, is_hub_origin, valid_
 from protocol.hlc import pack
 from protocol.movement_kinds import KINDS as MOVEMENT_KINDS
 from protocol.movement_kinds import kind_of
+from protocol.units import format_qty
 
 R = TypeVar("R")
 K = TypeVar("K")
@@ -334,27 +335,104 @@ class AlertView:
 
 
 def alert_key(row: AlertRow) -> str:
-    """The key a till acknowledges the alert under (node/alerts.py names negative stock by
-    the event that left it negative)."""
+    """The key a till acknowledges a stored alert under (node/alerts.py names negative
+    stock by the event that left it negative)."""
     return rules.key(row.kind, row.location, row.sku, row.lot, f"{row.origin}-{row.seq}")  # type: ignore[arg-type]
+
+
+def _alert_order(row: AlertRow) -> tuple[int, str, int, str]:
+    return (row.hlc, row.origin, row.seq, row.kind)
+
+
+#: the kinds derived when read, not stored: a scanned lot not held, documents received
+#: twice or not as ordered or shipped
+DERIVED_ALERTS = ("lot_mismatch", "received_twice", "receipt_discrepancy", "transfer_discrepancy")
+
+
+def derived_alerts(hub: HubService, kind: str | None) -> list[tuple[AlertRow, str]]:
+    """Alerts the read model derives when asked (each with its till key, as node/alerts.py
+    names it), placed at the event they are about: a sale's, or a document's latest
+    receipt's."""
+    read = hub.store.events.read
+    listing = Listing(hub.store.events.conn)
+    found: list[tuple[AlertRow, str]] = []
+    if kind in (None, "lot_mismatch"):
+        mismatches = read.lot_mismatches()
+        events = listing.events([(a.origin, a.seq) for a in mismatches])
+        for a in mismatches:
+            event = events.get((a.origin, a.seq))
+            hlc = event.hlc if event else 0
+            row = AlertRow(
+                None, a.kind, a.location, a.sku, a.lot, a.qty, a.origin, a.seq, hlc, a.message
+            )
+            found.append((row, rules.key("lot_mismatch", a.origin, a.seq)))
+    if kind is not None and kind not in DERIVED_ALERTS[1:]:
+        return found
+    for header, status in read.document_statuses(("purchase_order", "transfer")):
+        live = [r for r in status.receipts if not r.reversed_by]
+        if not live:
+            continue
+        receipts = "+".join(r.doc for r in live)
+        place = listing.document_place(max(live, key=lambda r: r.at).doc)
+        if place is None:
+            continue
+        origin, seq, hlc = place
+        doc_kind = (
+            "receipt_discrepancy" if header.type == "purchase_order" else ("transfer_discrepancy")
+        )
+        differing = [x for x in status.lines if x.discrepancy] if status.differs else []
+        lines = ", ".join(f"{x.sku} {format_qty(x.done)}/{format_qty(x.target)}" for x in differing)
+        if any(a.kind == "received_twice" for a in status.alerts):
+            this, key = "received_twice", rules.key("received_twice", header.doc, receipts)
+            message = (
+                f"{header.doc} was received twice ({lines}): a manager reverses one receipt "
+                "or accepts them"
+            )
+        elif differing and not status.differences_accepted:
+            this, key = doc_kind, rules.key(doc_kind, header.doc, receipts)
+            than = "the order" if header.type == "purchase_order" else "the shipment"
+            message = f"{header.doc}: received differs from {than} (received/expected: {lines})"
+        else:
+            continue
+        if kind is None or kind == this:
+            where = header.counterparty if header.type == "transfer" else header.location
+            found.append(
+                (AlertRow(None, this, where, None, None, None, origin, seq, hlc, message), key)
+            )
+    return found
 
 
 def alerts(hub: HubService, query: dict[str, str | None]) -> Page[AlertView]:
     limit = _refuse(lambda: paging.parse_limit(query.get("limit")))
-    before = _refuse(lambda: paging.decode_cursor("alerts", query.get("cursor"), (int,)))
+    shape = (int, str, int, str)
+    before = _refuse(lambda: paging.decode_cursor("alerts", query.get("cursor"), shape))
     kind = _refuse(lambda: paging.parse_choice(query.get("kind"), "kind", rules.KINDS))
     acknowledged = _refuse(lambda: paging.parse_bool(query.get("acknowledged"), "acknowledged"))
     location = _location(query.get("location"))
     listing = Listing(hub.store.events.conn)
     acks = {h.ref for h in listing.headers_of_type("alert_ack") if h.ref}
+    derived = sorted(
+        (
+            (row, key)
+            for row, key in derived_alerts(hub, kind)
+            if location is None or row.location == location
+        ),
+        key=lambda item: _alert_order(item[0]),
+        reverse=True,
+    )
 
     def fetch(key: tuple | None, n: int) -> list[AlertView]:
-        rows = listing.alerts(None if key is None else int(key[0]), n, location, kind)  # type: ignore[arg-type]
-        return [AlertView(r, alert_key(r), alert_key(r) in acks) for r in rows]
+        stored = [
+            (r, alert_key(r))
+            for r in listing.alerts(key, n, location, kind)  # type: ignore[arg-type]
+        ]
+        later = [d for d in derived if key is None or _alert_order(d[0]) < tuple(key)]
+        merged = sorted(stored + later[:n], key=lambda item: _alert_order(item[0]), reverse=True)
+        return [AlertView(r, k, k in acks) for r, k in merged[:n]]
 
     views, last = _scan(
         fetch,
-        lambda v: (v.row.id,),
+        lambda v: _alert_order(v.row),
         before,
         limit,
         None if acknowledged is None else (lambda v: v.acknowledged == acknowledged),

@@ -143,7 +143,9 @@ class DocumentsOut(Strict):
 
 
 class AlertItem(Strict):
-    id: int
+    #: the stored alert's number; None for one derived when read (lot_mismatch, received
+    #: twice, receipt or transfer discrepancies)
+    id: int | None
     key: str
     kind: str
     location: str | None
@@ -158,7 +160,8 @@ class AlertItem(Strict):
 
 
 class AlertsOut(Strict):
-    """What the hub's read model flags (negative stock…), newest first."""
+    """What the hub's read model flags (negative stock, a scanned lot not held, documents
+    received twice or not as ordered or shipped), newest first."""
 
     items: list[AlertItem]
     next_cursor: str | None

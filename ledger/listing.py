@@ -55,7 +55,10 @@ class DocumentRow(msgspec.Struct, frozen=True):
 
 
 class AlertRow(msgspec.Struct, frozen=True):
-    id: int
+    """An alert; `id` None for one derived when read (not stored), `hlc`/`origin`/`seq`
+    the event it is about."""
+
+    id: int | None
     kind: str
     location: str | None
     sku: str | None
@@ -214,26 +217,35 @@ class Listing:
 
     def alerts(
         self,
-        before: int | None,
+        before: tuple[int, str, int, str] | None,
         limit: int,
         location: str | None = None,
         kind: str | None = None,
     ) -> list[AlertRow]:
-        """The read model's alerts newest first, by id descending."""
+        """The read model's stored alerts newest first, by (hlc, origin, seq, kind)
+        descending."""
         where, args = ["1=1"], []
         for column, value in (("location", location), ("kind", kind)):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
         if before is not None:
-            where.append("id < ?")
-            args.append(before)
+            where.append("(hlc, origin, seq, kind) < (?, ?, ?, ?)")
+            args.extend(before)
         rows = self.conn.execute(
             "SELECT id, kind, location, sku, lot, qty, origin, seq, hlc, message FROM alerts "
-            f"WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+            f"WHERE {' AND '.join(where)} ORDER BY hlc DESC, origin DESC, seq DESC, kind DESC "
+            "LIMIT ?",
             (*args, limit),
         )
         return [AlertRow(*row) for row in rows]
+
+    def document_place(self, doc: str) -> tuple[str, int, int] | None:
+        """(origin, seq, hlc) of the event that wrote a document's header."""
+        row = self.conn.execute(
+            "SELECT origin, seq, hlc FROM documents WHERE doc = ?", (doc,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
 
     # ---- users -----------------------------------------------------------------------
 

@@ -36,6 +36,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX journal_by_doc ON journal(doc, hlc, origin, seq) WHERE doc IS NOT NULL;
     CREATE INDEX documents_by_time ON documents(hlc, origin, seq);
     """,
+    # alerts newest first, merged with those derived at read time by their event's place
+    """
+    CREATE INDEX alerts_by_time ON alerts(hlc, origin, seq);
+    """,
 ]
 
 

@@ -25,6 +25,7 @@ from hub.store import HubStore
 from node import logistics
 from node.service import Node
 from protocol import paging
+from protocol.events import Document
 from replication.clock import wall_ms
 
 OFFLINE = "nats://127.0.0.1:1"
@@ -272,6 +273,15 @@ async def test_a_short_receipt_of_a_transfer_has_a_discrepancy(world):
     assert [(d["doc"], d["status"]) for d in found] == [(transfer, "received_with_discrepancy")]
     arrived = (await get(world, "/api/v1/movements?kind=transfer_in"))["items"]
     assert [(m["location"], m["qty"]) for m in arrived] == [("S02", "2.000")]
+    alerts = await page_all(world, "/api/v1/alerts?limit=1")
+    assert [(a["kind"], a["location"], a["id"] is None) for a in alerts] == [
+        ("transfer_discrepancy", "S02", True),  # derived, and newest: the receipt's time
+        ("negative_stock", "S01", False),
+    ]
+    assert alerts[0]["key"].startswith(f"transfer_discrepancy:{transfer}/")
+    assert "A 2.000/3.000" in alerts[0]["message"]
+    mine = (await get(world, "/api/v1/alerts?kind=transfer_discrepancy&location=S01"))["items"]
+    assert mine == []
 
 
 # ---- alerts, users, dead letters ---------------------------------------------------------
@@ -284,6 +294,13 @@ async def test_alerts_with_their_key_and_acknowledgement(world):
     ]
     assert items[0]["key"].startswith("negative_stock:S01/B//") and not items[0]["acknowledged"]
     assert (await get(world, "/api/v1/alerts?acknowledged=true"))["items"] == []
+    s01, _ = world.nodes  # a till acknowledges it under the same key
+    ack = Document(doc="", type="alert_ack", location="S01", ref=items[0]["key"])
+    s01.post(lambda doc: [msgspec.structs.replace(ack, doc=doc)])
+    ship(world.store, s01)
+    acked = (await get(world, "/api/v1/alerts?acknowledged=true"))["items"]
+    assert [a["key"] for a in acked] == [items[0]["key"]]
+    assert (await get(world, "/api/v1/alerts?acknowledged=false"))["items"] == []
     assert (await get(world, "/api/v1/alerts?location=S02"))["items"] == []
     assert (await get(world, "/api/v1/alerts?kind=expiring"))["items"] == []
 
