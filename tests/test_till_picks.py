@@ -196,3 +196,72 @@ def _order_of(read, doc: str):
     header = read.order(doc)
     assert header is not None
     return header, read.citing(doc)
+
+
+# ---- the picks screen (pilot) ----------------------------------------------------------
+
+
+async def _log_in(pilot, user: str, pin: str) -> None:
+    await pilot.press(*user, "enter", *pin, "enter")
+    for _ in range(100):
+        await pilot.pause(0.02)
+        if pilot.app.user is not None:
+            return
+
+
+async def _until(pilot, predicate) -> bool:
+    for _ in range(100):
+        if predicate():
+            return True
+        await pilot.pause(0.02)
+    return predicate()
+
+
+async def test_a_manager_picks_an_order_into_the_sale_basket(shop, monkeypatch):
+    from node.till.app import TillApp
+    from node.till.picks import PicksScreen
+
+    monkeypatch.setenv("KUCUN_LANG", "en")
+    hub, node, _ = shop
+    doc = take(hub, "WX-5", ("COLA", "3", None))
+    copy_logs(hub.store.events, node.store, ["hub", "hub-S01"])
+    add_user(node, "wang", "Wang", "manager", "2222")
+    app = TillApp(node, sync=False, lock_after_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _log_in(pilot, "wang", "2222")
+        assert type(app.screen).__name__ == "SaleScreen"
+        await pilot.press("f3", "f5")
+        assert await _until(pilot, lambda: isinstance(app.screen, PicksScreen))
+        shown = "".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "Online orders: 1 to pick" in shown
+        await pilot.press("enter")
+        assert await _until(pilot, lambda: type(app.screen).__name__ == "SaleScreen")
+        assert app.session.order == doc
+        assert [(x.sku, x.qty) for x in app.session.basket.lines] == [("COLA", 3000)]
+        assert picking.pick(node, doc).status == "picking"
+
+
+async def test_a_clerk_posts_the_pick_and_records_a_short(shop, monkeypatch):
+    from node.till.app import TillApp
+    from node.till.picks import PicksScreen
+
+    monkeypatch.setenv("KUCUN_LANG", "en")
+    hub, node, _ = shop
+    doc = take(hub, "WX-6", ("COLA", "3", None), ("RICE", "2", None))
+    copy_logs(hub.store.events, node.store, ["hub", "hub-S01"])
+    add_user(node, "zhao", "Zhao", "clerk", "3333")
+    app = TillApp(node, sync=False, lock_after_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _log_in(pilot, "zhao", "3333")
+        await pilot.press("f5")
+        assert await _until(pilot, lambda: isinstance(app.screen, PicksScreen))
+        screen = app.screen
+        await pilot.press("enter")
+        assert await _until(pilot, lambda: "Picking WX-6" in screen.message)
+        assert picking.pick(node, doc).status == "picking"
+        await pilot.press("f4")
+        await pilot.pause(0.1)
+        await pilot.press(*"RICE=1", "enter")
+        assert await _until(pilot, lambda: "short recorded" in screen.message)
+        assert picking.pick(node, doc).status == "short"
+        assert "No online orders to pick" in str(screen.query_one("#title").render())

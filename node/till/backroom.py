@@ -26,6 +26,7 @@ TASKS = (
     ("f2", "lookup", "key_lookup", "lookup", "node.till.lookup", "LookupScreen"),
     ("f3", "receive", "key_receive", "receive", "node.till.receiving", "ReceivingScreen"),
     ("f4", "transfers", "key_transfers", "transfer", "node.till.transfers", "TransfersScreen"),
+    ("f5", "picks", "key_picks", "lookup", "node.till.picks", "PicksScreen"),
     ("f6", "stocktake", "key_stocktake", "count", "node.till.stocktake", "StocktakeScreen"),
     ("f7", "alerts", "key_alerts", "lookup", "node.till.alerts", "AlertsScreen"),
 )

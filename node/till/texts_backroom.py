@@ -27,12 +27,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "预警：负库存、补货、临期、差异",
         "en": "Alerts: negative, reorder, expiry",
     },
+    "task_picks": {
+        "zh-CN": "线上订单：拣货、缺货",
+        "en": "Picks: online orders to pick",
+    },
     "task_sell": {"zh-CN": "返回收银", "en": "Back to the till"},
     "key_lookup": {"zh-CN": "查询", "en": "Lookup"},
     "key_receive": {"zh-CN": "收货", "en": "Receive"},
     "key_transfers": {"zh-CN": "调拨", "en": "Transfers"},
     "key_stocktake": {"zh-CN": "盘点", "en": "Stocktake"},
     "key_alerts": {"zh-CN": "预警", "en": "Alerts"},
+    "key_picks": {"zh-CN": "线上订单", "en": "Picks"},
     "key_back": {"zh-CN": "返回", "en": "Back"},
     "not_allowed": {
         "zh-CN": "{name}（{role}）无权进行此作业：请找店长",
