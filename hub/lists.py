@@ -53,8 +53,8 @@ def _refuse(fn: Callable[[], K]) -> K:
 
 def _filter_key(value: str | None, what: str) -> str | None:
     """A location, SKU or document filter: an exact value; too long a one is no id."""
-    if value is not None and (len(value) > 200 or "\x00" in value):
-        raise Refused(f"{what} is not a {what}: at most 200 characters")
+    if value is not None and (len(value) > 200 or not paging.is_text(value)):
+        raise Refused(f"{what} is not a {what}: at most 200 characters of text")
     return value
 
 

@@ -20,6 +20,9 @@ MAX_CURSOR_CHARS = 512
 
 Key = tuple[int | str | None, ...]
 
+#: the latest time an HLC can hold (64-bit signed, 16 logical bits): later is refused
+MAX_MS = (2**63 - 1) >> 16
+
 
 class PagingError(ValueError):
     """A limit, cursor or time bound the caller must correct (the API answers 400)."""
@@ -63,11 +66,22 @@ def decode_cursor(name: str, text: str | None, shape: tuple[type, ...]) -> Key |
         raise bad
     parts = value[1:]
     for part, kind in zip(parts, shape, strict=True):
-        if kind is int and not (isinstance(part, int) and not isinstance(part, bool)):
-            raise bad
-        if kind is str and not (part is None or isinstance(part, str)):
+        if kind is int and not (
+            isinstance(part, int) and not isinstance(part, bool) and -(2**63) <= part < 2**63
+        ):
+            raise bad  # SQLite's integers are 64-bit
+        if kind is str and not (part is None or (isinstance(part, str) and is_text(part))):
             raise bad
     return tuple(parts)
+
+
+def is_text(text: str) -> bool:
+    """Text a database can hold: no NUL, no lone surrogate (JSON and URLs may carry them)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def parse_time_ms(text: str | None, what: str, end: bool = False) -> int | None:
@@ -96,7 +110,7 @@ def parse_time_ms(text: str | None, what: str, end: bool = False) -> int | None:
     except (ValueError, OverflowError):
         raise problem from None
     ms = int(moment.timestamp() * 1000)
-    if ms < 0:
+    if not 0 <= ms < MAX_MS - 60_000:
         raise problem
     if end and len(text) != 10:  # an end moment is included, to the precision it is given
         clock = text[11:].split("+")[0].split("-")[0].rstrip("Z")  # without its offset

@@ -3,6 +3,8 @@ bounds, and the kinds a movement is given."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,9 +14,8 @@ from protocol.events import COUNT, CUSTOMER, SCRAP, SUPPLIER, TRANSIT
 from protocol.movement_kinds import KINDS, kind_of
 from protocol.paging import PagingError
 
-keys = st.tuples(
-    st.integers(min_value=0, max_value=2**63 - 1), st.text(max_size=30), st.none() | st.text()
-)
+texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+keys = st.tuples(st.integers(min_value=-(2**63), max_value=2**63 - 1), texts, st.none() | texts)
 
 
 def test_limits():
@@ -60,6 +61,7 @@ def test_spoilt_cursors_are_refused():
         paging.encode_cursor("alerts", (7, 8)),  # one part too many
         "bm90IGpzb24",  # base64 of "not json"
         "国",
+        paging.encode_cursor("alerts", (2**64,)),  # beyond SQLite's integers
     ):
         with pytest.raises(PagingError):
             paging.decode_cursor("alerts", bad, (int,))
@@ -78,7 +80,18 @@ def test_time_bounds():
     assert paging.parse_time_ms("2026-12-01T00:00", "to", end=True) == day + 60_000
     assert paging.parse_time_ms("2026-12-01T08:00+08:00", "to", end=True) == day + 60_000
     assert paging.parse_time_ms(None, "from") is None
-    for bad in ("2026-13-01", "yesterday", "2026-12-01T25:00", "1" * 50, "0001-01-01T00:00+14:00"):
+    lone = base64.urlsafe_b64encode(b'["x","\\ud800"]').decode()  # a lone surrogate
+    with pytest.raises(PagingError):
+        paging.decode_cursor("x", lone, (str,))
+    for bad in (
+        "9999-12-31",
+        "6500-01-01T00:00Z",
+        "2026-13-01",
+        "yesterday",
+        "2026-12-01T25:00",
+        "1" * 50,
+        "0001-01-01T00:00+14:00",
+    ):
         with pytest.raises(PagingError, match="must be an ISO date or datetime"):
             paging.parse_time_ms(bad, "from")
     assert paging.iso_time(day + 1500) == "2026-12-01T00:00:01Z"
