@@ -15,9 +15,12 @@ import sqlite3
 import msgspec
 
 from ledger.log import EventLog
+from protocol import codec
 from protocol.events import Document, Event
 
 _document_decoder = msgspec.msgpack.Decoder(Document)
+#: the widest stretch of one log read at once for a page's events
+_STRETCH = 5000
 
 
 class StockLot(msgspec.Struct, frozen=True):
@@ -160,13 +163,25 @@ class Listing:
         ]
 
     def events(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Event]:
-        """The events at these (origin, seq): who wrote each, and its body."""
+        """The events at these (origin, seq): who wrote each, and its body. A page's events
+        of one origin are near one another: read as one stretch of its log (a stored batch
+        is split once, not once per event), unless they lie far apart."""
         log = EventLog(self.conn, "")
-        found = {}
-        for origin, seq in set(keys):
-            event = log.event(origin, seq)
-            if event is not None:
-                found[(origin, seq)] = event
+        by_origin: dict[str, set[int]] = {}
+        for origin, seq in keys:
+            by_origin.setdefault(origin, set()).add(seq)
+        found: dict[tuple[str, int], Event] = {}
+        for origin, seqs in by_origin.items():
+            low, high = min(seqs), max(seqs)
+            if high - low <= _STRETCH:
+                for seq, raw in log.raw_events(origin, low - 1, high - low + 1):
+                    if seq in seqs:
+                        found[(origin, seq)] = codec.decode_verified(raw)
+                continue
+            for seq in seqs:
+                event = log.event(origin, seq)
+                if event is not None:
+                    found[(origin, seq)] = event
         return found
 
     # ---- documents -------------------------------------------------------------------
