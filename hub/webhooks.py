@@ -44,6 +44,9 @@ MAX_BACKOFF_MS = 300_000
 MAX_TRIES = 12
 #: nor longer than a day after the first try
 GIVE_UP_MS = 86_400_000
+#: orders are watched this long after they were taken (a status changing later, a return
+#: a month on, is not an order's news)
+WATCH_MS = 30 * 86_400_000
 #: one call's whole time
 TIMEOUT_S = 10.0
 SIGNATURE_HEADER = "X-Kucun-Signature"
@@ -75,7 +78,7 @@ def due(hub: HubService, now: int) -> list[Due]:
     not waiting out a backoff and not given up."""
     tables = OrderTables(hub.store.conn)
     out = []
-    for taken, secret in tables.with_webhook():
+    for taken, secret in tables.with_webhook(now - WATCH_MS):
         if taken.webhook_url is None:
             continue
         shown = orders.view(hub, taken)

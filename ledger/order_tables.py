@@ -137,13 +137,15 @@ class OrderTables:
             "UPDATE online_orders SET webhook_secret = ? WHERE doc = ?", (secret, doc)
         )
 
-    def with_webhook(self) -> list[tuple[TakenOrder, str | None]]:
-        """The orders with a webhook URL, oldest first, each with its signing secret."""
+    def with_webhook(self, since_ms: int = 0) -> list[tuple[TakenOrder, str | None]]:
+        """The orders with a webhook URL taken since `since_ms`, oldest first, each with
+        its signing secret."""
         return [
             (TakenOrder(*row[:-1]), row[-1])
             for row in self.conn.execute(
                 f"SELECT {_COLUMNS}, webhook_secret FROM online_orders "
-                "WHERE webhook_url IS NOT NULL ORDER BY created_ms, doc"
+                "WHERE webhook_url IS NOT NULL AND created_ms >= ? ORDER BY created_ms, doc",
+                (since_ms,),
             )
         ]
 
