@@ -40,6 +40,12 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX alerts_by_time ON alerts(hlc, origin, seq);
     """,
+    # one store's movements and one type's documents newest first, without sorting all of
+    # that store's journal or scanning every sale for the one Z report
+    """
+    CREATE INDEX journal_by_location_time ON journal(location, hlc, origin, seq);
+    CREATE INDEX documents_by_type_time ON documents(type, hlc, origin, seq);
+    """,
 ]
 
 
