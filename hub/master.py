@@ -37,7 +37,7 @@ from protocol import masterdata, paging
 from protocol.events import Body, Entity, Event, FieldValue, Upsert
 from protocol.units import format_money
 
-#: what a list's page may carry, and its cursor's name per list
+#: most barcodes one product may have
 MAX_BARCODES = m.MAX_BARCODES
 
 
