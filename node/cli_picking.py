@@ -84,6 +84,11 @@ def register(
     p = psub.add_parser("sell", parents=[db, as_json], help="sell an order's lines")
     p.add_argument("order", metavar="ORDER")
     p.add_argument("--tender", nargs="+", default=["cash"], help="how it is paid (default: cash)")
+    p.add_argument(
+        "--beyond-stock",
+        action="store_true",
+        help="sell even where the ledger holds less (the shelf was checked)",
+    )
     p.set_defaults(func=cmd_sell)
 
 
@@ -188,7 +193,7 @@ def cmd_sell(args) -> int:
             basket,
             args.tender,
             shift=shift.doc if shift is not None else None,
-            confirmed_beyond_stock=True,
+            confirmed_beyond_stock=args.beyond_stock,
             order=args.order,
         )
     finally:

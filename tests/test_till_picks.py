@@ -265,3 +265,17 @@ async def test_a_clerk_posts_the_pick_and_records_a_short(shop, monkeypatch):
         assert await _until(pilot, lambda: "short recorded" in screen.message)
         assert picking.pick(node, doc).status == "short"
         assert "No online orders to pick" in str(screen.query_one("#title").render())
+
+
+def test_selling_beyond_stock_needs_the_flag(shop, capsys, monkeypatch):
+    monkeypatch.setenv("KUCUN_LANG", "en")
+    hub, node, db = shop
+    doc = take(hub, "WX-8", ("RICE", "3", None))  # S01 holds 2: routed short
+    assert status(hub, "WX-8") == "short"
+    copy_logs(hub.store.events, node.store, ["hub", "hub-S01"])
+    add_user(node, "admin", "Admin", "admin", "9999")
+    assert [p.doc for p in picking.picks(node)] == [doc]  # short of stock, still to pick
+    assert picks(capsys, "sell", doc, "--db", str(db))[0] != 0
+    assert picks(capsys, "sell", doc, "--db", str(db), "--beyond-stock")[0] == 0
+    copy_logs(node.store, hub.store.events, ["S01-T1"])
+    assert status(hub, "WX-8") == "fulfilled"
