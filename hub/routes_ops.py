@@ -8,6 +8,8 @@ run. A load balancer sends traffic on readiness; a supervisor restarts on livene
 
 from __future__ import annotations
 
+import sqlite3
+
 from hub.metrics import METRICS, STATE
 from hub.route import Call, Route, Unavailable
 from hub.schemas import Strict
@@ -37,7 +39,10 @@ def get_metrics(call: Call[None]) -> MetricsText:
 
 
 def get_readyz(call: Call[None]) -> Ready:
-    health = call.hub.health()  # raises if the database does not answer
+    try:
+        health = call.hub.health()
+    except sqlite3.Error as exc:
+        raise Unavailable(f"not ready: the database does not answer ({exc})") from None
     missing = [
         why
         for ok, why in (
