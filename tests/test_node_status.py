@@ -154,3 +154,56 @@ async def test_the_tills_sync_worker_reports_each_round(tmp_path, nats_server, n
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     assert got.head_seq == node.store.log.head_seq("S01") and got.backlog == 0
+
+
+async def test_with_nkeys_a_node_reports_as_itself_only(tmp_path):
+    """On a nats-server that requires each node's NKEY and its permissions: S01's sync
+    round reports, and a report S01 sends as S02 is refused by the server."""
+    from hub import identities
+    from kucun import natsserver
+    from kucun.natsserver import NatsServer
+
+    db = tmp_path / "hub.db"
+    hub, _ = HubStore.init(db)
+    hub_key = identities.hub_seed(hub)
+    seed = identities.add_node(hub, "S01", "S01")
+    identities.add_node(hub, "S02", "S02")
+    server = NatsServer(data_dir=tmp_path / "nats")
+    server.authorization = natsserver.authorization_block(
+        identities.hub_public_key(hub),
+        [
+            (n.public_key, subjects.node_permissions(n.node, n.location))
+            for n in identities.nodes(hub)
+        ],
+    )
+    server.start(log_file=(tmp_path / "nats.log").open("ab"))
+    try:
+        nc = await nats.connect(server.url, nkeys_seed_str=hub_key)
+        transport = NatsTransport(nc.jetstream())
+        await ensure_streams(transport)
+        await ensure_node_consumers(transport, lambda: [("S01", "S01")])
+        node = Node.init(tmp_path / "S01.db", "S01", None, server.url, nkey_seed=seed)
+        node.add_product("A", "apple", None, "5.00")
+        node.receive("A", "3")
+        errors: list[str] = []
+
+        async def on_error(exc: Exception) -> None:
+            errors.append(str(exc).lower())
+
+        async with listening(nc, db):
+            await sync_once(node, confirm_timeout=0)
+            assert (await reported(db, "S01")).head_seq == node.store.log.head_seq("S01")
+            as_s01 = await nats.connect(server.url, error_cb=on_error, **node.config.nats_auth())
+            await as_s01.publish(subjects.status_subject("S02"), node_status.encode(report()))
+            await as_s01.flush()
+            for _ in range(40):
+                if errors:
+                    break
+                await asyncio.sleep(0.05)
+            await as_s01.close()
+        assert any("permissions violation" in e for e in errors), errors
+        assert set(NodeReports(hub.conn).all()) == {"S01"}
+        await nc.close()
+    finally:
+        server.close()
+        hub.conn.close()
