@@ -6,7 +6,7 @@ store manager sees its own store only."""
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,8 @@ from protocol.events import Document
 from replication.clock import wall_ms
 
 OFFLINE = "nats://127.0.0.1:1"
-SOON = (date.today() + timedelta(days=3)).isoformat()
-LATER = (date.today() + timedelta(days=60)).isoformat()
+SOON = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+LATER = (datetime.now(UTC).date() + timedelta(days=60)).isoformat()
 
 
 def node(tmp_path, name: str) -> Node:
@@ -493,3 +493,17 @@ async def test_odd_values_of_every_list_parameter_are_never_500(world):
                     headers={"Authorization": f"Bearer {world.tokens['admin']}"},
                 )
                 assert response.status in (200, 400), (route.path, q.name, value)
+
+
+async def test_a_tills_count_is_a_count_with_its_variance(world):
+    s01, _ = world.nodes
+    s01.count("A", "9", lot="L2")  # 4 were there
+    ship(world.store, s01)
+    (count,) = (await get(world, "/api/v1/movements?kind=count"))["items"]
+    assert (count["location"], count["lot"], count["counted"]) == ("S01", "L2", "9.000")
+    assert count["qty"] == "5.000" and count["src"] is None and count["dst"] is None
+    today = datetime.now(UTC).date()
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    assert len((await get(world, f"/api/v1/documents?from={today}"))["items"]) == 8
+    assert (await get(world, f"/api/v1/documents?from={tomorrow}"))["items"] == []
+    assert (await get(world, "/api/v1/documents?to=2000-01-01"))["items"] == []
