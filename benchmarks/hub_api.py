@@ -9,7 +9,9 @@
 3. During ingest: the node syncs its whole backlog (`kucun node sync --once`, a process
    of its own) while the same requests go on, round after round, until the hub's
    reports show every event (stored, confirmed and folded); p50/p99 of those.
-4. The raw limit of the same run: a plain SQLite point query of the stock table on its
+4. At rest again, once everything is folded (the same data the busy phase ended with),
+   and the slowest requests of the busy phase with when they came.
+5. The raw limit of the same run: a plain SQLite point query of the stock table on its
    own connection to the hub's database, at rest and during ingest.
 
 Target: p99 during ingest ≤ 100 ms for every route → PASS/MISS. A benchmark reports; it
@@ -68,10 +70,16 @@ class Api:
         return (time.perf_counter() - t) * 1000, response.status, body
 
 
+#: (ms, when, path) of every request slower than 100 ms
+SLOW: list[tuple[float, float, str]] = []
+
+
 def measure(api: Api, times: dict[str, list[float]], path: str) -> bytes:
     ms, status, body = api.get(path)
     assert status == 200, (path, status, body[:200])
     times.setdefault(path, []).append(ms)
+    if ms > 100:
+        SLOW.append((ms, time.perf_counter(), path))
     return body
 
 
@@ -152,9 +160,19 @@ def main() -> int:
             elapsed = time.perf_counter() - t
             syncing.wait(120)
             print(f"\n{args.events:,} events synced and folded in {elapsed:.1f} s", flush=True)
+            after: dict[str, list[float]] = {}
+            for _ in range(args.requests):  # at rest again, the backlog folded
+                for path in ROUTES:
+                    measure(api, after, path)
+                after.setdefault("SQLite point query", []).append(point_query(db))
             print("latency (one client, requests one after the other):")
             at_rest = report("at rest", rest)
             busy = report("ingest", during)
+            report("after", after)
+            slowest = sorted(SLOW, reverse=True)[:8]
+            print("slowest requests during ingest (ms, s after the sync started, route):")
+            for ms, at, path in slowest:
+                print(f"  {ms:8.1f} {at - t:8.1f}  {path}")
             print("ratio p99 during ingest / at rest:")
             for path, (_, p99) in busy.items():
                 print(f"  {path:<40} {p99 / max(at_rest[path][1], 1e-6):6.1f}x")
