@@ -85,6 +85,11 @@ def _http_detail(exc: web.HTTPException, request: web.Request) -> str:
     return exc.reason
 
 
+def _unauthorized(detail: str) -> web.Response:
+    """401 with the challenge RFC 6750 asks for, so a client knows which scheme to use."""
+    return problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="kucun hub"'})
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A route is public only when its table row says so; everything else, unknown paths
@@ -95,12 +100,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        return error(401, "missing bearer token: send 'Authorization: Bearer <token>'")
+        return _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     service = request.app[SERVICE_KEY]
     principal = service.principal(token)
     if principal is None:
         row = service.store.token_row(token)
-        return error(401, "revoked token" if row is not None else "unknown token")
+        return _unauthorized("revoked token" if row is not None else "unknown token")
     if route is not None and route.roles is not None and principal.role not in route.roles:
         return error(
             403,

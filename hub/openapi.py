@@ -124,7 +124,14 @@ def build(routes: Sequence[Route]) -> OpenApiDocument:
         paths=paths,
         components={
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a token from `kucun hub token create`; its role decides "
+                    "what it may call (x-roles on each operation)",
+                }
+            },
             "responses": {
                 name: {
                     "description": description,

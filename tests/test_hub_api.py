@@ -172,7 +172,9 @@ async def test_aiohttps_own_refusals_are_problems_too(client):
     wrong = await client.delete("/api/v1/openapi.json", headers=auth(client))
     assert "GET" in (await problem_of(wrong, 405))["detail"]
     assert "GET" in wrong.headers["Allow"]
-    await problem_of(await client.get("/api/v1/stock"), 401)
+    unauthorized = await client.get("/api/v1/stock")
+    await problem_of(unauthorized, 401)
+    assert unauthorized.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 async def test_a_body_over_1_mib_is_413_and_writes_nothing(client):

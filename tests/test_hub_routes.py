@@ -289,3 +289,24 @@ async def test_openapi_document_is_structurally_valid(client):
             assert "application/json" in resolve(spec, op["requestBody"])["content"]
         for requirement in op.get("security", spec["security"]):
             assert set(requirement) <= set(schemes)
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.body is not None], ids=str)
+def test_every_example_is_a_body_the_decoder_accepts(route):
+    """The document shows it and the auth matrix sends it: it must pass the bounds."""
+    msgspec.json.decode(msgspec.json.encode(route.example), type=route.body)
+
+
+async def test_the_document_shows_examples_roles_and_problems(client):
+    spec = await spec_of(client)
+    for route in ROUTES:
+        op = spec["paths"][route.path][route.method.lower()]
+        if route.body is not None:
+            assert op["requestBody"]["content"]["application/json"]["example"] == route.example
+        assert op.get("x-roles") == (None if route.public else sorted(route.roles or ()))
+    responses = spec["components"]["responses"]
+    assert all(set(r["content"]) == {"application/problem+json"} for r in responses.values())
+    problem = spec["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail"}
+    bounded = spec["components"]["schemas"]["LineIn"]["properties"]["sku"]
+    assert bounded["maxLength"] == 64 and bounded["minLength"] == 1
