@@ -296,11 +296,18 @@ class EventLog:
         """The hlc of `origin`'s newest verified event."""
         seq = self.head_seq(origin)
         row = self.conn.execute(
-            "SELECT hlc FROM events WHERE origin = ? AND seq = ? UNION ALL "
-            "SELECT last_hlc FROM verified_batches WHERE origin = ? AND last_seq = ?",
-            (origin, seq, origin, seq),
+            "SELECT hlc FROM events WHERE origin = ? AND seq = ?", (origin, seq)
         ).fetchone()
-        return row[0] if row else None
+        if row:
+            return row[0]
+        # by the key (origin, first_seq): a search on last_seq would read every batch's
+        # payload of the origin (WITHOUT ROWID keeps them in the row)
+        row = self.conn.execute(
+            "SELECT last_seq, last_hlc FROM verified_batches WHERE origin = ? AND first_seq <= ? "
+            "ORDER BY first_seq DESC LIMIT 1",
+            (origin, seq),
+        ).fetchone()
+        return row[1] if row and row[0] == seq else None
 
     def raw_events(
         self, origin: str, after_seq: int, limit: int = 10_000

@@ -46,6 +46,7 @@ from protocol.units import MAX_MONEY, MAX_QTY, QTY_SCALE, format_money, format_q
 i18n.register(
     {
         "nothing scanned: scan a code or type a SKU": "没有扫到内容：请扫码或输入商品编号",
+        "{sku} is no longer sold: head office deactivated it": "{sku} 已停售：总部已停用该商品",
         "{line!r}: write a code and at most one quantity, e.g. 'A1 2'": (
             "{line!r}：请写一个编码，最多再加一个数量，例如 'A1 2'"
         ),
@@ -161,6 +162,8 @@ def basket_line(node: Node, text: str, weigh: Weigh | None = None) -> BasketLine
         raise NodeError("{line!r}: write a code and at most one quantity, e.g. 'A1 2'", line=text)
     found = identify(node, parts[0])
     product = found.product
+    if not product.active:
+        raise NodeError("{sku} is no longer sold: head office deactivated it", sku=product.sku)
     label_total = None
     if len(parts) == 2:
         qty = node._quantity(parts[1], product, allow_zero=False)

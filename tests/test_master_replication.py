@@ -16,6 +16,7 @@ from hub.store import HubStore
 from ledger.replica import Replica
 from ledger.sqlite import connect
 from node.counter import identify
+from node.errors import NodeError
 from node.lookup import Lookup, inactive_text
 from node.permissions import User
 from node.receipt import store_title
@@ -87,6 +88,8 @@ async def test_a_till_scans_a_second_barcode_at_its_stores_price_under_its_name(
     old = s01.product("OLD")
     assert old.active is False and "OLD" in (inactive_text(old, "en") or "")
     assert inactive_text(s01.product("TEA")) is None
+    with pytest.raises(NodeError, match="no longer sold"):  # a deactivated product is not sold
+        basket_line(s01, "OLD")
 
     # the override deactivated: the pilot store sells at the default again
     await send(client, "DELETE", "/api/v1/prices/S01/TEA")

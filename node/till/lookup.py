@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from ledger.readmodel import Product
 from node.errors import NodeError
-from node.lookup import Lookup, OtherStores, ProductDetail
+from node.lookup import Lookup, OtherStores, ProductDetail, inactive_text
 from node.permissions import User
 from node.service import Node
 from node.till.confirm import bind_keys
@@ -68,6 +68,9 @@ def detail_text(
     head = [f"[b]{escape(p.name or p.sku)}[/b]", f"{p.sku}  {price or t('no_price', lang)}"]
     if p.barcode:
         head.append(t("barcode", lang, barcode=p.barcode))
+    inactive = inactive_text(p, lang)
+    if inactive:
+        head.append(f"[b]{escape(inactive)}[/b]")
     unit = t(f"unit_{p.unit}", lang) if f"unit_{p.unit}" in MESSAGES else p.unit
     lines = [*head, t("here", lang, qty=_qty(detail.on_hand, p.unit), unit=unit)]
     for lot in detail.lots:

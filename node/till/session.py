@@ -499,11 +499,12 @@ class TillSession:
     def _layout(self, events: Sequence[Event] = ()) -> dict[str, Any]:
         """What every receipt and report says besides its document: store, till, cashier,
         time (the document's own, else now), paper width, the products' names and units."""
+        from node.receipt import store_title
         from node.shifts import iso_time
 
         products = self.node.products()
         return {
-            "store_name": self.store_name or self.node.config.location,
+            "store_name": store_title(self.node.read, self.node.config.location, self.store_name),
             "till": self.node.config.node,
             "cashier": self.user.name or self.user.id,
             "at": iso_time(events[0].hlc) if events else _now(),
