@@ -19,7 +19,7 @@ from aiohttp import web
 from hub import openapi
 from hub.errors import HubError
 from hub.problems import decode_errors, field_error, problem, readable, refused_errors
-from hub.route import Call, Conflict, Forbidden, Principal, Route, Unavailable
+from hub.route import Answer, Call, Conflict, Forbidden, Principal, Replayed, Route, Unavailable
 from hub.routes import ROUTES
 from hub.schemas import OpenApiDocument
 from hub.service import HubService, NotFound, Refused
@@ -150,7 +150,7 @@ _AMOUNT_AS_NUMBER = re.compile(
 
 
 def _inline(service: HubService) -> Execute:
-    async def execute(work: Callable[[HubService], msgspec.Struct], route: Route) -> msgspec.Struct:
+    async def execute(work: Callable[[HubService], Answer], route: Route) -> Answer:
         return work(service)
 
     return execute
@@ -204,9 +204,17 @@ def _endpoint(route: Route, service: HubService, document: OpenApiDocument) -> H
             result = await execute(lambda hub: route.handler(replace(call, hub=hub)), route)
         except HubError as exc:  # Refused, NotFound, Forbidden, Conflict, Unavailable…
             return _refusal(exc, route)
+        status = route.status
+        if isinstance(result, Replayed):
+            result, status = result.value, result.status
         if not isinstance(result, route.response):
             raise TypeError(f"{route.path} returned {type(result).__name__}")
-        return respond(result, route.status)
+        if route.content_type != "application/json":
+            text = getattr(result, "text")  # noqa: B009 - the row says its Struct has one
+            response = web.Response(body=text.encode(), status=status)
+            response.headers["Content-Type"] = route.content_type
+            return response
+        return respond(result, status)
 
     endpoint.__name__ = route.handler.__name__
     return endpoint
@@ -215,7 +223,7 @@ def _endpoint(route: Route, service: HubService, document: OpenApiDocument) -> H
 #: runs one handler's work against a HubService and returns its answer: by default at
 #: once on the event loop with the app's own service; `hub serve` passes one that runs it
 #: on a thread with its own connection, so SQLite never blocks the loop
-Execute = Callable[[Callable[[HubService], msgspec.Struct], Route], Awaitable[msgspec.Struct]]
+Execute = Callable[[Callable[[HubService], Answer], Route], Awaitable[Answer]]
 EXECUTE_KEY = web.AppKey("execute", object)
 
 

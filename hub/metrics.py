@@ -131,8 +131,6 @@ class Metrics:
             try:
                 response = await handler(request)
                 status = response.status
-                if request.path == "/metrics" and status == 200:
-                    response = _as_text(response)
                 return response
             except web.HTTPException as exc:
                 status = exc.status
@@ -145,23 +143,6 @@ class Metrics:
                 )
 
         return timing
-
-
-def _as_text(response: web.StreamResponse) -> web.StreamResponse:
-    """Until the route table can declare a raw response, `GET /metrics` answers a JSON
-    `{"text": …}` (hub/routes_ops.py); this serves its text as Prometheus expects it."""
-    import msgspec
-
-    if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
-        return response
-    if response.content_type != "application/json":
-        return response
-    text = msgspec.json.decode(response.body, type=dict).get("text")
-    if not isinstance(text, str):
-        return response
-    out = web.Response(body=text.encode(), status=200)
-    out.headers["Content-Type"] = CONTENT_TYPE
-    return out
 
 
 @dataclass

@@ -26,7 +26,10 @@ ERRORS: dict[int, tuple[str, str]] = {
     415: ("NotJson", "the body is not sent as application/json"),
     503: ("Unavailable", "the hub cannot answer this yet (e.g. NATS is away)"),
 }
-SUCCESS = {200: "the answer", 201: "written as a hub event; nodes receive it"}
+SUCCESS = {
+    200: "the answer",
+    201: "written as a hub event; nodes receive it",
+}
 
 INFO = {
     "title": "kucun hub API",
@@ -82,8 +85,13 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
 
 
 def _responses(route: Route) -> dict[str, Any]:
+    if route.content_type != "application/json":
+        content: dict[str, Any] = {route.content_type: {"schema": {"type": "string"}}}
+    else:
+        content = _json(route.response)
     responses: dict[str, Any] = {
-        str(route.status): {"description": SUCCESS[route.status], "content": _json(route.response)}
+        str(status): {"description": SUCCESS[status], "content": content}
+        for status in sorted({route.status, *route.also})
     }
     # every body is decoded by one edge (hub/api.py): too big (413), not JSON (415)
     statuses = [*route.errors, *((413, 415) if route.body is not None else ())]

@@ -51,6 +51,19 @@ class Unavailable(HubError):
 
 
 @dataclass(frozen=True)
+class Replayed:
+    """A handler's answer to a request the hub has already carried out (an order sent
+    again under its id): the same answer, with `status` instead of the route's own."""
+
+    value: msgspec.Struct
+    status: int = 200
+
+
+#: what a handler returns: its route's response Struct, or a replay of one
+Answer = msgspec.Struct | Replayed
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who calls: the token's name (recorded as the user of every event it writes), its
     role, and for a store manager the one store it may see and change."""
@@ -113,7 +126,7 @@ class Route:
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
-    handler: Callable[[Call[Any]], msgspec.Struct]
+    handler: Callable[[Call[Any]], Answer]
     summary: str
     body: type[msgspec.Struct] | None = None
     response: type[msgspec.Struct]
@@ -125,6 +138,11 @@ class Route:
     #: a valid request body (JSON-able), shown in the OpenAPI document and used by the
     #: table-driven tests; every route with a body gives one
     example: dict[str, Any] | None = None
+    #: other success statuses it may answer (a replayed request's 200 beside its 201)
+    also: tuple[int, ...] = ()
+    #: what the body is: JSON of `response`, or for another type (Prometheus' text) the
+    #: `text` field of `response`, sent as is
+    content_type: str = "application/json"
 
     def __post_init__(self) -> None:
         """A body can be refused (400), a token missing (401) or not allowed (403): say so."""

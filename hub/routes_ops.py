@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 
-from hub.metrics import METRICS, STATE
+from hub.metrics import CONTENT_TYPE, METRICS, STATE
 from hub.route import Call, Route, Unavailable
 from hub.schemas import Strict
 
 
 class MetricsText(Strict):
-    """Prometheus' text exposition format (served as text/plain; version=0.0.4)."""
+    """Prometheus' text exposition format; the route sends `text` as text/plain."""
 
     text: str
 
@@ -65,6 +65,7 @@ ROUTES: tuple[Route, ...] = (
         response=MetricsText,
         errors=(),
         roles=None,
+        content_type=CONTENT_TYPE,
     ),
     Route(
         method="GET",

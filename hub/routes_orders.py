@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from hub import orders
 from hub import schemas_orders as so
-from hub.route import ANY_ROLE, BUYING, Call, Query, Route
+from hub.route import ANY_ROLE, BUYING, Call, Query, Replayed, Route
 from hub.service import _count
 
 
-def post_order(call: Call[so.OrderIn]) -> so.OrderTaken:
+def post_order(call: Call[so.OrderIn]) -> so.OrderTaken | Replayed:
     if call.body.preferred_store is not None:
         call.require(call.body.preferred_store)
-    answer, _new = orders.take(call.hub, call.body, call.user)
-    return answer
+    answer, new = orders.take(call.hub, call.body, call.user)
+    return answer if new else Replayed(answer)  # sent again: the same answer, 200
 
 
 def get_order(call: Call[None]) -> so.OrderOut:
@@ -58,6 +58,7 @@ ROUTES: tuple[Route, ...] = (
         body=so.OrderIn,
         response=so.OrderTaken,
         status=201,
+        also=(200,),
         errors=(400, 401, 403, 409),
         roles=BUYING,
         example=_EXAMPLE,

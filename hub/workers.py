@@ -17,9 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-import msgspec
-
-from hub.route import Route
+from hub.route import Answer, Route
 from hub.service import HubService
 from hub.store import HubStore
 
@@ -45,9 +43,7 @@ class Workers:
         self._read_pool = ThreadPoolExecutor(readers, thread_name_prefix="hub-read")
         self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="hub-write")
 
-    async def execute(
-        self, work: Callable[[HubService], msgspec.Struct], route: Route
-    ) -> msgspec.Struct:
+    async def execute(self, work: Callable[[HubService], Answer], route: Route) -> Answer:
         """A GET on a reader thread, anything else on the writer thread."""
         if route.method == "GET":
             return await self.read(work)

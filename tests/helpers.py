@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -88,7 +89,14 @@ class HubProcess:
 def start_hub(tmp: Path, nats_url: str) -> HubProcess:
     """`hub init` (a fresh token) and a `hub serve` process on tmp/hub.db."""
     db = tmp / "hub.db"
-    token = kucun("hub", "init", "--db", str(db), check=True).stdout.strip()
+    if db.exists():  # a restarted hub: `hub init` refuses a hub database, so a new token
+        name = f"test-{secrets.token_hex(4)}"
+        created = kucun(
+            "hub", "token", "create", "--db", str(db), "--name", name, "--role", "admin", check=True
+        )
+        token = created.stdout.strip()
+    else:
+        token = kucun("hub", "init", "--db", str(db), check=True).stdout.strip()
     return serve_hub(db, token, nats_url, tmp / "hub.log")
 
 

@@ -92,7 +92,7 @@ def test_bad_product_requests_are_refused_clearly(hub, body, message):
     before = hub.get("/healthz", auth=False)[1]["origins"]
     status, reply = post(hub, "/api/v1/products", body)
     assert status == 400
-    assert message in reply["error"]
+    assert message in reply["detail"]
     assert hub.get("/healthz", auth=False)[1]["origins"] == before
 
 

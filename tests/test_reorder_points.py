@@ -80,7 +80,7 @@ async def test_a_reorder_point_head_office_sets_gives_the_till_an_alert(client, 
 async def test_bad_reorder_points_are_refused_and_nothing_is_written(client, body, words):
     response = await client.post("/api/v1/reorder-points", json=body, headers=auth(client))
     assert response.status == 400
-    assert words in (await response.json())["error"]
+    assert words in (await response.json())["detail"]
     assert hub_raws(client) == []
 
 

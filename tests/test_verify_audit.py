@@ -250,7 +250,7 @@ def test_edited_synced_newest_event_is_refused_at_sync(tmp_path, nats_server, hu
     assert body["items"][0]["summary"] == "A1 3.000 S01 -> @customer"
     assert body["next_offset"] == 2
     status, body = hub.get("/api/v1/audit?since=someday")
-    assert status == 400 and "2026-12-01" in body["error"]
+    assert status == 400 and "2026-12-01" in body["detail"]
 
 
 @pytest.mark.slow
