@@ -12,6 +12,8 @@ import json
 import sys
 import time
 
+from rich.cells import cell_len
+
 from hub.errors import HubCliError
 from hub.route import TOKEN_ROLES
 from protocol import i18n, limits
@@ -166,13 +168,11 @@ def cmd_list(args) -> int:
         ]
         for item in items
     ]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    # by terminal cells, not characters: a Chinese heading is twice as wide as it is long
+    widths = [max(cell_len(str(row[i])) for row in table) for i in range(len(header))]
     for row in table:
-        print(
-            "  ".join(
-                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
-            ).rstrip()
-        )
+        cells = zip(row, widths, strict=True)
+        print("  ".join(f"{c}{' ' * (w - cell_len(str(c)))}" for c, w in cells).rstrip())
     return 0
 
 
