@@ -10,7 +10,6 @@ import msgspec
 
 from ledger import audit, verify
 from node.errors import NodeError
-from node.service import Node
 from protocol import i18n
 
 
@@ -59,6 +58,8 @@ def cmd_audit(args) -> int:
         raise NodeError(
             "since {text!r} is not a date: use e.g. 2026-12-01", text=args.since
         ) from None
+    from node.service import Node  # here: opening the ledger is this command's, not start-up's
+
     node = Node.open(args.db)
     entries = audit.audit(node.store.log, args.user, since, args.limit, args.offset)
     if args.json:
@@ -76,6 +77,8 @@ def cmd_audit(args) -> int:
 
 
 def cmd_verify(args) -> int:
+    from node.service import Node
+
     node = Node.open(args.db)
     report = verify.verify(node.store.log)
     if report.broken is not None:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from node import picking
 from node.errors import NodeError
-from node.sales import post_sale
-from node.service import Node
-from node.shifts import current_shift
 from protocol import i18n
 from protocol.i18n import Message
 from protocol.units import format_money, format_qty, parse_qty
+
+if TYPE_CHECKING:  # the ledger and the sale are imported by the commands that use them:
+    # every `kucun` command would otherwise load the barcode parser at start
+    from node import picking
 
 i18n.register(
     {
@@ -129,6 +130,9 @@ def parse_lines(texts: list[str]) -> dict[str, int]:
 
 
 def cmd_list(args) -> int:
+    from node import picking
+    from node.service import Node
+
     if not args.db:
         raise NodeError("give the ledger's file with --db")
     node = Node.open(args.db)
@@ -158,6 +162,9 @@ def cmd_list(args) -> int:
 
 
 def cmd_start(args) -> int:
+    from node import picking
+    from node.service import Node
+
     node = Node.open(args.db)
     try:
         started = picking.start(node, args.order)
@@ -171,6 +178,9 @@ def cmd_start(args) -> int:
 
 
 def cmd_short(args) -> int:
+    from node import picking
+    from node.service import Node
+
     node = Node.open(args.db)
     try:
         done = picking.short(node, args.order, parse_lines(args.lines), args.note)
@@ -184,6 +194,11 @@ def cmd_short(args) -> int:
 
 
 def cmd_sell(args) -> int:
+    from node import picking
+    from node.sales import post_sale
+    from node.service import Node
+    from node.shifts import current_shift
+
     node = Node.open(args.db)
     try:
         basket = picking.basket(node, args.order)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from node import stocktake
-from node.service import Node
 from protocol.documents import at_text
 from protocol.stocktake import ReviewLine, StocktakeStatus
 from protocol.units import format_money, format_qty
@@ -155,6 +153,9 @@ def _summary(s: StocktakeStatus) -> str:
 
 
 def cmd_open(args) -> int:
+    from node import stocktake  # here, not at start: it loads the barcode parser
+    from node.service import Node
+
     node = Node.open(args.db)
     try:
         (event,) = stocktake.open_stocktake(node, args.sku, args.category)
@@ -169,6 +170,9 @@ def cmd_open(args) -> int:
 
 
 def cmd_tally(args) -> int:
+    from node import stocktake  # here, not at start: it loads the barcode parser
+    from node.service import Node
+
     node = Node.open(args.db)
     try:
         doc = stocktake.session_or_current(node, args.doc)
@@ -184,6 +188,9 @@ def cmd_tally(args) -> int:
 
 
 def cmd_review(args) -> int:
+    from node import stocktake  # here, not at start: it loads the barcode parser
+    from node.service import Node
+
     node = Node.open(args.db)
     try:
         doc = stocktake.session_or_current(node, args.doc)
@@ -213,6 +220,9 @@ def cmd_review(args) -> int:
 
 
 def cmd_approve(args) -> int:
+    from node import stocktake  # here, not at start: it loads the barcode parser
+    from node.service import Node
+
     node = Node.open(args.db)
     try:
         doc = stocktake.session_or_current(node, args.doc)
@@ -229,6 +239,9 @@ def cmd_approve(args) -> int:
 
 
 def cmd_list(args) -> int:
+    from node import stocktake  # here, not at start: it loads the barcode parser
+    from node.service import Node
+
     node = Node.open(args.db)
     try:
         found = stocktake.sessions(node)
