@@ -23,6 +23,17 @@ _document_decoder = msgspec.msgpack.Decoder(Document)
 _STRETCH = 5000
 
 
+def _equal_to(*filters: tuple[str, object]) -> tuple[list[str], list[object]]:
+    """WHERE terms ("1=1" first, so the list is never empty) and their arguments for the
+    optional `column = value` filters whose value is given."""
+    where, args = ["1=1"], []
+    for column, value in filters:
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    return where, args
+
+
 class StockLot(msgspec.Struct, frozen=True):
     location: str
     sku: str
@@ -101,11 +112,8 @@ class Listing:
     ) -> list[StockLot]:
         """Real locations' stock by (location, sku, lot), with each lot's expiry;
         `expiring_by` (an ISO date): only lots expiring on or before it."""
-        where, args = ["s.location NOT LIKE '@%'"], []
-        for column, value in (("s.location", location), ("s.sku", sku), ("s.lot", lot)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
+        where, args = _equal_to(("s.location", location), ("s.sku", sku), ("s.lot", lot))
+        where.append("s.location NOT LIKE '@%'")
         if expiring_by is not None:
             where.append("l.expiry IS NOT NULL AND l.expiry <= ?")
             args.append(expiring_by)
@@ -134,11 +142,7 @@ class Listing:
     ) -> list[JournalRow]:
         """Stock changes newest first, by (hlc, origin, seq, location, sku, part)
         descending; `before`: the key of the last one shown. Hlc bounds: since ≤ hlc < until."""
-        where, args = ["1=1"], []
-        for column, value in (("j.location", location), ("j.sku", sku), ("j.doc", doc)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
+        where, args = _equal_to(("j.location", location), ("j.sku", sku), ("j.doc", doc))
         if since_hlc is not None:
             where.append("j.hlc >= ?")
             args.append(since_hlc)
@@ -239,11 +243,7 @@ class Listing:
     ) -> list[AlertRow]:
         """The read model's stored alerts newest first, by (hlc, origin, seq, kind)
         descending."""
-        where, args = ["1=1"], []
-        for column, value in (("location", location), ("kind", kind)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
+        where, args = _equal_to(("location", location), ("kind", kind))
         if before is not None:
             where.append("(hlc, origin, seq, kind) < (?, ?, ?, ?)")
             args.extend(before)
